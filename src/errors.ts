@@ -1,0 +1,21 @@
+/** One catalogue of pairguard's error codes; callers classify by `code`, not by class. */
+export type ErrorCode =
+  | 'CONFIG_INVALID'
+  | 'REDIS_UNAVAILABLE'
+  | 'KAFKA_UNAVAILABLE'
+  | 'REPLAY_INPUT_INVALID'
+  | 'SHUTDOWN_TIMEOUT';
+
+export class PairguardError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    options?: { cause?: unknown; retriable?: boolean },
+  ) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'PairguardError';
+    this.retriable = options?.retriable ?? false;
+  }
+  /** Whether trying again later can succeed. */
+  readonly retriable: boolean;
+}

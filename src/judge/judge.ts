@@ -1,0 +1,247 @@
+/**
+ * Judging one event: apply its fact to state, then judge the pairings it can have changed, and
+ * decide alerts and freezes. Dependencies are plain arguments, so a test can pass an in-memory store.
+ *
+ * Facts are written before they are read, so of two events judged concurrently (say a revocation
+ * and a member.added touching the same pair) the one that reads last sees both, and a violation
+ * cannot slip between them. Decisions are compare-and-set records in state, so two judges never
+ * raise the same episode twice.
+ */
+import type { ChatUnfrozen, InputEvent } from '../events/schema.js';
+import type { AlertAction, AlertRecord, FreezeCommand, TriggerRef } from '../actions/records.js';
+import { affectedChildren, alertIdOf } from '../actions/records.js';
+import type { ChatFacts } from '../policy/chat-facts.js';
+import { approvalsNeeded, membersAt, violationsAt } from '../policy/chat-facts.js';
+import type { Scope, UnapprovedPairing } from '../policy/pairing.js';
+import { pairKey, parsePairKey } from '../policy/pairing.js';
+import { holdsAt } from '../policy/timeline.js';
+import { FROZEN_FIELD } from '../state/keys.js';
+import type { EpisodeRecord, FreezeRecord, Stored } from '../state/records.js';
+import { encodeRecord } from '../state/records.js';
+import type { ChatState, StateStore } from '../state/store.js';
+
+export type Mode = 'enforce' | 'alert-only';
+
+/** A state change to make once an output has reached its topic. */
+export interface SentMark {
+  chatId: string;
+  field: string;
+  expected: string;
+  next: string;
+}
+
+/** A record to write; `recovered` marks one re-sent because an earlier run may have lost it. */
+export type Output =
+  | { kind: 'alert'; chatId: string; record: AlertRecord; mark?: SentMark; recovered?: boolean }
+  | { kind: 'freeze'; chatId: string; record: FreezeCommand; mark?: SentMark; recovered?: boolean };
+
+export interface Judgement {
+  outputs: Output[];
+  /** A message was sent in a chat pairguard had frozen: the platform did not enforce the freeze. */
+  messageAfterFreeze: boolean;
+}
+
+export interface JudgeDeps {
+  store: StateStore;
+  mode: Mode;
+  /** Wall clock in ms (injected for tests). */
+  now: () => number;
+}
+
+/** The event being judged, with where it was read. */
+export interface Trigger {
+  event: InputEvent;
+  /** `occurredAt` in ms. */
+  at: number;
+  ref: TriggerRef;
+}
+
+export async function judgeEvent(deps: JudgeDeps, t: Trigger): Promise<Judgement> {
+  const { store } = deps;
+  const e = t.event;
+  const outputs: Output[] = [];
+  const judge = async (chatId: string, scope: Scope, extra: string[] = []) => {
+    outputs.push(...(await reconcileChat(deps, chatId, scope, t, extra)));
+  };
+  switch (e.type) {
+    case 'user.registered': {
+      await store.applyRegistration(e.userId, e.role, t.at);
+      for (const chatId of await store.chatsOf(e.userId)) await judge(chatId, { kind: 'user', userId: e.userId });
+      break;
+    }
+    case 'contact.approved':
+    case 'contact.revoked': {
+      await store.applyApproval(e.childId, e.contactId, e.type === 'contact.approved', t.at);
+      const scope: Scope = { kind: 'pair', a: e.childId, b: e.contactId };
+      for (const chatId of await sharedChats(store, e.childId, e.contactId)) await judge(chatId, scope);
+      break;
+    }
+    case 'chat.created': {
+      const members = [...new Set([...e.members, e.createdBy])];
+      await store.applyMembership(e.chatId, members, true, t.at);
+      await judge(e.chatId, { kind: 'all' });
+      break;
+    }
+    case 'member.added':
+    case 'member.removed': {
+      await store.applyMembership(e.chatId, [e.userId], e.type === 'member.added', t.at);
+      await judge(e.chatId, { kind: 'user', userId: e.userId });
+      break;
+    }
+    case 'message.sent': {
+      const { membership, frozen } = await store.readSender(e.chatId, e.senderId);
+      const messageAfterFreeze = frozen !== null && t.at >= frozen.record.triggerAt;
+      if (!holdsAt(membership, t.at)) {
+        // A sender who is not a known member joins at that moment (contract §1).
+        await store.applyMembership(e.chatId, [e.senderId], true, t.at);
+        await judge(e.chatId, { kind: 'user', userId: e.senderId }, [e.senderId]);
+      }
+      return { outputs, messageAfterFreeze };
+    }
+  }
+  return { outputs, messageAfterFreeze: false };
+}
+
+/** A reviewer unfroze a chat: forget the freeze unless it is newer than the unfreeze. */
+export async function judgeUnfreeze(store: StateStore, e: ChatUnfrozen, at: number): Promise<boolean> {
+  const { frozen } = await store.readChat(e.chatId);
+  if (!frozen || frozen.record.triggerAt > at) return false;
+  return store.swapDecision(e.chatId, FROZEN_FIELD, frozen.raw, null);
+}
+
+async function sharedChats(store: StateStore, a: string, b: string): Promise<string[]> {
+  const [ca, cb] = await Promise.all([store.chatsOf(a), store.chatsOf(b)]);
+  const other = new Set(cb);
+  return ca.filter((c) => other.has(c));
+}
+
+async function readFacts(store: StateStore, chat: ChatState, scope: Scope, at: number, extra: readonly string[]): Promise<ChatFacts> {
+  const members = new Set([...membersAt({ members: chat.members, users: new Map() }, at), ...extra]);
+  for (const m of membersAt({ members: chat.members, users: new Map() }, Infinity)) members.add(m);
+  const users = await store.readUsers(approvalsNeeded([...members], scope));
+  return { members: chat.members, users };
+}
+
+function covers(scope: Scope, pair: readonly [string, string]): boolean {
+  switch (scope.kind) {
+    case 'all':
+      return true;
+    case 'user':
+      return pair[0] === scope.userId || pair[1] === scope.userId;
+    case 'pair':
+      return (pair[0] === scope.a && pair[1] === scope.b) || (pair[0] === scope.b && pair[1] === scope.a);
+  }
+}
+
+async function reconcileChat(deps: JudgeDeps, chatId: string, scope: Scope, t: Trigger, extra: string[]): Promise<Output[]> {
+  const { store } = deps;
+  const chat = await store.readChat(chatId);
+  const facts = await readFacts(store, chat, scope, t.at, extra);
+  const atEvent = violationsAt(facts, scope, t.at, extra);
+  const stillViolating = new Set(violationsAt(facts, scope, Infinity).map((p) => pairKey(p.pair)));
+
+  const freezes: Output[] = [];
+  const opened: Array<{ pairing: UnapprovedPairing; key: string; episode: Stored<EpisodeRecord> }> = [];
+  const over: UnapprovedPairing[] = [];
+  const recovered: Array<{ pairing: UnapprovedPairing; episode: Stored<EpisodeRecord> }> = [];
+
+  for (const pairing of atEvent) {
+    const key = pairKey(pairing.pair);
+    const alertId = alertIdOf(chatId, pairing.pair, t.ref.eventId);
+    const existing = chat.episodes.get(key);
+    if (existing) {
+      // Same alertId and never sent: an earlier run opened this episode and stopped before
+      // writing its alert. Send it now; a consumer drops the copy if it did get out.
+      if (existing.record.alertId === alertId && !existing.record.sent) recovered.push({ pairing, episode: existing });
+      continue;
+    }
+    if (!stillViolating.has(key)) {
+      // Facts consumed since (a later approval, a removal) have already ended this violation:
+      // it is reported, but there is nothing left to freeze.
+      over.push(pairing);
+      continue;
+    }
+    const record: EpisodeRecord = { alertId, openedAt: deps.now(), sent: false };
+    if (await store.openEpisode(chatId, key, record)) opened.push({ pairing, key, episode: { raw: encodeRecord(record), record } });
+  }
+
+  for (const [key, episode] of chat.episodes) {
+    if (covers(scope, parsePairKey(key)) && !stillViolating.has(key)) await store.swapDecision(chatId, key, episode.raw, null);
+  }
+
+  let confirmed = opened;
+  let frozen = chat.frozen;
+  if (opened.length > 0) {
+    // Re-read after deciding: an approval applied by another judge between our read and our
+    // decision must close what we just opened, or the stale episode would hide a later violation.
+    const again = await store.readChat(chatId);
+    const recheck = new Set(violationsAt(await readFacts(store, again, scope, t.at, extra), scope, Infinity).map((p) => pairKey(p.pair)));
+    confirmed = [];
+    for (const o of opened) {
+      if (recheck.has(o.key)) confirmed.push(o);
+      else {
+        await store.swapDecision(chatId, o.key, o.episode.raw, null);
+        over.push(o.pairing);
+      }
+    }
+    frozen = again.frozen;
+  }
+
+  if (deps.mode === 'enforce' && confirmed.length > 0 && !frozen) {
+    const first = confirmed[0]!;
+    const record: FreezeRecord = { alertId: first.episode.record.alertId, requestedAt: deps.now(), triggerAt: t.at, sent: false };
+    if (await store.recordFreeze(chatId, record)) {
+      frozen = { raw: encodeRecord(record), record };
+      freezes.push(freezeOutput(chatId, frozen));
+    } else {
+      frozen = (await store.readChat(chatId)).frozen;
+    }
+  } else if (frozen && !frozen.record.sent && (recovered.some((r) => r.episode.record.alertId === frozen!.record.alertId))) {
+    freezes.push({ ...freezeOutput(chatId, frozen), recovered: true });
+  }
+
+  // Alerts go out before the freeze that names them.
+  const action: AlertAction = deps.mode === 'enforce' && frozen ? 'frozen' : 'alert-only';
+  return [
+    ...over.map((p) => alertOutput(deps, chatId, p, t, 'alert-only')),
+    ...confirmed.map((o) => alertOutput(deps, chatId, o.pairing, t, action, o.key, o.episode)),
+    ...recovered.map((r): Output => ({ ...alertOutput(deps, chatId, r.pairing, t, action, pairKey(r.pairing.pair), r.episode), recovered: true })),
+    ...freezes,
+  ];
+}
+
+function alertOutput(
+  deps: JudgeDeps,
+  chatId: string,
+  pairing: UnapprovedPairing,
+  t: Trigger,
+  action: AlertAction,
+  field?: string,
+  episode?: Stored<EpisodeRecord>,
+): Output {
+  const record: AlertRecord = {
+    type: 'pairing.unapproved',
+    alertId: alertIdOf(chatId, pairing.pair, t.ref.eventId),
+    chatId,
+    pair: pairing.pair,
+    missing: pairing.missing,
+    affectedChildren: affectedChildren(pairing.missing),
+    trigger: t.ref,
+    occurredAt: t.event.occurredAt,
+    detectedAt: new Date(deps.now()).toISOString(),
+    action,
+  };
+  const mark = field && episode ? { chatId, field, expected: episode.raw, next: encodeRecord({ ...episode.record, sent: true }) } : undefined;
+  return mark ? { kind: 'alert', chatId, record, mark } : { kind: 'alert', chatId, record };
+}
+
+function freezeOutput(chatId: string, frozen: Stored<FreezeRecord>): Output {
+  const record: FreezeCommand = {
+    type: 'chat.freeze',
+    chatId,
+    alertId: frozen.record.alertId,
+    reason: 'unapproved-pairing',
+    requestedAt: new Date(frozen.record.requestedAt).toISOString(),
+  };
+  return { kind: 'freeze', chatId, record, mark: { chatId, field: FROZEN_FIELD, expected: frozen.raw, next: encodeRecord({ ...frozen.record, sent: true }) } };
+}

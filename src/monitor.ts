@@ -1,0 +1,227 @@
+/**
+ * The composition root: builds the adapters around the judge and runs two consumers.
+ *
+ *  - the approvals consumer (group `<groupId>.approvals`) keeps the approval cache in Redis and
+ *    judges revocations and role changes;
+ *  - the chat consumer (group `<groupId>`) judges membership and message events, and reads
+ *    reviewers' `chat.unfrozen` from the control topic.
+ *
+ * They are separate consumers so that the chat consumer can wait for the approvals consumer
+ * (the cross-topic barrier) without blocking it.
+ */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Redis } from 'ioredis';
+import type { Admin, Consumer, Producer } from 'kafkajs';
+import { Kafka } from 'kafkajs';
+import type { Config } from './config.js';
+import type { JudgeDeps } from './judge/judge.js';
+import { startHttp } from './observability/http.js';
+import type { Logger } from './observability/logger.js';
+import { createLogger, kafkaLogCreator } from './observability/logger.js';
+import { Metrics } from './observability/metrics.js';
+import { RedisStateStore } from './state/redis-store.js';
+import { approvalsBehind, waitForApprovals } from './stream/approval-barrier.js';
+import type { BatchContext } from './stream/batch-handler.js';
+import { handleBatch } from './stream/batch-handler.js';
+import { Publisher } from './stream/publisher.js';
+import { ensureTopics } from './stream/topics.js';
+
+export interface MonitorOptions {
+  config: Config;
+  logger?: Logger;
+  metrics?: Metrics;
+  /** Wall clock (ms); tests may fix it. */
+  now?: () => number;
+  /** How often dependencies and catch-up are checked for /readyz and the *_up gauges. */
+  healthIntervalMs?: number;
+}
+
+const SHUTDOWN_STEP_MS = 10_000;
+
+export class Monitor {
+  private stopping: Promise<void> | null = null;
+  private healthTimer: NodeJS.Timeout | null = null;
+  private redisUp = false;
+  private kafkaUp = false;
+  private caughtUp = false;
+  private consumersCrashed: string | null = null;
+
+  private constructor(
+    readonly config: Config,
+    readonly logger: Logger,
+    readonly metrics: Metrics,
+    private readonly redis: Redis,
+    private readonly admin: Admin,
+    private readonly producer: Producer,
+    private readonly approvalsConsumer: Consumer,
+    private readonly chatConsumer: Consumer,
+    private readonly http: Server,
+  ) {}
+
+  /** The HTTP port actually bound (HTTP_PORT=0 picks a free one). */
+  get httpPort(): number {
+    return (this.http.address() as AddressInfo).port;
+  }
+
+  /** Why /readyz answers 503, or null when ready. */
+  notReadyReason(): string | null {
+    if (this.stopping) return 'shutting down';
+    if (this.consumersCrashed) return `consumer stopped: ${this.consumersCrashed}`;
+    if (!this.redisUp) return 'redis unreachable';
+    if (!this.kafkaUp) return 'kafka unreachable';
+    if (!this.caughtUp) return 'approval cache catching up';
+    return null;
+  }
+
+  static async start(opts: MonitorOptions): Promise<Monitor> {
+    const { config } = opts;
+    const logger = opts.logger ?? createLogger(config.logLevel);
+    const metrics = opts.metrics ?? new Metrics();
+    const now = opts.now ?? Date.now;
+
+    const redis = new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 3, connectionName: 'pairguard' });
+    redis.on('error', (err: Error) => logger.debug({ err: err.message }, 'redis connection error'));
+    await redis.connect();
+    const store = new RedisStateStore(redis, config.redisKeyPrefix);
+
+    const kafka = new Kafka({
+      clientId: config.kafkaClientId,
+      brokers: config.kafkaBrokers,
+      logCreator: kafkaLogCreator(logger),
+      retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 5000 },
+    });
+    const admin = kafka.admin();
+    await admin.connect();
+    const created = await ensureTopics(admin, config.topics, config.createTopicsPartitions);
+    if (created.length > 0) logger.info({ topics: created }, 'created missing topics');
+
+    const producer = kafka.producer({ allowAutoTopicCreation: false });
+    await producer.connect();
+
+    // Short fetch waits: an alert must land before a stranger's next message, not after a poll interval.
+    const consumerOptions = { maxWaitTimeInMs: 100, sessionTimeout: 30_000, heartbeatInterval: 3_000, allowAutoTopicCreation: false };
+    const approvalsConsumer = kafka.consumer({ ...consumerOptions, groupId: `${config.groupId}.approvals` });
+    const chatConsumer = kafka.consumer({ ...consumerOptions, groupId: config.groupId });
+
+    let monitor: Monitor | null = null;
+    const http = await startHttp(config.httpPort, metrics, { notReadyReason: () => monitor?.notReadyReason() ?? 'starting' });
+    monitor = new Monitor(config, logger, metrics, redis, admin, producer, approvalsConsumer, chatConsumer, http);
+    const m = monitor;
+
+    const judge: JudgeDeps = { store, mode: config.mode, now };
+    const ctx: BatchContext = {
+      config,
+      judge,
+      publisher: new Publisher(producer, store, config.topics),
+      metrics,
+      logger,
+      limits: { maxValueBytes: config.maxEventBytes, maxMembers: config.maxChatMembers },
+      approvalsCaughtUp: (heartbeat) =>
+        waitForApprovals({
+          admin,
+          store,
+          topic: config.topics.approvals,
+          onWait: heartbeat,
+          shouldStop: () => m.stopping !== null,
+          warnAfterMs: config.approvalCatchUpWarnMs,
+          onSlow: (behind, waitedMs) => logger.warn({ behind: behind.toString(), waitedMs }, 'membership judging waits for the approval cache'),
+        }),
+    };
+
+    for (const [name, consumer] of [['approvals', approvalsConsumer], ['chat', chatConsumer]] as const) {
+      consumer.on(consumer.events.CRASH, (e) => {
+        const restart = e.payload.restart;
+        logger.error({ consumer: name, err: e.payload.error?.message, restart }, 'consumer crashed');
+        if (!restart) m.consumersCrashed = `${name}: ${e.payload.error?.message}`;
+      });
+      consumer.on(consumer.events.GROUP_JOIN, (e) =>
+        logger.info({ consumer: name, memberAssignment: e.payload.memberAssignment }, 'joined consumer group'),
+      );
+    }
+
+    await approvalsConsumer.connect();
+    await approvalsConsumer.subscribe({ topics: [config.topics.approvals], fromBeginning: true });
+    await chatConsumer.connect();
+    await chatConsumer.subscribe({ topics: [config.topics.membership, config.topics.messages, config.topics.control], fromBeginning: true });
+    const eachBatch = (payload: Parameters<typeof handleBatch>[1]) => handleBatch(ctx, payload);
+    await approvalsConsumer.run({ eachBatchAutoResolve: false, partitionsConsumedConcurrently: 1, eachBatch });
+    await chatConsumer.run({ eachBatchAutoResolve: false, partitionsConsumedConcurrently: 1, eachBatch });
+
+    m.startHealthChecks(store, opts.healthIntervalMs ?? 2_000);
+    logger.info(
+      { mode: config.mode, groupId: config.groupId, topics: config.topics, brokers: config.kafkaBrokers, httpPort: m.httpPort },
+      'pairguard started',
+    );
+    return m;
+  }
+
+  private startHealthChecks(store: RedisStateStore, intervalMs: number): void {
+    const check = async () => {
+      const [redisUp, kafkaUp] = await Promise.all([
+        this.redis.ping().then(() => true, () => false),
+        this.admin.describeCluster().then(() => true, () => false),
+      ]);
+      const behind = redisUp && kafkaUp ? await approvalsBehind(this.admin, store, this.config.topics.approvals).catch(() => null) : null;
+      if (redisUp !== this.redisUp) this.logger[redisUp ? 'info' : 'error']({ dependency: 'redis' }, redisUp ? 'dependency up' : 'dependency down');
+      if (kafkaUp !== this.kafkaUp) this.logger[kafkaUp ? 'info' : 'error']({ dependency: 'kafka' }, kafkaUp ? 'dependency up' : 'dependency down');
+      this.redisUp = redisUp;
+      this.kafkaUp = kafkaUp;
+      if (behind === 0n && !this.caughtUp) {
+        this.caughtUp = true;
+        this.logger.info('approval cache caught up');
+      }
+      this.metrics.redisUp.set(redisUp ? 1 : 0);
+      this.metrics.kafkaUp.set(kafkaUp ? 1 : 0);
+      this.metrics.ready.set(this.notReadyReason() === null ? 1 : 0);
+    };
+    const loop = () => {
+      this.healthTimer = setTimeout(() => {
+        void check().finally(() => {
+          if (!this.stopping) loop();
+        });
+      }, intervalMs);
+    };
+    void check().finally(loop);
+  }
+
+  /**
+   * Stops fetching, lets the batch in flight finish and commit, then disconnects Kafka, closes
+   * Redis and HTTP. Every step runs even when an earlier one fails; safe to call twice.
+   */
+  stop(): Promise<void> {
+    this.stopping ??= this.shutdown();
+    return this.stopping;
+  }
+
+  private async shutdown(): Promise<void> {
+    if (this.healthTimer) clearTimeout(this.healthTimer);
+    const failures: string[] = [];
+    const step = async (name: string, fn: () => Promise<unknown>) => {
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        await Promise.race([
+          fn(),
+          new Promise((_, reject) => {
+            timer = setTimeout(() => reject(new Error(`timed out after ${SHUTDOWN_STEP_MS} ms`)), SHUTDOWN_STEP_MS);
+          }),
+        ]);
+      } catch (err) {
+        failures.push(`${name}: ${(err as Error).message}`);
+      } finally {
+        clearTimeout(timer);
+      }
+    };
+    await Promise.all([step('chat consumer', () => this.chatConsumer.disconnect()), step('approvals consumer', () => this.approvalsConsumer.disconnect())]);
+    await step('producer', () => this.producer.disconnect());
+    await step('admin', () => this.admin.disconnect());
+    await step('redis', () => this.redis.quit());
+    await step('http', () => {
+      const closed = new Promise<void>((resolve, reject) => this.http.close((err) => (err ? reject(err) : resolve())));
+      this.http.closeAllConnections();
+      return closed;
+    });
+    if (failures.length > 0) this.logger.warn({ failures }, 'pairguard stopped with errors');
+    else this.logger.info('pairguard stopped');
+  }
+}

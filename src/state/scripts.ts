@@ -1,0 +1,33 @@
+/** Registers pairguard's Lua scripts (src/state/lua/, one command per file) on an ioredis client. */
+import { readFileSync } from 'node:fs';
+import type { Redis, Result } from 'ioredis';
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    pgToggle(key: string, on: '1' | '0', at: number, ...fields: string[]): Result<number, Context>;
+    pgRole(key: string, field: string, role: string, at: number): Result<number, Context>;
+    pgHashMax(key: string, ...fieldValues: string[]): Result<number, Context>;
+    pgHashSwap(key: string, field: string, expected: string, next: string): Result<number, Context>;
+  }
+}
+
+const SCRIPTS = { pgToggle: 'toggle', pgRole: 'role', pgHashMax: 'hash-max', pgHashSwap: 'hash-swap' } as const;
+
+const sources = new Map<string, string>();
+function source(file: string): string {
+  let lua = sources.get(file);
+  if (!lua) {
+    lua = readFileSync(new URL(`./lua/${file}.lua`, import.meta.url), 'utf8');
+    sources.set(file, lua);
+  }
+  return lua;
+}
+
+export function defineScripts(redis: Redis): Redis {
+  for (const [command, file] of Object.entries(SCRIPTS)) {
+    if (typeof (redis as unknown as Record<string, unknown>)[command] !== 'function') {
+      redis.defineCommand(command, { numberOfKeys: 1, lua: source(file) });
+    }
+  }
+  return redis;
+}

@@ -1,0 +1,43 @@
+/**
+ * The state port: only the operations judging needs. The Redis adapter implements it; unit tests
+ * of the judge can implement it in memory.
+ */
+import type { UserFacts } from '../policy/chat-facts.js';
+import type { Role, Toggle } from '../policy/timeline.js';
+import type { EpisodeRecord, FreezeRecord, Stored } from './records.js';
+
+/** A chat's membership histories and pairguard's decisions about it. */
+export interface ChatState {
+  /** Membership history by user id. */
+  members: Map<string, Toggle>;
+  /** Open episodes by pair key. */
+  episodes: Map<string, Stored<EpisodeRecord>>;
+  /** The freeze in force, if pairguard requested one and nobody unfroze the chat since. */
+  frozen: Stored<FreezeRecord> | null;
+}
+
+export interface StateStore {
+  applyRegistration(userId: string, role: Role, at: number): Promise<void>;
+  applyApproval(childId: string, contactId: string, approved: boolean, at: number): Promise<void>;
+  /** Joins (or leaves) users to a chat at a moment; joining also indexes the chat under each user. */
+  applyMembership(chatId: string, userIds: readonly string[], joined: boolean, at: number): Promise<void>;
+
+  /** Chats that may hold the user (a superset: callers recheck membership). */
+  chatsOf(userId: string): Promise<string[]>;
+  readChat(chatId: string): Promise<ChatState>;
+  /** One user's membership history in a chat and the chat's freeze, for the message fast path. */
+  readSender(chatId: string, userId: string): Promise<{ membership: Toggle; frozen: Stored<FreezeRecord> | null }>;
+  /** Roles and the named approval histories of users. */
+  readUsers(needs: ReadonlyMap<string, readonly string[]>): Promise<Map<string, UserFacts>>;
+
+  /** Opens an episode unless one is open for the pair; true when this call opened it. */
+  openEpisode(chatId: string, pairKey: string, record: EpisodeRecord): Promise<boolean>;
+  /** Records a freeze unless one is in force; true when this call recorded it. */
+  recordFreeze(chatId: string, record: FreezeRecord): Promise<boolean>;
+  /** Replaces an episode or freeze field if it still holds `expected`; `next` null deletes it. */
+  swapDecision(chatId: string, field: string, expected: string, next: string | null): Promise<boolean>;
+
+  /** Raises the applied-offset marks of a topic's partitions (next offset to apply). */
+  markApplied(topic: string, nextOffsets: ReadonlyMap<number, string>): Promise<void>;
+  appliedOffsets(topic: string): Promise<Map<number, bigint>>;
+}

@@ -1,0 +1,60 @@
+/**
+ * Cross-topic ordering (contract §1): before a membership or message event is judged, every
+ * approval already on the approvals topic must be in state. The barrier reads the approvals
+ * topic's high watermarks and waits until the applied marks in Redis reach them. The marks live
+ * in Redis, not in memory, so this holds when another instance consumes the approvals.
+ */
+import type { Admin } from 'kafkajs';
+import type { StateStore } from '../state/store.js';
+
+export interface BarrierOptions {
+  admin: Admin;
+  store: StateStore;
+  topic: string;
+  /** Called while waiting, to keep the consumer's group session alive. */
+  onWait?: () => Promise<void>;
+  /** Stops waiting (shutdown). */
+  shouldStop?: () => boolean;
+  /** Called once per warnAfterMs spent waiting, with how far behind the cache is. */
+  onSlow?: (behind: bigint, waitedMs: number) => void;
+  warnAfterMs?: number;
+}
+
+type Watermark = { partition: number; high: string; low: string };
+
+/** Records below the watermarks that are not yet applied; a partition never applied counts from its low mark. */
+function recordsBehind(watermarks: readonly Watermark[], applied: ReadonlyMap<number, bigint>): bigint {
+  let behind = 0n;
+  for (const w of watermarks) {
+    const done = applied.get(w.partition) ?? BigInt(w.low);
+    if (done < BigInt(w.high)) behind += BigInt(w.high) - done;
+  }
+  return behind;
+}
+
+/** How many approval records are on the topic but not yet in state (0 = caught up). */
+export async function approvalsBehind(admin: Admin, store: StateStore, topic: string): Promise<bigint> {
+  const [watermarks, applied] = await Promise.all([admin.fetchTopicOffsets(topic), store.appliedOffsets(topic)]);
+  return recordsBehind(watermarks, applied);
+}
+
+/** Resolves once the approvals on the topic at call time are all applied; false if stopped first. */
+export async function waitForApprovals(opts: BarrierOptions): Promise<boolean> {
+  const watermarks = await opts.admin.fetchTopicOffsets(opts.topic);
+  const started = Date.now();
+  let delay = 2;
+  let nextWarn = opts.warnAfterMs ?? 10_000;
+  for (;;) {
+    const behind = recordsBehind(watermarks, await opts.store.appliedOffsets(opts.topic));
+    if (behind === 0n) return true;
+    if (opts.shouldStop?.()) return false;
+    const waited = Date.now() - started;
+    if (waited >= nextWarn) {
+      opts.onSlow?.(behind, waited);
+      nextWarn += opts.warnAfterMs ?? 10_000;
+    }
+    await opts.onWait?.();
+    await new Promise((r) => setTimeout(r, delay));
+    delay = Math.min(delay * 2, 50);
+  }
+}

@@ -1,0 +1,141 @@
+/**
+ * One kafkajs batch, end to end: decode each record, judge it, write the outputs, then mark the
+ * records done (applied mark for approvals, offset resolved for commit). Offsets move only after
+ * the effects are durable, so a crash replays records rather than losing them; replays are
+ * harmless because state updates are merges and alert ids are deterministic.
+ */
+import type { EachBatchPayload, KafkaMessage } from 'kafkajs';
+import type { Config } from '../config.js';
+import type { DecodeLimits } from '../events/decode.js';
+import { decodeControl, decodeInput } from '../events/decode.js';
+import type { Stream } from '../events/schema.js';
+import type { JudgeDeps, Output } from '../judge/judge.js';
+import { judgeEvent, judgeUnfreeze } from '../judge/judge.js';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import { deadLetterOf } from './dead-letter.js';
+import type { DeadLetterOut, Publisher } from './publisher.js';
+
+/** Records judged between two flushes: bounds the work a crash replays and the outputs held in memory. */
+const FLUSH_EVERY = 500;
+
+export interface BatchContext {
+  config: Config;
+  judge: JudgeDeps;
+  publisher: Publisher;
+  metrics: Metrics;
+  logger: Logger;
+  limits: DecodeLimits;
+  /** Waits until the approvals on the topic are in state; false when shutting down. */
+  approvalsCaughtUp: (heartbeat: () => Promise<void>) => Promise<boolean>;
+}
+
+type Source = Stream | 'control';
+
+function sourceOf(config: Config, topic: string): Source | null {
+  const t = config.topics;
+  if (topic === t.approvals) return 'approvals';
+  if (topic === t.membership) return 'membership';
+  if (topic === t.messages) return 'messages';
+  if (topic === t.control) return 'control';
+  return null;
+}
+
+export async function handleBatch(ctx: BatchContext, payload: EachBatchPayload): Promise<void> {
+  const { batch } = payload;
+  const source = sourceOf(ctx.config, batch.topic);
+  if (!source) throw new Error(`received a batch from unexpected topic ${batch.topic}`);
+
+  let outputs: Output[] = [];
+  let deadLetters: DeadLetterOut[] = [];
+  let last: string | null = null;
+  let pending = 0;
+  let barrierPassed = source === 'approvals' || source === 'control';
+
+  const flush = async () => {
+    if (last === null) return;
+    await ctx.publisher.publish(outputs, deadLetters);
+    recordOutputs(ctx, outputs);
+    if (source === 'approvals') {
+      await ctx.judge.store.markApplied(batch.topic, new Map([[batch.partition, (BigInt(last) + 1n).toString()]]));
+    }
+    payload.resolveOffset(last);
+    await payload.commitOffsetsIfNecessary();
+    await payload.heartbeat();
+    outputs = [];
+    deadLetters = [];
+    pending = 0;
+  };
+
+  for (const message of batch.messages) {
+    if (!payload.isRunning() || payload.isStale()) break;
+    const dead = (reason: string, detail: string) => {
+      deadLetters.push({
+        key: message.key,
+        record: deadLetterOf({ topic: batch.topic, partition: batch.partition, offset: message.offset, key: message.key, value: message.value }, `${reason}: ${detail}`, source === 'messages'),
+      });
+      ctx.metrics.deadLetters.inc({ topic: batch.topic, reason });
+      ctx.metrics.events.inc({ topic: batch.topic, type: 'unknown', outcome: 'dead-lettered' });
+      ctx.logger.warn({ topic: batch.topic, partition: batch.partition, offset: message.offset, reason }, 'malformed record sent to the dead-letter topic');
+    };
+
+    if (source === 'control') {
+      await handleControl(ctx, batch.topic, message, dead);
+    } else {
+      const decoded = decodeInput(source, message.value, ctx.limits);
+      if (!decoded.ok) {
+        dead(decoded.reason, decoded.detail);
+      } else {
+        if (!barrierPassed) {
+          if (!(await ctx.approvalsCaughtUp(payload.heartbeat))) break;
+          barrierPassed = true;
+        }
+        const judgement = await judgeEvent(ctx.judge, {
+          event: decoded.event,
+          at: decoded.at,
+          ref: { eventId: decoded.event.eventId, type: decoded.event.type, topic: batch.topic, partition: batch.partition, offset: Number(message.offset) },
+        });
+        outputs.push(...judgement.outputs);
+        if (judgement.messageAfterFreeze) ctx.metrics.messagesAfterFreeze.inc();
+        const isViolation = judgement.outputs.some((o) => o.kind === 'alert' && !o.recovered);
+        ctx.metrics.events.inc({ topic: batch.topic, type: decoded.event.type, outcome: isViolation ? 'violation' : 'applied' });
+      }
+    }
+    last = message.offset;
+    if (++pending >= FLUSH_EVERY) await flush();
+  }
+  await flush();
+  const lag = BigInt(batch.highWatermark) - (last === null ? BigInt(batch.firstOffset() ?? batch.highWatermark) : BigInt(last) + 1n);
+  ctx.metrics.consumerLag.set({ topic: batch.topic, partition: String(batch.partition) }, Number(lag < 0n ? 0n : lag));
+}
+
+async function handleControl(ctx: BatchContext, topic: string, message: KafkaMessage, dead: (reason: string, detail: string) => void) {
+  const decoded = decodeControl(message.value, ctx.limits);
+  if (decoded === null) {
+    ctx.metrics.events.inc({ topic, type: 'other', outcome: 'ignored' });
+    return;
+  }
+  if (!decoded.ok) return dead(decoded.reason, decoded.detail);
+  const unfrozen = await judgeUnfreeze(ctx.judge.store, decoded.event, decoded.at);
+  ctx.metrics.events.inc({ topic, type: decoded.event.type, outcome: unfrozen ? 'applied' : 'ignored' });
+  if (unfrozen) ctx.logger.info({ chatId: decoded.event.chatId, by: decoded.event.by }, 'chat unfrozen by reviewer');
+}
+
+function recordOutputs(ctx: BatchContext, outputs: readonly Output[]) {
+  const now = ctx.judge.now();
+  for (const o of outputs) {
+    if (o.kind === 'alert') {
+      const r = o.record;
+      ctx.logger.info(
+        { alertId: r.alertId, chatId: r.chatId, pair: r.pair, missing: r.missing, trigger: r.trigger, action: r.action, recovered: o.recovered ?? false },
+        'unapproved pairing',
+      );
+      if (o.recovered) continue;
+      ctx.metrics.violations.inc({ trigger: r.trigger.type });
+      ctx.metrics.detectionLatency.observe(Math.max(0, now - Date.parse(r.occurredAt)) / 1000);
+    } else {
+      ctx.logger.info({ alertId: o.record.alertId, chatId: o.chatId, recovered: o.recovered ?? false }, 'chat freeze requested');
+      if (!o.recovered) ctx.metrics.freezes.inc();
+    }
+  }
+}

@@ -1,0 +1,94 @@
+/** An in-memory StateStore for unit tests of the judge; merges mirror the Redis Lua scripts. */
+import type { UserFacts } from '../../src/policy/chat-facts.js';
+import type { Role, RoleHistory, Toggle } from '../../src/policy/timeline.js';
+import { NEVER, UNREGISTERED, applyRegistration, applySwitch } from '../../src/policy/timeline.js';
+import { FROZEN_FIELD } from '../../src/state/keys.js';
+import type { EpisodeRecord, FreezeRecord } from '../../src/state/records.js';
+import { decodeEpisode, decodeFreeze, encodeRecord } from '../../src/state/records.js';
+import type { ChatState, StateStore } from '../../src/state/store.js';
+
+export class MemoryStore implements StateStore {
+  roles = new Map<string, RoleHistory>();
+  approvals = new Map<string, Map<string, Toggle>>();
+  members = new Map<string, Map<string, Toggle>>();
+  index = new Map<string, Set<string>>();
+  decisions = new Map<string, Map<string, string>>();
+  applied = new Map<string, Map<number, bigint>>();
+
+  async applyRegistration(userId: string, role: Role, at: number) {
+    this.roles.set(userId, applyRegistration(this.roles.get(userId) ?? UNREGISTERED, role, at));
+  }
+  async applyApproval(childId: string, contactId: string, approved: boolean, at: number) {
+    const m = getOr(this.approvals, childId, () => new Map<string, Toggle>());
+    m.set(contactId, applySwitch(m.get(contactId) ?? NEVER, approved, at));
+  }
+  async applyMembership(chatId: string, userIds: readonly string[], joined: boolean, at: number) {
+    const m = getOr(this.members, chatId, () => new Map<string, Toggle>());
+    for (const u of userIds) {
+      m.set(u, applySwitch(m.get(u) ?? NEVER, joined, at));
+      if (joined) getOr(this.index, u, () => new Set<string>()).add(chatId);
+    }
+  }
+  async chatsOf(userId: string) {
+    return [...(this.index.get(userId) ?? [])];
+  }
+  async readChat(chatId: string): Promise<ChatState> {
+    const state: ChatState = { members: new Map(this.members.get(chatId) ?? []), episodes: new Map(), frozen: null };
+    for (const [field, raw] of this.decisions.get(chatId) ?? []) {
+      if (field === FROZEN_FIELD) state.frozen = decodeFreeze(raw);
+      else state.episodes.set(field, decodeEpisode(raw));
+    }
+    return state;
+  }
+  async readSender(chatId: string, userId: string) {
+    const raw = this.decisions.get(chatId)?.get(FROZEN_FIELD);
+    return { membership: this.members.get(chatId)?.get(userId) ?? NEVER, frozen: raw ? decodeFreeze(raw) : null };
+  }
+  async readUsers(needs: ReadonlyMap<string, readonly string[]>) {
+    const out = new Map<string, UserFacts>();
+    for (const [u, contacts] of needs) {
+      const approvals = new Map<string, Toggle>();
+      for (const c of contacts) {
+        const t = this.approvals.get(u)?.get(c);
+        if (t) approvals.set(c, t);
+      }
+      out.set(u, { role: this.roles.get(u) ?? UNREGISTERED, approvals });
+    }
+    return out;
+  }
+  async openEpisode(chatId: string, pairKey: string, record: EpisodeRecord) {
+    return this.setIfAbsent(chatId, pairKey, encodeRecord(record));
+  }
+  async recordFreeze(chatId: string, record: FreezeRecord) {
+    return this.setIfAbsent(chatId, FROZEN_FIELD, encodeRecord(record));
+  }
+  async swapDecision(chatId: string, field: string, expected: string, next: string | null) {
+    const d = getOr(this.decisions, chatId, () => new Map<string, string>());
+    if (d.get(field) !== expected) return false;
+    if (next === null) d.delete(field);
+    else d.set(field, next);
+    return true;
+  }
+  async markApplied(topic: string, nextOffsets: ReadonlyMap<number, string>) {
+    const m = getOr(this.applied, topic, () => new Map<number, bigint>());
+    for (const [p, o] of nextOffsets) if (BigInt(o) > (m.get(p) ?? -1n)) m.set(p, BigInt(o));
+  }
+  async appliedOffsets(topic: string) {
+    return new Map(this.applied.get(topic) ?? []);
+  }
+  private setIfAbsent(chatId: string, field: string, raw: string) {
+    const d = getOr(this.decisions, chatId, () => new Map<string, string>());
+    if (d.has(field)) return false;
+    d.set(field, raw);
+    return true;
+  }
+}
+
+function getOr<K, V>(m: Map<K, V>, k: K, make: () => V): V {
+  let v = m.get(k);
+  if (v === undefined) {
+    v = make();
+    m.set(k, v);
+  }
+  return v;
+}

@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.js';
+
+describe('configuration', () => {
+  it('has the contract defaults', () => {
+    const c = loadConfig({});
+    expect(c).toMatchObject({
+      kafkaBrokers: ['127.0.0.1:9092'],
+      redisUrl: 'redis://127.0.0.1:6379',
+      mode: 'enforce',
+      groupId: 'pairguard',
+      httpPort: 9464,
+      topics: {
+        approvals: 'kids.approvals', membership: 'kids.membership', messages: 'kids.messages',
+        alerts: 'pairguard.alerts', control: 'kids.chat-control', deadLetter: 'pairguard.dead-letter',
+      },
+    });
+  });
+
+  it('reads every variable', () => {
+    const c = loadConfig({
+      KAFKA_BROKERS: 'a:1, b:2', REDIS_URL: 'redis://127.0.0.1:6379/3', PAIRGUARD_MODE: 'alert-only', PAIRGUARD_GROUP_ID: 'g', HTTP_PORT: '0',
+      TOPIC_APPROVALS: 'ta', TOPIC_MEMBERSHIP: 'tm', TOPIC_MESSAGES: 'tx', TOPIC_ALERTS: 'tl', TOPIC_CONTROL: 'tc', TOPIC_DEAD_LETTER: 'td',
+    });
+    expect(c.kafkaBrokers).toEqual(['a:1', 'b:2']);
+    expect(c.mode).toBe('alert-only');
+    expect(c.httpPort).toBe(0);
+    expect(c.topics).toEqual({ approvals: 'ta', membership: 'tm', messages: 'tx', alerts: 'tl', control: 'tc', deadLetter: 'td' });
+  });
+
+  it.each([
+    ['KAFKA_BROKERS', 'nohostport'],
+    ['REDIS_URL', 'localhost:6379'],
+    ['REDIS_URL', 'redis://h:1/notadb'],
+    ['PAIRGUARD_MODE', 'freeze-everything'],
+    ['HTTP_PORT', 'eighty'],
+    ['HTTP_PORT', '70000'],
+    ['TOPIC_ALERTS', 'bad topic!'],
+    ['PAIRGUARD_GROUP_ID', 'two words'],
+  ])('stops on a bad %s with one line naming it', (name, value) => {
+    let err: unknown;
+    try {
+      loadConfig({ [name]: value });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    const message = (err as Error).message;
+    expect(message).toContain(name);
+    expect(message).not.toContain('\n');
+  });
+
+  it('does not print a Redis password', () => {
+    expect(() => loadConfig({ REDIS_URL: 'redis://user:hunter2@h:1/x' })).toThrow(/\*\*\*/);
+    expect(() => loadConfig({ REDIS_URL: 'redis://user:hunter2@h:1/x' })).not.toThrow(/hunter2/);
+  });
+});

@@ -1,0 +1,195 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { InputEvent } from '../../src/events/schema.js';
+import type { JudgeDeps, Mode, Output } from '../../src/judge/judge.js';
+import { judgeEvent, judgeUnfreeze } from '../../src/judge/judge.js';
+import { MemoryStore } from '../support/memory-store.js';
+
+const T0 = Date.parse('2026-11-21T10:00:00.000Z');
+let seq = 0;
+const iso = (s: number) => new Date(T0 + s * 1000).toISOString();
+
+// Small builders: `s` is seconds after T0, used as the event's occurredAt.
+const reg = (userId: string, role: 'child' | 'adult', s = 0) => ({ type: 'user.registered', eventId: `e${++seq}`, occurredAt: iso(s), userId, role }) as const;
+const approve = (childId: string, contactId: string, s = 0) => ({ type: 'contact.approved', eventId: `e${++seq}`, occurredAt: iso(s), childId, contactId }) as const;
+const revoke = (childId: string, contactId: string, s = 0) => ({ type: 'contact.revoked', eventId: `e${++seq}`, occurredAt: iso(s), childId, contactId }) as const;
+const created = (chatId: string, members: string[], s = 0) => ({ type: 'chat.created', eventId: `e${++seq}`, occurredAt: iso(s), chatId, createdBy: members[0]!, members }) as const;
+const added = (chatId: string, userId: string, s = 0) => ({ type: 'member.added', eventId: `e${++seq}`, occurredAt: iso(s), chatId, userId }) as const;
+const removed = (chatId: string, userId: string, s = 0) => ({ type: 'member.removed', eventId: `e${++seq}`, occurredAt: iso(s), chatId, userId }) as const;
+const message = (chatId: string, senderId: string, s = 0) => ({ type: 'message.sent', eventId: `e${++seq}`, occurredAt: iso(s), chatId, messageId: `m${seq}`, senderId }) as const;
+
+/** Both directions approved. */
+const friends = (a: string, b: string, s = 0) => [approve(a, b, s), approve(b, a, s)];
+
+let store: MemoryStore;
+let deps: JudgeDeps;
+let offset = 0;
+
+function setup(mode: Mode = 'enforce') {
+  store = new MemoryStore();
+  deps = { store, mode, now: () => T0 + 3_600_000 };
+  offset = 0;
+}
+
+async function feed(...events: Array<InputEvent | InputEvent[]>): Promise<Output[]> {
+  const out: Output[] = [];
+  for (const e of events.flat()) {
+    const j = await judgeEvent(deps, { event: e, at: Date.parse(e.occurredAt), ref: { eventId: e.eventId, type: e.type, topic: 't', partition: 0, offset: offset++ } });
+    out.push(...j.outputs);
+  }
+  return out;
+}
+
+/** Marks every output as written, as the publisher does after Kafka acknowledges it. */
+async function publish(outputs: Output[]) {
+  for (const o of outputs) if (o.mark) await store.swapDecision(o.mark.chatId, o.mark.field, o.mark.expected, o.mark.next);
+  return outputs;
+}
+
+const alerts = (o: Output[]) => o.filter((x) => x.kind === 'alert').map((x) => x.record as Extract<Output, { kind: 'alert' }>['record']);
+const freezes = (o: Output[]) => o.filter((x) => x.kind === 'freeze');
+
+beforeEach(() => setup());
+
+describe('judging events', () => {
+  it('catches the 2019 flaw: a group of A, B and C where only A approved C', async () => {
+    const out = await publish(await feed(friends('A', 'B'), friends('A', 'C'), created('g', ['A', 'B', 'C'], 1)));
+    expect(alerts(out)).toHaveLength(1);
+    const [a] = alerts(out);
+    expect(a).toMatchObject({
+      type: 'pairing.unapproved', chatId: 'g', pair: ['B', 'C'], action: 'frozen', affectedChildren: ['B', 'C'],
+      missing: [{ childId: 'B', contactId: 'C' }, { childId: 'C', contactId: 'B' }],
+      trigger: { type: 'chat.created', topic: 't', partition: 0 },
+      occurredAt: iso(1),
+    });
+    expect(a!.alertId).toMatch(/^[0-9a-f]{32}$/);
+    expect(freezes(out)).toHaveLength(1);
+    expect(freezes(out)[0]!.record).toMatchObject({ type: 'chat.freeze', chatId: 'g', alertId: a!.alertId, reason: 'unapproved-pairing' });
+  });
+
+  it('raises nothing for an all-approved group, an adult-only chat, or a child with approved adults', async () => {
+    const out = await feed(
+      friends('A', 'B'), friends('A', 'C'), friends('B', 'C'), created('g', ['A', 'B', 'C'], 1),
+      reg('M', 'adult'), reg('N', 'adult'), created('adults', ['M', 'N'], 1),
+      approve('K', 'M'), approve('K', 'N'), created('family', ['K', 'M', 'N'], 1),
+    );
+    expect(out).toEqual([]);
+  });
+
+  it('judges a newcomer against every member', async () => {
+    const out = await feed(friends('A', 'B'), friends('A', 'C'), created('g', ['A', 'B'], 1), added('g', 'C', 2));
+    expect(alerts(out).map((a) => a.pair)).toEqual([['B', 'C']]);
+  });
+
+  it('counts approvals that happened before the event even when consumed after it was applied', async () => {
+    // The membership event is judged after the approvals are in state, as the barrier ensures.
+    const out = await feed(friends('A', 'B', 1), created('g', ['A', 'B'], 2));
+    expect(out).toEqual([]);
+  });
+
+  it('reports, without freezing, a violation that later facts already ended', async () => {
+    // The approval happened after the member joined but was applied before the join was judged.
+    const out = await feed(approve('A', 'B', 1), approve('B', 'A', 5), created('g', ['A', 'B'], 2));
+    expect(alerts(out)).toMatchObject([{ pair: ['A', 'B'], action: 'alert-only', missing: [{ childId: 'B', contactId: 'A' }] }]);
+    expect(freezes(out)).toEqual([]);
+  });
+
+  it('freezes every chat that holds a pair when an approval is revoked', async () => {
+    await publish(await feed(friends('A', 'B'), created('g1', ['A', 'B'], 1), created('g2', ['A', 'B', 'Z'], 1), reg('Z', 'adult')));
+    // Z is an adult whom A and B never approved: g2 is in violation already.
+    const before = store.decisions.get('g2')?.size ?? 0;
+    const out = await feed(revoke('A', 'B', 3));
+    expect(alerts(out).map((a) => [a.chatId, a.pair, a.trigger.type])).toEqual([
+      ['g1', ['A', 'B'], 'contact.revoked'],
+      ['g2', ['A', 'B'], 'contact.revoked'],
+    ]);
+    expect(freezes(out).map((f) => f.chatId)).toEqual(['g1']); // g2 was frozen already
+    expect(before).toBeGreaterThan(0);
+  });
+
+  it('raises one alert per pairing per episode and one freeze per chat until unfrozen', async () => {
+    let out = await publish(await feed(friends('A', 'B'), created('g', ['A', 'B', 'C'], 1)));
+    expect(alerts(out)).toHaveLength(2); // A–C and B–C
+    expect(freezes(out)).toHaveLength(1);
+    out = await feed(message('g', 'C', 2), added('g', 'C', 3));
+    expect(out).toEqual([]);
+
+    // Approving ends the A–C episode; revoking again starts a new one, but the chat is still frozen.
+    out = await publish(await feed(friends('A', 'C', 4), revoke('C', 'A', 5)));
+    expect(alerts(out)).toMatchObject([{ pair: ['A', 'C'], action: 'frozen' }]);
+    expect(freezes(out)).toEqual([]);
+
+    // After a reviewer unfreezes the chat, a new violation freezes it again.
+    expect(await judgeUnfreeze(store, { type: 'chat.unfrozen', chatId: 'g', by: 'rev', occurredAt: iso(6) }, T0 + 6000)).toBe(true);
+    out = await publish(await feed(added('g', 'D', 7)));
+    expect(alerts(out).map((a) => a.pair)).toEqual([['A', 'D'], ['B', 'D'], ['C', 'D']]);
+    expect(freezes(out)).toHaveLength(1);
+  });
+
+  it('ignores an unfreeze older than the violation it would lift', async () => {
+    await publish(await feed(created('g', ['A', 'B'], 10)));
+    expect(await judgeUnfreeze(store, { type: 'chat.unfrozen', chatId: 'g', by: 'rev', occurredAt: iso(5) }, T0 + 5000)).toBe(false);
+    expect((await store.readChat('g')).frozen).not.toBeNull();
+  });
+
+  it('ends an episode when a member leaves, and alerts again if they come back', async () => {
+    let out = await publish(await feed(created('g', ['A', 'B'], 1)));
+    expect(alerts(out)).toHaveLength(1);
+    out = await feed(removed('g', 'B', 2));
+    expect(out).toEqual([]);
+    expect((await store.readChat('g')).episodes.size).toBe(0);
+    out = await feed(added('g', 'B', 3));
+    expect(alerts(out)).toMatchObject([{ pair: ['A', 'B'], trigger: { type: 'member.added' } }]);
+  });
+
+  it('treats a message sender who is not a known member as joining', async () => {
+    await feed(friends('A', 'B'), created('g', ['A', 'B'], 1));
+    const out = await feed(message('g', 'S', 2));
+    expect(alerts(out).map((a) => a.pair)).toEqual([['A', 'S'], ['B', 'S']]);
+    expect(alerts(out)[0]!.trigger.type).toBe('message.sent');
+  });
+
+  it('counts a message in a chat pairguard froze as an enforcement gap', async () => {
+    await publish(await feed(created('g', ['A', 'B'], 1)));
+    const j = await judgeEvent(deps, { event: message('g', 'A', 2), at: T0 + 2000, ref: { eventId: 'x', type: 'message.sent', topic: 't', partition: 0, offset: 99 } });
+    expect(j.messageAfterFreeze).toBe(true);
+    expect(j.outputs).toEqual([]);
+  });
+
+  it('judges every chat of a user who becomes a child', async () => {
+    await feed(reg('M', 'adult', 0), approve('K', 'M'), created('g', ['K', 'M'], 1), created('h', ['M', 'K'], 1));
+    const out = await feed(reg('M', 'child', 2));
+    expect(alerts(out).map((a) => [a.chatId, a.missing])).toEqual([
+      ['g', [{ childId: 'M', contactId: 'K' }]],
+      ['h', [{ childId: 'M', contactId: 'K' }]],
+    ]);
+  });
+
+  it('in alert-only mode alerts but never freezes', async () => {
+    setup('alert-only');
+    const out = await feed(created('g', ['A', 'B'], 1));
+    expect(alerts(out)).toMatchObject([{ action: 'alert-only' }]);
+    expect(freezes(out)).toEqual([]);
+  });
+
+  it('re-sends, with the same alertId, what a crash kept from being written, and nothing once written', async () => {
+    const event = created('g', ['A', 'B'], 1);
+    const first = await feed(event); // outputs never published: the process "crashed"
+    const replayed = await feed(event);
+    expect(alerts(replayed).map((a) => a.alertId)).toEqual(alerts(first).map((a) => a.alertId));
+    expect(freezes(replayed).map((f) => f.record.alertId)).toEqual(freezes(first).map((f) => f.record.alertId));
+    expect(replayed.every((o) => o.recovered)).toBe(true);
+    await publish(replayed);
+    expect(await feed(event)).toEqual([]);
+  });
+
+  it('gives the same alertId for the same chat, pair and event, and a different one otherwise', async () => {
+    const e = created('g', ['A', 'B'], 1);
+    const a1 = alerts(await feed(e))[0]!.alertId;
+    setup();
+    const a2 = alerts(await feed(e))[0]!.alertId;
+    setup();
+    const a3 = alerts(await feed(created('g', ['A', 'B'], 1)))[0]!.alertId;
+    expect(a2).toBe(a1);
+    expect(a3).not.toBe(a1);
+  });
+});
