@@ -2,12 +2,25 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    globalSetup: ['test/global-setup.ts'],
-    testTimeout: 60_000,
-    hookTimeout: 120_000,
-    // Integration files share one broker on a 2-core machine: run files one at a time.
-    fileParallelism: false,
     env: { KAFKAJS_NO_PARTITIONER_WARNING: '1' },
+    projects: [
+      {
+        extends: true,
+        test: { name: 'unit', include: ['test/unit/**/*.test.ts'] },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts'],
+          // Starts (or reuses) the local Kafka broker and Redis, as `npm run services` does.
+          globalSetup: ['test/global-setup.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
+          // One broker on a 2-core machine: integration files run one at a time.
+          fileParallelism: false,
+        },
+      },
+    ],
   },
 });

@@ -1,13 +1,13 @@
 /**
- * The composition root: builds the adapters around the judge and runs two consumers.
+ * The composition root: builds the adapters around the judge and runs one consumer per input
+ * stream, each in its own group so it can wait for the others without blocking them:
  *
- *  - the approvals consumer (group `<groupId>.approvals`) keeps the approval cache in Redis and
- *    judges revocations and role changes;
- *  - the chat consumer (group `<groupId>`) judges membership and message events, and reads
- *    reviewers' `chat.unfrozen` from the control topic.
- *
- * They are separate consumers so that the chat consumer can wait for the approvals consumer
- * (the cross-topic barrier) without blocking it.
+ *  - approvals (group `<groupId>.approvals`): keeps the approval cache, judges revocations and
+ *    role changes;
+ *  - membership (group `<groupId>`): judges chats and members once the approvals on their topic
+ *    are applied; also reads reviewers' `chat.unfrozen` from the control topic;
+ *  - messages (group `<groupId>.messages`): counts enforcement gaps, and judges a sender who is
+ *    not a member once the approvals and membership on their topics are applied.
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -21,7 +21,7 @@ import type { Logger } from './observability/logger.js';
 import { createLogger, kafkaLogCreator } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
 import { RedisStateStore } from './state/redis-store.js';
-import { approvalsBehind, waitForApprovals } from './stream/approval-barrier.js';
+import { recordsNotApplied, waitUntilApplied } from './stream/applied-barrier.js';
 import type { BatchContext } from './stream/batch-handler.js';
 import { handleBatch } from './stream/batch-handler.js';
 import { Publisher } from './stream/publisher.js';
@@ -54,8 +54,7 @@ export class Monitor {
     private readonly redis: Redis,
     private readonly admin: Admin,
     private readonly producer: Producer,
-    private readonly approvalsConsumer: Consumer,
-    private readonly chatConsumer: Consumer,
+    private readonly consumers: ReadonlyArray<readonly [string, Consumer]>,
     private readonly http: Server,
   ) {}
 
@@ -101,12 +100,16 @@ export class Monitor {
 
     // Short fetch waits: an alert must land before a stranger's next message, not after a poll interval.
     const consumerOptions = { maxWaitTimeInMs: 100, sessionTimeout: 30_000, heartbeatInterval: 3_000, allowAutoTopicCreation: false };
-    const approvalsConsumer = kafka.consumer({ ...consumerOptions, groupId: `${config.groupId}.approvals` });
-    const chatConsumer = kafka.consumer({ ...consumerOptions, groupId: config.groupId });
+    const subscriptions = [
+      ['approvals', `${config.groupId}.approvals`, [config.topics.approvals]],
+      ['membership', config.groupId, [config.topics.membership, config.topics.control]],
+      ['messages', `${config.groupId}.messages`, [config.topics.messages]],
+    ] as const;
+    const consumers = subscriptions.map(([name, groupId]) => [name, kafka.consumer({ ...consumerOptions, groupId })] as const);
 
     let monitor: Monitor | null = null;
     const http = await startHttp(config.httpPort, metrics, { notReadyReason: () => monitor?.notReadyReason() ?? 'starting' });
-    monitor = new Monitor(config, logger, metrics, redis, admin, producer, approvalsConsumer, chatConsumer, http);
+    monitor = new Monitor(config, logger, metrics, redis, admin, producer, consumers, http);
     const m = monitor;
 
     const judge: JudgeDeps = { store, mode: config.mode, now };
@@ -117,19 +120,19 @@ export class Monitor {
       metrics,
       logger,
       limits: { maxValueBytes: config.maxEventBytes, maxMembers: config.maxChatMembers },
-      approvalsCaughtUp: (heartbeat) =>
-        waitForApprovals({
+      dependenciesApplied: (stream, heartbeat) =>
+        waitUntilApplied({
           admin,
           store,
-          topic: config.topics.approvals,
+          topics: stream === 'membership' ? [config.topics.approvals] : [config.topics.approvals, config.topics.membership],
           onWait: heartbeat,
           shouldStop: () => m.stopping !== null,
           warnAfterMs: config.approvalCatchUpWarnMs,
-          onSlow: (behind, waitedMs) => logger.warn({ behind: behind.toString(), waitedMs }, 'membership judging waits for the approval cache'),
+          onSlow: (behind, waitedMs) => logger.warn({ stream, behind: behind.toString(), waitedMs }, 'judging waits for the state it depends on to catch up'),
         }),
     };
 
-    for (const [name, consumer] of [['approvals', approvalsConsumer], ['chat', chatConsumer]] as const) {
+    for (const [name, consumer] of consumers) {
       consumer.on(consumer.events.CRASH, (e) => {
         const restart = e.payload.restart;
         logger.error({ consumer: name, err: e.payload.error?.message, restart }, 'consumer crashed');
@@ -140,13 +143,12 @@ export class Monitor {
       );
     }
 
-    await approvalsConsumer.connect();
-    await approvalsConsumer.subscribe({ topics: [config.topics.approvals], fromBeginning: true });
-    await chatConsumer.connect();
-    await chatConsumer.subscribe({ topics: [config.topics.membership, config.topics.messages, config.topics.control], fromBeginning: true });
     const eachBatch = (payload: Parameters<typeof handleBatch>[1]) => handleBatch(ctx, payload);
-    await approvalsConsumer.run({ eachBatchAutoResolve: false, partitionsConsumedConcurrently: 1, eachBatch });
-    await chatConsumer.run({ eachBatchAutoResolve: false, partitionsConsumedConcurrently: 1, eachBatch });
+    for (const [i, [, consumer]] of consumers.entries()) {
+      await consumer.connect();
+      await consumer.subscribe({ topics: [...subscriptions[i]![2]], fromBeginning: true });
+      await consumer.run({ eachBatchAutoResolve: false, partitionsConsumedConcurrently: 1, eachBatch });
+    }
 
     m.startHealthChecks(store, opts.healthIntervalMs ?? 2_000);
     logger.info(
@@ -162,7 +164,7 @@ export class Monitor {
         this.redis.ping().then(() => true, () => false),
         this.admin.describeCluster().then(() => true, () => false),
       ]);
-      const behind = redisUp && kafkaUp ? await approvalsBehind(this.admin, store, this.config.topics.approvals).catch(() => null) : null;
+      const behind = redisUp && kafkaUp ? await recordsNotApplied(this.admin, store, this.config.topics.approvals).catch(() => null) : null;
       if (redisUp !== this.redisUp) this.logger[redisUp ? 'info' : 'error']({ dependency: 'redis' }, redisUp ? 'dependency up' : 'dependency down');
       if (kafkaUp !== this.kafkaUp) this.logger[kafkaUp ? 'info' : 'error']({ dependency: 'kafka' }, kafkaUp ? 'dependency up' : 'dependency down');
       this.redisUp = redisUp;
@@ -212,7 +214,7 @@ export class Monitor {
         clearTimeout(timer);
       }
     };
-    await Promise.all([step('chat consumer', () => this.chatConsumer.disconnect()), step('approvals consumer', () => this.approvalsConsumer.disconnect())]);
+    await Promise.all(this.consumers.map(([name, consumer]) => step(`${name} consumer`, () => consumer.disconnect())));
     await step('producer', () => this.producer.disconnect());
     await step('admin', () => this.admin.disconnect());
     await step('redis', () => this.redis.quit());

@@ -56,7 +56,17 @@ export interface Trigger {
   ref: TriggerRef;
 }
 
-export async function judgeEvent(deps: JudgeDeps, t: Trigger): Promise<Judgement> {
+/** Per-call hooks from the stream layer. */
+export interface JudgeHooks {
+  /**
+   * Waits until the membership and approval events already on their topics are in state; false
+   * when shutting down. Called before a message sender is treated as joining, so that "not a
+   * known member" means not a member by anything consumable yet.
+   */
+  catchUp?: () => Promise<boolean>;
+}
+
+export async function judgeEvent(deps: JudgeDeps, t: Trigger, hooks: JudgeHooks = {}): Promise<Judgement> {
   const { store } = deps;
   const e = t.event;
   const outputs: Output[] = [];
@@ -89,7 +99,10 @@ export async function judgeEvent(deps: JudgeDeps, t: Trigger): Promise<Judgement
       break;
     }
     case 'message.sent': {
-      const { membership, frozen } = await store.readSender(e.chatId, e.senderId);
+      let { membership, frozen } = await store.readSender(e.chatId, e.senderId);
+      if (!holdsAt(membership, t.at) && hooks.catchUp && (await hooks.catchUp())) {
+        ({ membership, frozen } = await store.readSender(e.chatId, e.senderId));
+      }
       const messageAfterFreeze = frozen !== null && t.at >= frozen.record.triggerAt;
       if (!holdsAt(membership, t.at)) {
         // A sender who is not a known member joins at that moment (contract §1).
@@ -137,8 +150,14 @@ async function reconcileChat(deps: JudgeDeps, chatId: string, scope: Scope, t: T
   const { store } = deps;
   const chat = await store.readChat(chatId);
   const facts = await readFacts(store, chat, scope, t.at, extra);
+  // Judged twice: as of the event (what the event itself did) and as of now (what is true given
+  // every fact consumed so far). A revocation consumed before the chat it applies to is only
+  // visible "now"; an approval consumed early but made after the event is only visible "then".
+  const current = violationsAt(facts, scope, Infinity);
+  const stillViolating = new Set(current.map((p) => pairKey(p.pair)));
   const atEvent = violationsAt(facts, scope, t.at, extra);
-  const stillViolating = new Set(violationsAt(facts, scope, Infinity).map((p) => pairKey(p.pair)));
+  const seenAtEvent = new Set(atEvent.map((p) => pairKey(p.pair)));
+  for (const p of current) if (!seenAtEvent.has(pairKey(p.pair))) atEvent.push(p);
 
   const freezes: Output[] = [];
   const opened: Array<{ pairing: UnapprovedPairing; key: string; episode: Stored<EpisodeRecord> }> = [];

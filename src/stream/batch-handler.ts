@@ -26,8 +26,11 @@ export interface BatchContext {
   metrics: Metrics;
   logger: Logger;
   limits: DecodeLimits;
-  /** Waits until the approvals on the topic are in state; false when shutting down. */
-  approvalsCaughtUp: (heartbeat: () => Promise<void>) => Promise<boolean>;
+  /**
+   * Waits until the records a stream depends on are in state (membership: approvals; messages:
+   * approvals and membership); false when shutting down.
+   */
+  dependenciesApplied: (stream: 'membership' | 'messages', heartbeat: () => Promise<void>) => Promise<boolean>;
 }
 
 type Source = Stream | 'control';
@@ -50,13 +53,16 @@ export async function handleBatch(ctx: BatchContext, payload: EachBatchPayload):
   let deadLetters: DeadLetterOut[] = [];
   let last: string | null = null;
   let pending = 0;
-  let barrierPassed = source === 'approvals' || source === 'control';
+  // Each barrier is passed at most once per batch: the records on the topics it waits for at that
+  // moment are applied, which is what "on its topic by the time the event is judged" asks.
+  let caughtUp: Promise<boolean> | null = null;
+  const catchUp = (stream: 'membership' | 'messages') => (caughtUp ??= ctx.dependenciesApplied(stream, payload.heartbeat));
 
   const flush = async () => {
     if (last === null) return;
     await ctx.publisher.publish(outputs, deadLetters);
     recordOutputs(ctx, outputs);
-    if (source === 'approvals') {
+    if (source === 'approvals' || source === 'membership') {
       await ctx.judge.store.markApplied(batch.topic, new Map([[batch.partition, (BigInt(last) + 1n).toString()]]));
     }
     payload.resolveOffset(last);
@@ -86,15 +92,16 @@ export async function handleBatch(ctx: BatchContext, payload: EachBatchPayload):
       if (!decoded.ok) {
         dead(decoded.reason, decoded.detail);
       } else {
-        if (!barrierPassed) {
-          if (!(await ctx.approvalsCaughtUp(payload.heartbeat))) break;
-          barrierPassed = true;
-        }
-        const judgement = await judgeEvent(ctx.judge, {
-          event: decoded.event,
-          at: decoded.at,
-          ref: { eventId: decoded.event.eventId, type: decoded.event.type, topic: batch.topic, partition: batch.partition, offset: Number(message.offset) },
-        });
+        if (source === 'membership' && !(await catchUp('membership'))) break;
+        const judgement = await judgeEvent(
+          ctx.judge,
+          {
+            event: decoded.event,
+            at: decoded.at,
+            ref: { eventId: decoded.event.eventId, type: decoded.event.type, topic: batch.topic, partition: batch.partition, offset: Number(message.offset) },
+          },
+          source === 'messages' ? { catchUp: () => catchUp('messages') } : {},
+        );
         outputs.push(...judgement.outputs);
         if (judgement.messageAfterFreeze) ctx.metrics.messagesAfterFreeze.inc();
         const isViolation = judgement.outputs.some((o) => o.kind === 'alert' && !o.recovered);

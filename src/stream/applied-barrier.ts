@@ -1,8 +1,9 @@
 /**
- * Cross-topic ordering (contract §1): before a membership or message event is judged, every
- * approval already on the approvals topic must be in state. The barrier reads the approvals
- * topic's high watermarks and waits until the applied marks in Redis reach them. The marks live
- * in Redis, not in memory, so this holds when another instance consumes the approvals.
+ * Cross-topic ordering (contract §1): before a membership event is judged, every approval already
+ * on the approvals topic must be in state; before a message sender is treated as joining, every
+ * membership event already on its topic too. The barrier reads the topics' high watermarks and
+ * waits until the applied marks in Redis reach them. The marks live in Redis, not in memory, so
+ * this holds when another instance consumes those topics.
  */
 import type { Admin } from 'kafkajs';
 import type { StateStore } from '../state/store.js';
@@ -10,7 +11,8 @@ import type { StateStore } from '../state/store.js';
 export interface BarrierOptions {
   admin: Admin;
   store: StateStore;
-  topic: string;
+  /** Topics whose records must all be applied. */
+  topics: readonly string[];
   /** Called while waiting, to keep the consumer's group session alive. */
   onWait?: () => Promise<void>;
   /** Stops waiting (shutdown). */
@@ -32,20 +34,24 @@ function recordsBehind(watermarks: readonly Watermark[], applied: ReadonlyMap<nu
   return behind;
 }
 
-/** How many approval records are on the topic but not yet in state (0 = caught up). */
-export async function approvalsBehind(admin: Admin, store: StateStore, topic: string): Promise<bigint> {
+/** How many records are on the topic but not yet in state (0 = caught up). */
+export async function recordsNotApplied(admin: Admin, store: StateStore, topic: string): Promise<bigint> {
   const [watermarks, applied] = await Promise.all([admin.fetchTopicOffsets(topic), store.appliedOffsets(topic)]);
   return recordsBehind(watermarks, applied);
 }
 
-/** Resolves once the approvals on the topic at call time are all applied; false if stopped first. */
-export async function waitForApprovals(opts: BarrierOptions): Promise<boolean> {
-  const watermarks = await opts.admin.fetchTopicOffsets(opts.topic);
+/** Resolves once the records on the topics at call time are all applied; false if stopped first. */
+export async function waitUntilApplied(opts: BarrierOptions): Promise<boolean> {
+  const watermarks = await Promise.all(opts.topics.map((t) => opts.admin.fetchTopicOffsets(t)));
   const started = Date.now();
   let delay = 2;
   let nextWarn = opts.warnAfterMs ?? 10_000;
   for (;;) {
-    const behind = recordsBehind(watermarks, await opts.store.appliedOffsets(opts.topic));
+    const applied = await Promise.all(opts.topics.map((t) => opts.store.appliedOffsets(t)));
+    let behind = 0n;
+    watermarks.forEach((w, i) => {
+      behind += recordsBehind(w, applied[i]!);
+    });
     if (behind === 0n) return true;
     if (opts.shouldStop?.()) return false;
     const waited = Date.now() - started;

@@ -1,0 +1,70 @@
+/** The Lua merges in Redis agree with the pure model in src/policy/timeline.ts. */
+import fc from 'fast-check';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NEVER, UNREGISTERED, applyRegistration, applySwitch, decodeRole, decodeToggle } from '../../src/policy/timeline.js';
+import { RedisStateStore } from '../../src/state/redis-store.js';
+import { REDIS_URL, deleteKeys } from '../support/harness.js';
+
+const prefix = `pgtest:store-${process.pid}:`;
+let redis: Redis;
+let store: RedisStateStore;
+
+beforeAll(() => {
+  redis = new Redis(REDIS_URL);
+  store = new RedisStateStore(redis, prefix);
+});
+afterAll(async () => {
+  await deleteKeys(redis, prefix);
+  redis.disconnect();
+});
+
+let n = 0;
+describe('Redis state', () => {
+  it('merges approval switches exactly as the pure model does', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 1, max: 40 }).map((s) => 1_700_000_000_000 + s * 1000)), { maxLength: 8 }), async (switches) => {
+        const child = `child-${++n}`;
+        for (const [on, at] of switches) await store.applyApproval(child, 'x', on, at);
+        const stored = decodeToggle(await redis.hget(store.keys.user(child), 'a:x'));
+        expect(stored).toEqual(switches.reduce((t, [on, at]) => applySwitch(t, on, at), NEVER));
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('merges registrations exactly as the pure model does', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.tuple(fc.constantFrom('child' as const, 'adult' as const), fc.integer({ min: 1, max: 20 })), { maxLength: 6 }), async (regs) => {
+        const user = `user-${++n}`;
+        for (const [role, at] of regs) await store.applyRegistration(user, role, at);
+        const stored = decodeRole(await redis.hget(store.keys.user(user), 'r'));
+        expect(stored).toEqual(regs.reduce((r, [role, at]) => applyRegistration(r, role, at), UNREGISTERED));
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('keeps every key of one user or chat in one hash slot', () => {
+    const slotTag = (k: string) => k.slice(k.indexOf('{') + 1, k.indexOf('}'));
+    expect(slotTag(store.keys.user('u1'))).toBe(slotTag(store.keys.userChats('u1')));
+    expect(slotTag(store.keys.members('c1'))).toBe(slotTag(store.keys.episodes('c1')));
+  });
+
+  it('never lowers an applied-offset mark', async () => {
+    await store.markApplied('topic-a', new Map([[0, '10'], [1, '5']]));
+    await store.markApplied('topic-a', new Map([[0, '7'], [1, '6']]));
+    expect(await store.appliedOffsets('topic-a')).toEqual(new Map([[0, 10n], [1, 6n]]));
+  });
+
+  it('opens an episode once and swaps decisions only from the value it read', async () => {
+    const rec = { alertId: 'a1', openedAt: 1, sent: false };
+    expect(await store.openEpisode('chat-x', 'p', rec)).toBe(true);
+    expect(await store.openEpisode('chat-x', 'p', { ...rec, alertId: 'a2' })).toBe(false);
+    const [ep] = (await store.readChat('chat-x')).episodes.values();
+    expect(ep!.record.alertId).toBe('a1');
+    expect(await store.swapDecision('chat-x', 'p', 'stale', null)).toBe(false);
+    expect(await store.swapDecision('chat-x', 'p', ep!.raw, null)).toBe(true);
+    expect((await store.readChat('chat-x')).episodes.size).toBe(0);
+  });
+});

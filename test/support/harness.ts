@@ -1,0 +1,177 @@
+/**
+ * Integration-test harness: every test gets its own topics, consumer group and Redis key prefix
+ * on the real local broker and Redis, runs real monitors, reads what they wrote, and cleans up.
+ */
+import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
+import { Redis } from 'ioredis';
+import type { Admin, KafkaMessage } from 'kafkajs';
+import { Kafka, logLevel } from 'kafkajs';
+import type { Config } from '../../src/config.js';
+import { loadConfig } from '../../src/config.js';
+import { Monitor } from '../../src/monitor.js';
+import { createLogger } from '../../src/observability/logger.js';
+import { Metrics } from '../../src/observability/metrics.js';
+
+export const BROKERS = ['127.0.0.1:9092'];
+export const REDIS_URL = 'redis://127.0.0.1:6379';
+
+export const kafka = new Kafka({ clientId: 'pairguard-test', brokers: BROKERS, logLevel: logLevel.NOTHING });
+
+/** Everything a monitor logged, as text, for assertions. */
+export class LogCapture extends Writable {
+  text = '';
+  override _write(chunk: Buffer, _enc: string, done: () => void) {
+    this.text += chunk.toString();
+    done();
+  }
+  lines(): Array<Record<string, unknown>> {
+    return this.text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+  }
+}
+
+export interface TestEnv {
+  id: string;
+  config: Config;
+  admin: Admin;
+  redis: Redis;
+  logs: LogCapture;
+  monitors: Monitor[];
+  startMonitor(overrides?: Partial<Config>): Promise<Monitor>;
+  cleanup(): Promise<void>;
+}
+
+/** A fresh, isolated environment: topics created with `partitions` partitions each. */
+export async function createTestEnv(opts: { partitions?: number; env?: Record<string, string> } = {}): Promise<TestEnv> {
+  const id = `t${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
+  const config = loadConfig({
+    KAFKA_BROKERS: BROKERS.join(','),
+    REDIS_URL,
+    REDIS_KEY_PREFIX: `pgtest:${id}:`,
+    PAIRGUARD_GROUP_ID: `pairguard-${id}`,
+    HTTP_PORT: '0',
+    LOG_LEVEL: 'info',
+    TOPIC_APPROVALS: `${id}.approvals`,
+    TOPIC_MEMBERSHIP: `${id}.membership`,
+    TOPIC_MESSAGES: `${id}.messages`,
+    TOPIC_ALERTS: `${id}.alerts`,
+    TOPIC_CONTROL: `${id}.control`,
+    TOPIC_DEAD_LETTER: `${id}.dead-letter`,
+    ...opts.env,
+  });
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: Object.values(config.topics).map((topic) => ({ topic, numPartitions: opts.partitions ?? 3, replicationFactor: 1 })),
+  });
+  const redis = new Redis(REDIS_URL);
+  const logs = new LogCapture();
+  const monitors: Monitor[] = [];
+  return {
+    id,
+    config,
+    admin,
+    redis,
+    logs,
+    monitors,
+    async startMonitor(overrides = {}) {
+      const m = await Monitor.start({
+        config: { ...config, ...overrides },
+        logger: createLogger('info', logs),
+        metrics: new Metrics({ processMetrics: false }),
+        healthIntervalMs: 200,
+      });
+      monitors.push(m);
+      return m;
+    },
+    async cleanup() {
+      await Promise.allSettled(monitors.map((m) => m.stop()));
+      await admin.deleteTopics({ topics: Object.values(config.topics) }).catch(() => undefined);
+      await admin.deleteGroups([config.groupId, `${config.groupId}.approvals`, `${config.groupId}.messages`]).catch(() => undefined);
+      await admin.disconnect();
+      await deleteKeys(redis, config.redisKeyPrefix);
+      redis.disconnect();
+    },
+  };
+}
+
+export async function deleteKeys(redis: Redis, prefix: string): Promise<number> {
+  let n = 0;
+  for await (const keys of redis.scanStream({ match: `${prefix}*`, count: 1000 }) as AsyncIterable<string[]>) {
+    if (keys.length > 0) n += await redis.del(...keys);
+  }
+  return n;
+}
+
+/** Every record currently on a topic, parsed as JSON, in partition order. */
+export async function readTopic<T = Record<string, unknown>>(admin: Admin, topic: string): Promise<Array<{ key: string | null; value: T; partition: number; offset: string }>> {
+  const offsets = await admin.fetchTopicOffsets(topic);
+  const wanted = offsets.filter((o) => BigInt(o.high) > BigInt(o.low));
+  if (wanted.length === 0) return [];
+  const groupId = `reader-${randomBytes(6).toString('hex')}`;
+  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 50 });
+  const out: Array<{ key: string | null; value: T; partition: number; offset: string }> = [];
+  const remaining = new Map(wanted.map((o) => [o.partition, BigInt(o.high)]));
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out reading ${topic}`)), 30_000);
+      consumer
+        .run({
+          eachMessage: async ({ partition, message }: { partition: number; message: KafkaMessage }) => {
+            out.push({ key: message.key?.toString() ?? null, value: JSON.parse(message.value!.toString()) as T, partition, offset: message.offset });
+            if (BigInt(message.offset) + 1n >= remaining.get(partition)!) remaining.delete(partition);
+            if (remaining.size === 0) {
+              clearTimeout(timer);
+              resolve();
+            }
+          },
+        })
+        .catch(reject);
+    });
+  } finally {
+    await consumer.disconnect();
+    await admin.deleteGroups([groupId]).catch(() => undefined);
+  }
+  return out.sort((a, b) => a.partition - b.partition || Number(BigInt(a.offset) - BigInt(b.offset)));
+}
+
+/** Waits until both of pairguard's groups have committed every input record (the monitor is idle). */
+export async function waitUntilConsumed(env: TestEnv, timeoutMs = 60_000): Promise<void> {
+  const { admin, config } = env;
+  const deadline = Date.now() + timeoutMs;
+  const groups: Array<[string, string[]]> = [
+    [`${config.groupId}.approvals`, [config.topics.approvals]],
+    [config.groupId, [config.topics.membership, config.topics.control]],
+    [`${config.groupId}.messages`, [config.topics.messages]],
+  ];
+  for (;;) {
+    let behind = 0n;
+    for (const [groupId, topics] of groups) {
+      const committed = await admin.fetchOffsets({ groupId, topics });
+      for (const t of committed) {
+        const highs = await admin.fetchTopicOffsets(t.topic);
+        for (const h of highs) {
+          const c = t.partitions.find((p) => p.partition === h.partition);
+          const at = c && c.offset !== '-1' ? BigInt(c.offset) : BigInt(h.low);
+          if (at < BigInt(h.high)) behind += BigInt(h.high) - at;
+        }
+      }
+    }
+    if (behind === 0n) return;
+    if (Date.now() > deadline) throw new Error(`monitor still ${behind} records behind after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export async function waitFor<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
