@@ -108,7 +108,7 @@ export class Monitor {
     const consumers = subscriptions.map(([name, groupId]) => [name, kafka.consumer({ ...consumerOptions, groupId })] as const);
 
     let monitor: Monitor | null = null;
-    const http = await startHttp(config.httpPort, metrics, { notReadyReason: () => monitor?.notReadyReason() ?? 'starting' });
+    const http = await startHttp(config.httpPort, metrics, { notReadyReason: () => (monitor ? monitor.notReadyReason() : 'starting') });
     monitor = new Monitor(config, logger, metrics, redis, admin, producer, consumers, http);
     const m = monitor;
 
