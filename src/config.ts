@@ -45,6 +45,10 @@ export interface Config {
   createTopicsPartitions: number;
   /** How long a membership batch waits for the approval cache to catch up before warning (it keeps waiting). */
   approvalCatchUpWarnMs: number;
+  /** Automatic freezes allowed per window, across all instances (0 = no limit). */
+  freezeBudget: number;
+  /** Length of a freeze-budget window, in seconds. */
+  freezeBudgetWindowSeconds: number;
 }
 
 const topicName = z
@@ -86,6 +90,8 @@ const schema = z.object({
   PAIRGUARD_MAX_CHAT_MEMBERS: z.coerce.number().int().min(2).default(1000),
   PAIRGUARD_CREATE_TOPICS_PARTITIONS: z.coerce.number().int().min(0).max(10000).default(3),
   PAIRGUARD_APPROVAL_CATCHUP_WARN_MS: z.coerce.number().int().min(100).default(10_000),
+  PAIRGUARD_FREEZE_BUDGET: z.coerce.number().int().min(0).default(1000),
+  PAIRGUARD_FREEZE_BUDGET_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
 });
 
 /** A bad setting: the message is one line naming the variable. */
@@ -131,6 +137,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     maxChatMembers: e.PAIRGUARD_MAX_CHAT_MEMBERS,
     createTopicsPartitions: e.PAIRGUARD_CREATE_TOPICS_PARTITIONS,
     approvalCatchUpWarnMs: e.PAIRGUARD_APPROVAL_CATCHUP_WARN_MS,
+    freezeBudget: e.PAIRGUARD_FREEZE_BUDGET,
+    freezeBudgetWindowSeconds: e.PAIRGUARD_FREEZE_BUDGET_WINDOW_SECONDS,
   };
 }
 

@@ -112,7 +112,12 @@ export class Monitor {
     monitor = new Monitor(config, logger, metrics, redis, admin, producer, consumers, http);
     const m = monitor;
 
-    const judge: JudgeDeps = { store, mode: config.mode, now };
+    const judge: JudgeDeps = {
+      store,
+      mode: config.mode,
+      now,
+      freezeBudget: { limit: config.freezeBudget, windowMs: config.freezeBudgetWindowSeconds * 1000 },
+    };
     const ctx: BatchContext = {
       config,
       judge,

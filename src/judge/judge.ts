@@ -37,8 +37,18 @@ export type Output =
 
 export interface Judgement {
   outputs: Output[];
+  /** Chats that should have been frozen but were not, because the freeze budget was spent. */
+  freezesWithheld: number;
   /** A message was sent in a chat pairguard had frozen: the platform did not enforce the freeze. */
   messageAfterFreeze: boolean;
+}
+
+/** A cap on automatic freezes, so a bug here or upstream can never freeze the whole platform. */
+export interface FreezeBudget {
+  /** Freezes allowed per window across all instances; 0 = no limit. */
+  limit: number;
+  /** Window length in ms. */
+  windowMs: number;
 }
 
 export interface JudgeDeps {
@@ -46,6 +56,8 @@ export interface JudgeDeps {
   mode: Mode;
   /** Wall clock in ms (injected for tests). */
   now: () => number;
+  /** Absent: no limit. */
+  freezeBudget?: FreezeBudget;
 }
 
 /** The event being judged, with where it was read. */
@@ -70,8 +82,11 @@ export async function judgeEvent(deps: JudgeDeps, t: Trigger, hooks: JudgeHooks 
   const { store } = deps;
   const e = t.event;
   const outputs: Output[] = [];
+  let freezesWithheld = 0;
   const judge = async (chatId: string, scope: Scope, extra: string[] = []) => {
-    outputs.push(...(await reconcileChat(deps, chatId, scope, t, extra)));
+    const r = await reconcileChat(deps, chatId, scope, t, extra);
+    outputs.push(...r.outputs);
+    if (r.freezeWithheld) freezesWithheld++;
   };
   switch (e.type) {
     case 'user.registered': {
@@ -109,10 +124,10 @@ export async function judgeEvent(deps: JudgeDeps, t: Trigger, hooks: JudgeHooks 
         await store.applyMembership(e.chatId, [e.senderId], true, t.at);
         await judge(e.chatId, { kind: 'user', userId: e.senderId }, [e.senderId]);
       }
-      return { outputs, messageAfterFreeze };
+      return { outputs, messageAfterFreeze, freezesWithheld };
     }
   }
-  return { outputs, messageAfterFreeze: false };
+  return { outputs, messageAfterFreeze: false, freezesWithheld };
 }
 
 /** A reviewer unfroze a chat: forget the freeze unless it is newer than the unfreeze. */
@@ -146,7 +161,19 @@ function covers(scope: Scope, pair: readonly [string, string]): boolean {
   }
 }
 
-async function reconcileChat(deps: JudgeDeps, chatId: string, scope: Scope, t: Trigger, extra: string[]): Promise<Output[]> {
+async function withinFreezeBudget(deps: JudgeDeps): Promise<boolean> {
+  const budget = deps.freezeBudget;
+  if (!budget || budget.limit === 0) return true;
+  return (await deps.store.countFreeze(deps.now(), budget.windowMs)) <= budget.limit;
+}
+
+async function reconcileChat(
+  deps: JudgeDeps,
+  chatId: string,
+  scope: Scope,
+  t: Trigger,
+  extra: string[],
+): Promise<{ outputs: Output[]; freezeWithheld: boolean }> {
   const { store } = deps;
   const chat = await store.readChat(chatId);
   const facts = await readFacts(store, chat, scope, t.at, extra);
@@ -206,7 +233,11 @@ async function reconcileChat(deps: JudgeDeps, chatId: string, scope: Scope, t: T
     frozen = again.frozen;
   }
 
-  if (deps.mode === 'enforce' && confirmed.length > 0 && !frozen) {
+  let freezeWithheld = false;
+  if (deps.mode === 'enforce' && confirmed.length > 0 && !frozen && !(await withinFreezeBudget(deps))) {
+    // Over budget: keep alerting, stop freezing. The alert says alert-only; a human decides.
+    freezeWithheld = true;
+  } else if (deps.mode === 'enforce' && confirmed.length > 0 && !frozen) {
     const first = confirmed[0]!;
     const record: FreezeRecord = { alertId: first.episode.record.alertId, requestedAt: deps.now(), triggerAt: t.at, sent: false };
     if (await store.recordFreeze(chatId, record)) {
@@ -221,12 +252,13 @@ async function reconcileChat(deps: JudgeDeps, chatId: string, scope: Scope, t: T
 
   // Alerts go out before the freeze that names them.
   const action: AlertAction = deps.mode === 'enforce' && frozen ? 'frozen' : 'alert-only';
-  return [
+  const outputs = [
     ...over.map((p) => alertOutput(deps, chatId, p, t, 'alert-only')),
     ...confirmed.map((o) => alertOutput(deps, chatId, o.pairing, t, action, o.key, o.episode)),
     ...recovered.map((r): Output => ({ ...alertOutput(deps, chatId, r.pairing, t, action, pairKey(r.pairing.pair), r.episode), recovered: true })),
     ...freezes,
   ];
+  return { outputs, freezeWithheld };
 }
 
 function alertOutput(

@@ -57,6 +57,24 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly freezesWithheld = new Counter({
+    name: 'pairguard_freezes_withheld_total',
+    help: 'Freezes not requested because the freeze budget of the window was spent (the alert was still written)',
+    registers: [this.registry],
+  });
+
+  /** End (ms) of the freeze-budget window this instance last found spent. */
+  freezeBudgetSpentUntil = 0;
+
+  readonly freezeBudgetExhausted = new Gauge({
+    name: 'pairguard_freeze_budget_exhausted',
+    help: '1 while the current freeze-budget window is spent: violations are alerted but not frozen',
+    registers: [this.registry],
+    collect: () => {
+      this.freezeBudgetExhausted.set(Date.now() < this.freezeBudgetSpentUntil ? 1 : 0);
+    },
+  });
+
   readonly redisUp = new Gauge({ name: 'pairguard_redis_up', help: '1 when Redis answers', registers: [this.registry] });
   readonly kafkaUp = new Gauge({ name: 'pairguard_kafka_up', help: '1 when the Kafka cluster answers', registers: [this.registry] });
 

@@ -7,6 +7,7 @@
  *   {prefix}c:{chatId}:m        hash  userId → membership toggle
  *   {prefix}c:{chatId}:e        hash  "<a>\0<b>" → open violation episode; "frozen" → freeze record
  *   {prefix}applied:{topic}     hash  partition → next offset whose effects are in Redis
+ *   {prefix}freezes:{window}    int   automatic freezes counted in one budget window (expires)
  */
 export const ROLE_FIELD = 'r';
 export const FROZEN_FIELD = 'frozen';
@@ -30,6 +31,9 @@ export class Keys {
   }
   episodes(chatId: string): string {
     return `${this.prefix}c:{${chatId}}:e`;
+  }
+  freezeWindow(windowStart: number): string {
+    return `${this.prefix}freezes:{${windowStart}}`;
   }
   applied(topic: string): string {
     return `${this.prefix}applied:{${topic}}`;

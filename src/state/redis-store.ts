@@ -91,6 +91,13 @@ export class RedisStateStore implements StateStore {
     return (await this.redis.pgHashSwap(this.keys.episodes(chatId), field, expected, next ?? '')) === 1;
   }
 
+  async countFreeze(now: number, windowMs: number): Promise<number> {
+    const key = this.keys.freezeWindow(now - (now % windowMs));
+    const [[err, count]] = (await this.redis.multi().incr(key).pexpire(key, windowMs * 2).exec()) as [[Error | null, number]];
+    if (err) throw err;
+    return count;
+  }
+
   async markApplied(topic: string, nextOffsets: ReadonlyMap<number, string>): Promise<void> {
     if (nextOffsets.size === 0) return;
     const args: string[] = [];

@@ -37,6 +37,12 @@ export interface StateStore {
   /** Replaces an episode or freeze field if it still holds `expected`; `next` null deletes it. */
   swapDecision(chatId: string, field: string, expected: string, next: string | null): Promise<boolean>;
 
+  /**
+   * Counts one automatic freeze against the window containing `now` and returns how many the
+   * window has counted, this one included. Shared by every instance.
+   */
+  countFreeze(now: number, windowMs: number): Promise<number>;
+
   /** Raises the applied-offset marks of a topic's partitions (next offset to apply). */
   markApplied(topic: string, nextOffsets: ReadonlyMap<number, string>): Promise<void>;
   appliedOffsets(topic: string): Promise<Map<number, bigint>>;

@@ -104,6 +104,13 @@ export async function handleBatch(ctx: BatchContext, payload: EachBatchPayload):
         );
         outputs.push(...judgement.outputs);
         if (judgement.messageAfterFreeze) ctx.metrics.messagesAfterFreeze.inc();
+        if (judgement.freezesWithheld > 0) {
+          ctx.metrics.freezesWithheld.inc(judgement.freezesWithheld);
+          const windowMs = ctx.config.freezeBudgetWindowSeconds * 1000;
+          const now = ctx.judge.now();
+          ctx.metrics.freezeBudgetSpentUntil = now - (now % windowMs) + windowMs;
+          ctx.logger.warn({ withheld: judgement.freezesWithheld, budget: ctx.config.freezeBudget, windowSeconds: ctx.config.freezeBudgetWindowSeconds }, 'freeze budget spent: alerting without freezing');
+        }
         const isViolation = judgement.outputs.some((o) => o.kind === 'alert' && !o.recovered);
         ctx.metrics.events.inc({ topic: batch.topic, type: decoded.event.type, outcome: isViolation ? 'violation' : 'applied' });
       }

@@ -193,3 +193,23 @@ describe('judging events', () => {
     expect(a3).not.toBe(a1);
   });
 });
+
+describe('the freeze budget', () => {
+  it('keeps alerting but stops freezing once the window is spent, and freezes again in the next window', async () => {
+    let clock = T0;
+    store = new MemoryStore();
+    deps = { store, mode: 'enforce', now: () => clock, freezeBudget: { limit: 2, windowMs: 60_000 } };
+    const results = [];
+    for (const chat of ['g1', 'g2', 'g3', 'g4']) {
+      const j = await judgeEvent(deps, { event: created(chat, ['A', 'B'], 1), at: T0 + 1000, ref: { eventId: `x-${chat}`, type: 'chat.created', topic: 't', partition: 0, offset: 0 } });
+      results.push(j);
+    }
+    expect(results.map((r) => freezes(r.outputs).length)).toEqual([1, 1, 0, 0]);
+    expect(results.map((r) => r.freezesWithheld)).toEqual([0, 0, 1, 1]);
+    expect(results.map((r) => alerts(r.outputs)[0]!.action)).toEqual(['frozen', 'frozen', 'alert-only', 'alert-only']);
+
+    clock = T0 + 60_000;
+    const next = await judgeEvent(deps, { event: created('g5', ['A', 'B'], 1), at: T0 + 1000, ref: { eventId: 'x-g5', type: 'chat.created', topic: 't', partition: 0, offset: 0 } });
+    expect(freezes(next.outputs)).toHaveLength(1);
+  });
+});
