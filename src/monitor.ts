@@ -98,8 +98,9 @@ export class Monitor {
     const producer = kafka.producer({ allowAutoTopicCreation: false });
     await producer.connect();
 
-    // Short fetch waits: an alert must land before a stranger's next message, not after a poll interval.
-    const consumerOptions = { maxWaitTimeInMs: 100, sessionTimeout: 30_000, heartbeatInterval: 3_000, allowAutoTopicCreation: false };
+    // Short fetch waits: an alert must land before a stranger's next message, not after a poll
+    // interval. A 10 s session: a crashed instance's partitions move to a live one within seconds.
+    const consumerOptions = { maxWaitTimeInMs: 100, sessionTimeout: 10_000, heartbeatInterval: 1_000, allowAutoTopicCreation: false };
     const subscriptions = [
       ['approvals', `${config.groupId}.approvals`, [config.topics.approvals]],
       ['membership', config.groupId, [config.topics.membership, config.topics.control]],

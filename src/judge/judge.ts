@@ -233,20 +233,24 @@ async function reconcileChat(
     frozen = again.frozen;
   }
 
+  // The episodes this trigger opened: new ones, and ones an earlier run opened for the same
+  // trigger before it died (which may also have died before recording the freeze).
+  const causes = [...confirmed.map((o) => o.episode.record), ...recovered.map((r) => r.episode.record)];
   let freezeWithheld = false;
-  if (deps.mode === 'enforce' && confirmed.length > 0 && !frozen && !(await withinFreezeBudget(deps))) {
-    // Over budget: keep alerting, stop freezing. The alert says alert-only; a human decides.
-    freezeWithheld = true;
-  } else if (deps.mode === 'enforce' && confirmed.length > 0 && !frozen) {
-    const first = confirmed[0]!;
-    const record: FreezeRecord = { alertId: first.episode.record.alertId, requestedAt: deps.now(), triggerAt: t.at, sent: false };
-    if (await store.recordFreeze(chatId, record)) {
-      frozen = { raw: encodeRecord(record), record };
-      freezes.push(freezeOutput(chatId, frozen));
+  if (deps.mode === 'enforce' && causes.length > 0 && !frozen) {
+    if (!(await withinFreezeBudget(deps))) {
+      // Over budget: keep alerting, stop freezing. The alert says alert-only; a human decides.
+      freezeWithheld = true;
     } else {
-      frozen = (await store.readChat(chatId)).frozen;
+      const record: FreezeRecord = { alertId: causes[0]!.alertId, requestedAt: deps.now(), triggerAt: t.at, sent: false };
+      if (await store.recordFreeze(chatId, record)) {
+        frozen = { raw: encodeRecord(record), record };
+        freezes.push(freezeOutput(chatId, frozen));
+      } else {
+        frozen = (await store.readChat(chatId)).frozen;
+      }
     }
-  } else if (frozen && !frozen.record.sent && (recovered.some((r) => r.episode.record.alertId === frozen!.record.alertId))) {
+  } else if (frozen && !frozen.record.sent && causes.some((c) => c.alertId === frozen!.record.alertId)) {
     freezes.push({ ...freezeOutput(chatId, frozen), recovered: true });
   }
 

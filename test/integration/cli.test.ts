@@ -1,14 +1,13 @@
 /** The commands a user types: `pairguard run` and `pairguard replay`, as real processes. */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import type { AlertRecord } from '../../src/actions/records.js';
 import type { TestEnv } from '../support/harness.js';
 import { createTestEnv, readTopic, waitFor } from '../support/harness.js';
+import { BIN, freePort, processEnv as envVars, runToEnd as run } from '../support/process.js';
 
-const BIN = 'bin/pairguard.js';
 let env: TestEnv;
 let child: ChildProcess | null = null;
 
@@ -22,44 +21,6 @@ afterEach(async () => {
   child = null;
   await env?.cleanup();
 });
-
-function envVars(e: TestEnv, port: number): NodeJS.ProcessEnv {
-  const c = e.config;
-  return {
-    ...process.env,
-    KAFKA_BROKERS: c.kafkaBrokers.join(','),
-    REDIS_URL: c.redisUrl,
-    REDIS_KEY_PREFIX: c.redisKeyPrefix,
-    PAIRGUARD_GROUP_ID: c.groupId,
-    HTTP_PORT: String(port),
-    TOPIC_APPROVALS: c.topics.approvals,
-    TOPIC_MEMBERSHIP: c.topics.membership,
-    TOPIC_MESSAGES: c.topics.messages,
-    TOPIC_ALERTS: c.topics.alerts,
-    TOPIC_CONTROL: c.topics.control,
-    TOPIC_DEAD_LETTER: c.topics.deadLetter,
-  };
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-function run(args: string[], vars: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [BIN, ...args], { env: vars });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    p.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 describe('the pairguard command', () => {
   it('runs the monitor, takes a replayed fixture, and stops cleanly on SIGTERM', async () => {

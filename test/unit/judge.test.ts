@@ -213,3 +213,16 @@ describe('the freeze budget', () => {
     expect(freezes(next.outputs)).toHaveLength(1);
   });
 });
+
+describe('recovery after a crash between decisions', () => {
+  it('freezes on replay when the earlier run recorded the episode but died before recording the freeze', async () => {
+    const event = created('g', ['A', 'B'], 1);
+    const first = await feed(event);
+    // Undo the freeze record only: the state a crash between the two writes leaves behind.
+    store.decisions.get('g')!.delete('frozen');
+    const replayed = await feed(event);
+    expect(alerts(replayed).map((a) => a.alertId)).toEqual(alerts(first).map((a) => a.alertId));
+    expect(freezes(replayed)).toHaveLength(1);
+    expect(freezes(replayed)[0]!.record.alertId).toBe(freezes(first)[0]!.record.alertId);
+  });
+});

@@ -1,0 +1,152 @@
+/**
+ * Real faults on real processes: kill -9 at random points, a second instance leaving the group, a
+ * Redis outage. Each run is checked against a generated stream's known answers.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import type { TestEnv } from '../support/harness.js';
+import { createTestEnv, kafka, readTopic, waitFor, waitUntilConsumed } from '../support/harness.js';
+import { freePort, processEnv, startProcess } from '../support/process.js';
+import type { RunningMonitor } from '../support/process.js';
+import { expectExactAnswers, knownStream, produceStream } from '../support/stream.js';
+
+let env: TestEnv;
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+  await env?.cleanup();
+});
+
+beforeAll(() => {
+  execFileSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' });
+});
+
+/** A small deterministic PRNG, so a failing run can be repeated with its seed. */
+function prng(seed: number) {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe('crash and restart', () => {
+  it('kill -9 at random points, three times, then a clean run: every expected alert, no extra, one freeze per chat', async () => {
+    const seed = Number(process.env.PAIRGUARD_FAULT_SEED ?? Date.now() % 100_000);
+    const random = prng(seed);
+    env = await createTestEnv();
+    const stream = knownStream(4000, Date.now(), 'k');
+    const producer = kafka.producer();
+    await producer.connect();
+    await produceStream(producer, env, stream);
+    await producer.disconnect();
+
+    const kills: Array<{ afterAlerts: number; delayMs: number }> = [];
+    const alertCount = async () => (await readTopic(env.admin, env.config.topics.alerts)).length;
+    let running: RunningMonitor | null = null;
+    cleanups.push(() => {
+      if (running && running.child.exitCode === null) running.child.kill('SIGKILL');
+    });
+    for (let i = 0; i < 3; i++) {
+      const seen = await alertCount();
+      running = startProcess(['run'], processEnv(env, await freePort(), { LOG_LEVEL: 'warn' }));
+      // Kill only once this process is judging: at a random moment after its first new alert.
+      await waitFor('progress by this process', async () => (await alertCount()) > seen, 90_000);
+      const delayMs = Math.floor(random() * 400);
+      await new Promise((r) => setTimeout(r, delayMs));
+      running.child.kill('SIGKILL');
+      await running.exited;
+      kills.push({ afterAlerts: await alertCount(), delayMs });
+    }
+    const port = await freePort();
+    running = startProcess(['run'], processEnv(env, port, { LOG_LEVEL: 'warn' }));
+    await waitUntilConsumed(env, 180_000);
+    running.child.kill('SIGTERM');
+    expect(await running.exited).toBe(0);
+
+    const figures = await expectExactAnswers(env, stream);
+    // For RELIABILITY.md: what this run injected and saw.
+    console.info(JSON.stringify({ test: 'kill-9', seed, kills, events: stream.approvals.length + stream.membership.length + stream.messages.length, expectedAlerts: stream.expected.size, ...figures }));
+  });
+});
+
+describe('two instances in one group', () => {
+  it('one stopped mid-stream: the other takes its partitions and the result is exact', async () => {
+    env = await createTestEnv({ partitions: 4 });
+    const stream = knownStream(1500, Date.now(), 'g');
+    const producer = kafka.producer();
+    await producer.connect();
+    const a = await env.startMonitor();
+    await env.startMonitor();
+    await produceStream(producer, env, stream, 0, 0.5);
+    await waitFor('some alerts', async () => (await readTopic(env.admin, env.config.topics.alerts)).length >= 10, 60_000);
+    await a.stop();
+    await produceStream(producer, env, stream, 0.5, 1);
+    await producer.disconnect();
+    await waitUntilConsumed(env, 120_000);
+    const figures = await expectExactAnswers(env, stream);
+    console.info(JSON.stringify({ test: 'two-instances', events: stream.approvals.length + stream.membership.length + stream.messages.length, expectedAlerts: stream.expected.size, ...figures }));
+  });
+});
+
+describe('Redis outage', () => {
+  it('stops judging while Redis is down, reports it, and resumes by itself with the exact result', async () => {
+    const port = await freePort();
+    const dir = mkdtempSync(path.join(tmpdir(), 'pairguard-redis-'));
+    const startRedis = (): ChildProcess =>
+      spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir], { stdio: 'ignore' });
+    let redisProcess = startRedis();
+    cleanups.push(() => {
+      redisProcess.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const redisUrl = `redis://127.0.0.1:${port}`;
+    await waitFor('private redis', async () => {
+      const r = new Redis(redisUrl, { lazyConnect: true, retryStrategy: () => null });
+      r.on('error', () => undefined);
+      const ok = await r.connect().then(() => r.ping()).then(() => true, () => false);
+      r.disconnect();
+      return ok;
+    });
+
+    env = await createTestEnv({ env: { REDIS_URL: redisUrl } });
+    const stream = knownStream(900, Date.now(), 'r');
+    const producer = kafka.producer();
+    await producer.connect();
+    await produceStream(producer, env, stream, 0, 1 / 3);
+    const monitor = await env.startMonitor();
+    const metric = async (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(await (await fetch(`http://127.0.0.1:${monitor.httpPort}/metrics`)).text())?.[1]);
+    await waitUntilConsumed(env, 60_000);
+    const before = (await readTopic(env.admin, env.config.topics.alerts)).length;
+    expect(before).toBeGreaterThan(0);
+
+    redisProcess.kill('SIGKILL');
+    await new Promise((r) => redisProcess.once('exit', r));
+    await produceStream(producer, env, stream, 1 / 3, 2 / 3);
+    await waitFor('/readyz 503 and pairguard_redis_up 0', async () => {
+      const ready = await fetch(`http://127.0.0.1:${monitor.httpPort}/readyz`);
+      return ready.status === 503 && (await metric('pairguard_redis_up')) === 0;
+    }, 15_000);
+    await new Promise((r) => setTimeout(r, 2000));
+    // Nothing is judged blind: no new alert while Redis is away.
+    expect((await readTopic(env.admin, env.config.topics.alerts)).length).toBe(before);
+
+    redisProcess = startRedis();
+    await waitFor('/readyz 200 again', async () => (await fetch(`http://127.0.0.1:${monitor.httpPort}/readyz`)).status === 200, 60_000);
+    expect(await metric('pairguard_redis_up')).toBe(1);
+    await produceStream(producer, env, stream, 2 / 3, 1);
+    await producer.disconnect();
+    await waitUntilConsumed(env, 180_000);
+    const figures = await expectExactAnswers(env, stream);
+    console.info(JSON.stringify({ test: 'redis-outage', events: stream.approvals.length + stream.membership.length + stream.messages.length, expectedAlerts: stream.expected.size, ...figures }));
+  });
+});
