@@ -76,6 +76,11 @@ export interface JudgeHooks {
    * known member" means not a member by anything consumable yet.
    */
   catchUp?: () => Promise<boolean>;
+  /**
+   * Alert ids this process decided and has not written yet (its current batch): an unsent
+   * decision with one of these ids is pending, not lost, and must not be sent twice.
+   */
+  pending?: ReadonlySet<string>;
 }
 
 export async function judgeEvent(deps: JudgeDeps, t: Trigger, hooks: JudgeHooks = {}): Promise<Judgement> {
@@ -84,7 +89,7 @@ export async function judgeEvent(deps: JudgeDeps, t: Trigger, hooks: JudgeHooks 
   const outputs: Output[] = [];
   let freezesWithheld = 0;
   const judge = async (chatId: string, scope: Scope, extra: string[] = []) => {
-    const r = await reconcileChat(deps, chatId, scope, t, extra);
+    const r = await reconcileChat(deps, chatId, scope, t, extra, hooks.pending);
     outputs.push(...r.outputs);
     if (r.freezeWithheld) freezesWithheld++;
   };
@@ -173,6 +178,7 @@ async function reconcileChat(
   scope: Scope,
   t: Trigger,
   extra: string[],
+  pending: ReadonlySet<string> = new Set(),
 ): Promise<{ outputs: Output[]; freezeWithheld: boolean }> {
   const { store } = deps;
   const chat = await store.readChat(chatId);
@@ -198,7 +204,7 @@ async function reconcileChat(
     if (existing) {
       // Same alertId and never sent: an earlier run opened this episode and stopped before
       // writing its alert. Send it now; a consumer drops the copy if it did get out.
-      if (existing.record.alertId === alertId && !existing.record.sent) recovered.push({ pairing, episode: existing });
+      if (existing.record.alertId === alertId && !existing.record.sent && !pending.has(alertId)) recovered.push({ pairing, episode: existing });
       continue;
     }
     if (!stillViolating.has(key)) {
@@ -250,7 +256,7 @@ async function reconcileChat(
         frozen = (await store.readChat(chatId)).frozen;
       }
     }
-  } else if (frozen && !frozen.record.sent && causes.some((c) => c.alertId === frozen!.record.alertId)) {
+  } else if (frozen && !frozen.record.sent && !pending.has(frozen.record.alertId) && causes.some((c) => c.alertId === frozen!.record.alertId)) {
     freezes.push({ ...freezeOutput(chatId, frozen), recovered: true });
   }
 

@@ -50,6 +50,7 @@ export async function handleBatch(ctx: BatchContext, payload: EachBatchPayload):
   if (!source) throw new Error(`received a batch from unexpected topic ${batch.topic}`);
 
   let outputs: Output[] = [];
+  const unsent = new Set<string>();
   let deadLetters: DeadLetterOut[] = [];
   let last: string | null = null;
   let pending = 0;
@@ -69,6 +70,7 @@ export async function handleBatch(ctx: BatchContext, payload: EachBatchPayload):
     await payload.commitOffsetsIfNecessary();
     await payload.heartbeat();
     outputs = [];
+    unsent.clear();
     deadLetters = [];
     pending = 0;
   };
@@ -100,9 +102,10 @@ export async function handleBatch(ctx: BatchContext, payload: EachBatchPayload):
             at: decoded.at,
             ref: { eventId: decoded.event.eventId, type: decoded.event.type, topic: batch.topic, partition: batch.partition, offset: Number(message.offset) },
           },
-          source === 'messages' ? { catchUp: () => catchUp('messages') } : {},
+          source === 'messages' ? { catchUp: () => catchUp('messages'), pending: unsent } : { pending: unsent },
         );
         outputs.push(...judgement.outputs);
+        for (const o of judgement.outputs) unsent.add(o.record.alertId);
         if (judgement.messageAfterFreeze) ctx.metrics.messagesAfterFreeze.inc();
         if (judgement.freezesWithheld > 0) {
           ctx.metrics.freezesWithheld.inc(judgement.freezesWithheld);

@@ -226,3 +226,16 @@ describe('recovery after a crash between decisions', () => {
     expect(freezes(replayed)[0]!.record.alertId).toBe(freezes(first)[0]!.record.alertId);
   });
 });
+
+describe('duplicated events', () => {
+  it('do not re-send a decision that is still waiting to be written in the same batch', async () => {
+    const event = created('g', ['A', 'B'], 1);
+    const pending = new Set<string>();
+    const ref = { eventId: event.eventId, type: event.type, topic: 't', partition: 0, offset: 0 };
+    const first = await judgeEvent(deps, { event, at: T0 + 1000, ref }, { pending });
+    for (const o of first.outputs) pending.add(o.record.alertId);
+    const again = await judgeEvent(deps, { event, at: T0 + 1000, ref: { ...ref, offset: 1 } }, { pending });
+    expect(first.outputs).toHaveLength(2);
+    expect(again.outputs).toEqual([]);
+  });
+});
