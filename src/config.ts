@@ -49,6 +49,12 @@ export interface Config {
   freezeBudget: number;
   /** Length of a freeze-budget window, in seconds. */
   freezeBudgetWindowSeconds: number;
+  /** TLS to the brokers (system CAs, or `caFile`). */
+  kafkaTls: { caFile: string | null } | null;
+  /** SASL authentication to the brokers. */
+  kafkaSasl: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string } | null;
+  /** Bearer token for /admin endpoints; null disables them. */
+  adminToken: string | null;
 }
 
 const topicName = z
@@ -92,6 +98,12 @@ const schema = z.object({
   PAIRGUARD_APPROVAL_CATCHUP_WARN_MS: z.coerce.number().int().min(100).default(10_000),
   PAIRGUARD_FREEZE_BUDGET: z.coerce.number().int().min(0).default(1000),
   PAIRGUARD_FREEZE_BUDGET_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
+  KAFKA_TLS: z.enum(['true', 'false']).default('false'),
+  KAFKA_TLS_CA_FILE: z.string().min(1).optional(),
+  KAFKA_SASL_MECHANISM: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional(),
+  KAFKA_SASL_USERNAME: z.string().min(1).optional(),
+  KAFKA_SASL_PASSWORD: z.string().min(1).optional(),
+  PAIRGUARD_ADMIN_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
 });
 
 /** A bad setting: the message is one line naming the variable. */
@@ -121,6 +133,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     control: e.TOPIC_CONTROL,
     deadLetter: e.TOPIC_DEAD_LETTER,
   };
+  if (e.KAFKA_SASL_MECHANISM && (!e.KAFKA_SASL_USERNAME || !e.KAFKA_SASL_PASSWORD)) {
+    throw new ConfigError(`invalid ${e.KAFKA_SASL_USERNAME ? 'KAFKA_SASL_PASSWORD' : 'KAFKA_SASL_USERNAME'}: required when KAFKA_SASL_MECHANISM is set`);
+  }
   const inputs = [topics.approvals, topics.membership, topics.messages];
   if (new Set(inputs).size !== inputs.length) throw new ConfigError('invalid TOPIC_APPROVALS/TOPIC_MEMBERSHIP/TOPIC_MESSAGES: the three input topics must differ');
   return {
@@ -139,10 +154,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     approvalCatchUpWarnMs: e.PAIRGUARD_APPROVAL_CATCHUP_WARN_MS,
     freezeBudget: e.PAIRGUARD_FREEZE_BUDGET,
     freezeBudgetWindowSeconds: e.PAIRGUARD_FREEZE_BUDGET_WINDOW_SECONDS,
+    kafkaTls: e.KAFKA_TLS === 'true' || e.KAFKA_TLS_CA_FILE ? { caFile: e.KAFKA_TLS_CA_FILE ?? null } : null,
+    kafkaSasl: e.KAFKA_SASL_MECHANISM ? { mechanism: e.KAFKA_SASL_MECHANISM, username: e.KAFKA_SASL_USERNAME!, password: e.KAFKA_SASL_PASSWORD! } : null,
+    adminToken: e.PAIRGUARD_ADMIN_TOKEN ?? null,
   };
 }
 
 function redactSecret(name: string, value: string): string {
+  if (/PASSWORD|TOKEN/.test(name)) return '***';
   if (name !== 'REDIS_URL') return value.slice(0, 80);
   return value.replace(/\/\/[^@/]*@/, '//***@').slice(0, 80);
 }

@@ -13,17 +13,17 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import type { Admin, Consumer, Producer } from 'kafkajs';
-import { Kafka } from 'kafkajs';
 import type { Config } from './config.js';
 import type { JudgeDeps } from './judge/judge.js';
 import { startHttp } from './observability/http.js';
 import type { Logger } from './observability/logger.js';
-import { createLogger, kafkaLogCreator } from './observability/logger.js';
+import { createLogger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
 import { RedisStateStore } from './state/redis-store.js';
 import { recordsNotApplied, waitUntilApplied } from './stream/applied-barrier.js';
 import type { BatchContext } from './stream/batch-handler.js';
 import { handleBatch } from './stream/batch-handler.js';
+import { createKafka } from './stream/kafka-client.js';
 import { Publisher } from './stream/publisher.js';
 import { ensureTopics } from './stream/topics.js';
 
@@ -84,12 +84,7 @@ export class Monitor {
     await redis.connect();
     const store = new RedisStateStore(redis, config.redisKeyPrefix);
 
-    const kafka = new Kafka({
-      clientId: config.kafkaClientId,
-      brokers: config.kafkaBrokers,
-      logCreator: kafkaLogCreator(logger),
-      retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 5000 },
-    });
+    const kafka = createKafka(config, logger);
     const admin = kafka.admin();
     await admin.connect();
     const created = await ensureTopics(admin, config.topics, config.createTopicsPartitions);
@@ -109,7 +104,12 @@ export class Monitor {
     const consumers = subscriptions.map(([name, groupId]) => [name, kafka.consumer({ ...consumerOptions, groupId })] as const);
 
     let monitor: Monitor | null = null;
-    const http = await startHttp(config.httpPort, metrics, { notReadyReason: () => (monitor ? monitor.notReadyReason() : 'starting') });
+    const http = await startHttp(
+      config.httpPort,
+      metrics,
+      { notReadyReason: () => (monitor ? monitor.notReadyReason() : 'starting') },
+      config.adminToken ? { token: config.adminToken, store } : undefined,
+    );
     monitor = new Monitor(config, logger, metrics, redis, admin, producer, consumers, http);
     const m = monitor;
 

@@ -1,12 +1,12 @@
 /** The `pairguard` command line. */
 import { Command } from 'commander';
 import closeWithGrace from 'close-with-grace';
-import { Kafka, logLevel } from 'kafkajs';
 import { loadConfig } from '../config.js';
 import type { Config } from '../config.js';
 import { PairguardError } from '../errors.js';
 import { Monitor } from '../monitor.js';
-import { createLogger, kafkaLogCreator } from '../observability/logger.js';
+import { createLogger } from '../observability/logger.js';
+import { createKafka } from '../stream/kafka-client.js';
 import { replayFile } from './replay.js';
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
@@ -57,7 +57,7 @@ program
   .argument('<file>', 'JSONL file, one event per line')
   .action(async (file: string) => {
     const cfg = config();
-    const kafka = new Kafka({ clientId: `${cfg.kafkaClientId}-replay`, brokers: cfg.kafkaBrokers, logLevel: logLevel.WARN, logCreator: kafkaLogCreator(createLogger('warn', process.stderr)) });
+    const kafka = createKafka(cfg, createLogger('warn', process.stderr), '-replay');
     try {
       const s = await replayFile({ kafka, topics: cfg.topics, file, createPartitions: cfg.createTopicsPartitions, progress: process.stderr.isTTY === true });
       const parts = Object.entries(s.byRole).map(([role, n]) => `${n} ${role}`).join(', ');

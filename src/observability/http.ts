@@ -1,6 +1,8 @@
 /** HTTP endpoints: /metrics (Prometheus text), /healthz (alive), /readyz (ready to judge). */
 import type { Server } from 'node:http';
 import express from 'express';
+import type { StateStore } from '../state/store.js';
+import { adminRouter } from './admin.js';
 import type { Metrics } from './metrics.js';
 
 export interface Readiness {
@@ -8,9 +10,10 @@ export interface Readiness {
   notReadyReason(): string | null;
 }
 
-export async function startHttp(port: number, metrics: Metrics, readiness: Readiness): Promise<Server> {
+export async function startHttp(port: number, metrics: Metrics, readiness: Readiness, admin?: { token: string; store: StateStore }): Promise<Server> {
   const app = express();
   app.disable('x-powered-by');
+  if (admin) app.use('/admin', adminRouter(admin.token, admin.store));
   app.get('/metrics', async (_req, res) => {
     res.set('Content-Type', metrics.registry.contentType);
     res.send(await metrics.registry.metrics());

@@ -50,6 +50,19 @@ describe('configuration', () => {
     expect(message).not.toContain('\n');
   });
 
+  it('passes Kafka TLS and SASL through, and wants both SASL credentials', () => {
+    const c = loadConfig({ KAFKA_TLS: 'true', KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'pg', KAFKA_SASL_PASSWORD: 'pw' });
+    expect(c.kafkaTls).toEqual({ caFile: null });
+    expect(c.kafkaSasl).toEqual({ mechanism: 'scram-sha-512', username: 'pg', password: 'pw' });
+    expect(() => loadConfig({ KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'pg' })).toThrow(/^invalid KAFKA_SASL_PASSWORD: required/);
+    expect(loadConfig({}).kafkaSasl).toBeNull();
+  });
+
+  it('wants a long admin token and never prints it', () => {
+    expect(() => loadConfig({ PAIRGUARD_ADMIN_TOKEN: 'short-secret' })).toThrow(/^invalid PAIRGUARD_ADMIN_TOKEN: .*\(got "\*\*\*"\)$/);
+    expect(loadConfig({ PAIRGUARD_ADMIN_TOKEN: 'x'.repeat(32) }).adminToken).toBe('x'.repeat(32));
+  });
+
   it('does not print a Redis password', () => {
     expect(() => loadConfig({ REDIS_URL: 'redis://user:hunter2@h:1/x' })).toThrow(/\*\*\*/);
     expect(() => loadConfig({ REDIS_URL: 'redis://user:hunter2@h:1/x' })).not.toThrow(/hunter2/);

@@ -1,0 +1,20 @@
+/** The one place a kafkajs client is built from configuration (brokers, TLS, SASL, logging). */
+import { readFileSync } from 'node:fs';
+import type { KafkaConfig, SASLOptions } from 'kafkajs';
+import { Kafka } from 'kafkajs';
+import type { Config } from '../config.js';
+import type { Logger } from '../observability/logger.js';
+import { kafkaLogCreator } from '../observability/logger.js';
+
+export function createKafka(config: Config, logger: Logger, clientSuffix = ''): Kafka {
+  const options: KafkaConfig = {
+    clientId: `${config.kafkaClientId}${clientSuffix}`,
+    brokers: config.kafkaBrokers,
+    logCreator: kafkaLogCreator(logger),
+    retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 5000 },
+  };
+  if (config.kafkaTls) options.ssl = config.kafkaTls.caFile ? { ca: [readFileSync(config.kafkaTls.caFile, 'utf8')] } : true;
+  // kafkajs types each mechanism separately; ours are exactly its plain and SCRAM ones.
+  if (config.kafkaSasl) options.sasl = { ...config.kafkaSasl } as SASLOptions;
+  return new Kafka(options);
+}
