@@ -49,7 +49,10 @@ describe('the pairguard command', () => {
     expect(alerts.map((a) => a.value.pair)).toEqual([['bob', 'carol']]);
 
     child.kill('SIGTERM');
+    const stopAsked = Date.now();
     expect(await exited).toBe(0);
+    // Graceful stop is bounded: every shutdown step has its own timeout.
+    expect(Date.now() - stopAsked).toBeLessThan(15_000);
     const lines = logs.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { msg: string; level: number });
     expect(lines.map((l) => l.msg)).toEqual(expect.arrayContaining(['pairguard started', 'unapproved pairing', 'chat freeze requested', 'pairguard stopped']));
     expect(logs).not.toContain('SENTINEL');

@@ -12,6 +12,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import type { TestEnv } from '../support/harness.js';
 import { createTestEnv, kafka, readTopic, waitFor, waitUntilConsumed } from '../support/harness.js';
+import { PrivateBroker } from '../support/private-broker.js';
 import { freePort, processEnv, startProcess } from '../support/process.js';
 import type { RunningMonitor } from '../support/process.js';
 import { expectExactAnswers, knownStream, produceStream } from '../support/stream.js';
@@ -148,5 +149,33 @@ describe('Redis outage', () => {
     await waitUntilConsumed(env, 180_000);
     const figures = await expectExactAnswers(env, stream);
     console.info(JSON.stringify({ test: 'redis-outage', events: stream.approvals.length + stream.membership.length + stream.messages.length, expectedAlerts: stream.expected.size, ...figures }));
+  });
+});
+
+describe('Kafka broker restart', () => {
+  it('reconnects by itself after the broker restarts mid-stream, with the exact result', async () => {
+    const broker = await PrivateBroker.create();
+    cleanups.push(() => broker.destroy());
+    env = await createTestEnv({ env: { KAFKA_BROKERS: broker.brokers }, brokers: [broker.brokers] });
+    const stream = knownStream(900, Date.now(), 'b');
+    const privateKafka = env.kafka;
+    let producer = privateKafka.producer();
+    await producer.connect();
+    await produceStream(producer, env, stream, 0, 0.5);
+    await producer.disconnect();
+    const monitor = await env.startMonitor();
+    await waitFor('some alerts', async () => (await readTopic(env.admin, env.config.topics.alerts, env.kafka)).length >= 5, 60_000);
+
+    await broker.stop();
+    await waitFor('pairguard_kafka_up 0', async () => /^pairguard_kafka_up 0$/m.test(await (await fetch(`http://127.0.0.1:${monitor.httpPort}/metrics`)).text()), 20_000);
+    await broker.start();
+
+    producer = privateKafka.producer();
+    await producer.connect();
+    await produceStream(producer, env, stream, 0.5, 1);
+    await producer.disconnect();
+    await waitUntilConsumed(env, 180_000);
+    const figures = await expectExactAnswers(env, stream);
+    console.info(JSON.stringify({ test: 'broker-restart', events: stream.approvals.length + stream.membership.length + stream.messages.length, expectedAlerts: stream.expected.size, ...figures }));
   });
 });

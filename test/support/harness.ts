@@ -32,6 +32,8 @@ export class LogCapture extends Writable {
 
 export interface TestEnv {
   id: string;
+  /** A client of the broker this environment uses. */
+  kafka: Kafka;
   config: Config;
   admin: Admin;
   redis: Redis;
@@ -42,7 +44,8 @@ export interface TestEnv {
 }
 
 /** A fresh, isolated environment: topics created with `partitions` partitions each. */
-export async function createTestEnv(opts: { partitions?: number; env?: Record<string, string> } = {}): Promise<TestEnv> {
+export async function createTestEnv(opts: { partitions?: number; env?: Record<string, string>; brokers?: string[] } = {}): Promise<TestEnv> {
+  const client = opts.brokers ? new Kafka({ clientId: 'pairguard-test', brokers: opts.brokers, logLevel: logLevel.NOTHING }) : kafka;
   const id = `t${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
   const config = loadConfig({
     KAFKA_BROKERS: BROKERS.join(','),
@@ -59,7 +62,7 @@ export async function createTestEnv(opts: { partitions?: number; env?: Record<st
     TOPIC_DEAD_LETTER: `${id}.dead-letter`,
     ...opts.env,
   });
-  const admin = kafka.admin();
+  const admin = client.admin();
   await admin.connect();
   await admin.createTopics({
     waitForLeaders: true,
@@ -70,6 +73,7 @@ export async function createTestEnv(opts: { partitions?: number; env?: Record<st
   const monitors: Monitor[] = [];
   return {
     id,
+    kafka: client,
     config,
     admin,
     redis,
@@ -105,12 +109,12 @@ export async function deleteKeys(redis: Redis, prefix: string): Promise<number> 
 }
 
 /** Every record currently on a topic, parsed as JSON, in partition order. */
-export async function readTopic<T = Record<string, unknown>>(admin: Admin, topic: string): Promise<Array<{ key: string | null; value: T; partition: number; offset: string }>> {
+export async function readTopic<T = Record<string, unknown>>(admin: Admin, topic: string, client: Kafka = kafka): Promise<Array<{ key: string | null; value: T; partition: number; offset: string }>> {
   const offsets = await admin.fetchTopicOffsets(topic);
   const wanted = offsets.filter((o) => BigInt(o.high) > BigInt(o.low));
   if (wanted.length === 0) return [];
   const groupId = `reader-${randomBytes(6).toString('hex')}`;
-  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 50 });
+  const consumer = client.consumer({ groupId, maxWaitTimeInMs: 50 });
   const out: Array<{ key: string | null; value: T; partition: number; offset: string }> = [];
   const remaining = new Map(wanted.map((o) => [o.partition, BigInt(o.high)]));
   await consumer.connect();

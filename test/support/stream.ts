@@ -59,7 +59,7 @@ export interface RunFigures {
  * each chat got freeze commands for one alert only. Returns counts for the reliability report.
  */
 export async function expectExactAnswers(env: TestEnv, s: KnownStream): Promise<RunFigures> {
-  const alerts = await readTopic<AlertRecord>(env.admin, env.config.topics.alerts);
+  const alerts = await readTopic<AlertRecord>(env.admin, env.config.topics.alerts, env.kafka);
   const byPairing = new Map<string, Set<string>>();
   for (const a of alerts) {
     const k = `${a.value.chatId}|${a.value.pair[0]}|${a.value.pair[1]}`;
@@ -68,7 +68,7 @@ export async function expectExactAnswers(env: TestEnv, s: KnownStream): Promise<
   expect(new Set(byPairing.keys())).toEqual(s.expected);
   for (const [k, ids] of byPairing) expect(ids.size, `distinct alertIds for ${k}`).toBe(1);
 
-  const freezes = (await readTopic<FreezeCommand>(env.admin, env.config.topics.control)).filter((r) => r.value.type === 'chat.freeze');
+  const freezes = (await readTopic<FreezeCommand>(env.admin, env.config.topics.control, env.kafka)).filter((r) => r.value.type === 'chat.freeze');
   const byChat = new Map<string, Set<string>>();
   for (const f of freezes) byChat.set(f.value.chatId, (byChat.get(f.value.chatId) ?? new Set()).add(f.value.alertId));
   expect(byChat.size).toBe(s.expected.size);
