@@ -4,7 +4,8 @@ export type ErrorCode =
   | 'REDIS_UNAVAILABLE'
   | 'KAFKA_UNAVAILABLE'
   | 'REPLAY_INPUT_INVALID'
-  | 'SHUTDOWN_TIMEOUT';
+  | 'SHUTDOWN_TIMEOUT'
+  | 'STATE_LOST';
 
 export class PairguardError extends Error {
   constructor(

@@ -14,6 +14,7 @@ import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import type { Admin, Consumer, Producer } from 'kafkajs';
 import type { Config } from './config.js';
+import { PairguardError } from './errors.js';
 import type { JudgeDeps } from './judge/judge.js';
 import { startHttp } from './observability/http.js';
 import type { Logger } from './observability/logger.js';
@@ -46,6 +47,13 @@ export class Monitor {
   private kafkaUp = false;
   private caughtUp = false;
   private consumersCrashed: string | null = null;
+  private stateLost = false;
+  private onFatal: ((reason: string) => void) | null = null;
+
+  /** Called once if the monitor stops itself because it cannot go on safely (e.g. Redis lost its state). */
+  onFatalStop(listener: (reason: string) => void): void {
+    this.onFatal = listener;
+  }
 
   private constructor(
     readonly config: Config,
@@ -66,6 +74,7 @@ export class Monitor {
   /** Why /readyz answers 503, or null when ready. */
   notReadyReason(): string | null {
     if (this.stopping) return 'shutting down';
+    if (this.stateLost) return 'redis lost pairguard state; restart to rebuild it from the topics';
     if (this.consumersCrashed) return `consumer stopped: ${this.consumersCrashed}`;
     if (!this.redisUp) return 'redis unreachable';
     if (!this.kafkaUp) return 'kafka unreachable';
@@ -89,6 +98,8 @@ export class Monitor {
     await admin.connect();
     const created = await ensureTopics(admin, config.topics, config.createTopicsPartitions);
     if (created.length > 0) logger.info({ topics: created }, 'created missing topics');
+
+    await ensureState(store, admin, config, logger, now);
 
     const producer = kafka.producer({ allowAutoTopicCreation: false });
     await producer.connect();
@@ -126,6 +137,7 @@ export class Monitor {
       metrics,
       logger,
       limits: { maxValueBytes: config.maxEventBytes, maxMembers: config.maxChatMembers },
+      onStateLost: () => m.loseState(),
       dependenciesApplied: (stream, heartbeat) =>
         waitUntilApplied({
           admin,
@@ -162,6 +174,14 @@ export class Monitor {
       'pairguard started',
     );
     return m;
+  }
+
+  private loseState(): void {
+    if (this.stateLost) return;
+    this.stateLost = true;
+    const reason = 'Redis holds no pairguard state any more (restarted empty?): stopping rather than judging blind; a restart rebuilds it from the topics';
+    this.logger.fatal({ dependency: 'redis' }, reason);
+    void this.stop().finally(() => this.onFatal?.(reason));
   }
 
   private startHealthChecks(store: RedisStateStore, intervalMs: number): void {
@@ -233,3 +253,38 @@ export class Monitor {
     else this.logger.info('pairguard stopped');
   }
 }
+
+/** The consumer groups and topics pairguard's state is built from. */
+function groupsOf(config: Config): Array<{ groupId: string; topics: string[] }> {
+  return [
+    { groupId: `${config.groupId}.approvals`, topics: [config.topics.approvals] },
+    { groupId: config.groupId, topics: [config.topics.membership, config.topics.control] },
+    { groupId: `${config.groupId}.messages`, topics: [config.topics.messages] },
+  ];
+}
+
+/**
+ * State in Redis is a cache of the input topics. If it is missing while the consumer groups have
+ * committed offsets, it was lost: rewind the groups to the earliest offsets so it is rebuilt from
+ * history (alerts come again with the same alertIds). Only possible while no other instance is in
+ * the groups; otherwise start-up fails and should be retried once they have stopped too.
+ */
+async function ensureState(store: RedisStateStore, admin: Admin, config: Config, logger: Logger, now: () => number): Promise<void> {
+  if (await store.stateIntact()) return;
+  const groups = groupsOf(config);
+  let committed = false;
+  for (const g of groups) {
+    const offsets = await admin.fetchOffsets({ groupId: g.groupId, topics: g.topics });
+    if (offsets.some((t) => t.partitions.some((p) => p.offset !== '-1'))) committed = true;
+  }
+  if (committed) {
+    logger.warn({ groups: groups.map((g) => g.groupId) }, 'Redis holds no pairguard state but the consumer groups have committed offsets: rebuilding state from the beginning of the input topics');
+    try {
+      for (const g of groups) for (const topic of g.topics) await admin.resetOffsets({ groupId: g.groupId, topic, earliest: true });
+    } catch (err) {
+      throw new PairguardError('STATE_LOST', `Redis lost pairguard's state and the consumer groups could not be rewound (stop every instance, then start again): ${(err as Error).message}`, { cause: err });
+    }
+  }
+  await store.markStateCreated(now());
+}
+

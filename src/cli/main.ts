@@ -44,6 +44,7 @@ program
       logger.fatal({ err: (err as Error).message }, 'pairguard could not start');
       fail(err);
     }
+    monitor.onFatalStop(() => process.exit(1));
     closeWithGrace({ delay: 30_000 }, async ({ signal, err }) => {
       if (err) logger.error({ err: err.message }, 'stopping after an unexpected error');
       else logger.info({ signal }, 'stopping');

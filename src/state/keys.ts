@@ -8,6 +8,8 @@
  *   {prefix}c:{chatId}:e        hash  "<a>\0<b>" → open violation episode; "frozen" → freeze record
  *   {prefix}applied:{topic}     hash  partition → next offset whose effects are in Redis
  *   {prefix}freezes:{window}    int   automatic freezes counted in one budget window (expires)
+ *   {prefix}state               str   written before any other key: its absence means the state is
+ *                                     gone (a Redis that restarted empty), not merely new
  */
 export const ROLE_FIELD = 'r';
 export const FROZEN_FIELD = 'frozen';
@@ -31,6 +33,9 @@ export class Keys {
   }
   episodes(chatId: string): string {
     return `${this.prefix}c:{${chatId}}:e`;
+  }
+  stateMarker(): string {
+    return `${this.prefix}state`;
   }
   freezeWindow(windowStart: number): string {
     return `${this.prefix}freezes:{${windowStart}}`;

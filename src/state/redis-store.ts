@@ -91,6 +91,14 @@ export class RedisStateStore implements StateStore {
     return (await this.redis.pgHashSwap(this.keys.episodes(chatId), field, expected, next ?? '')) === 1;
   }
 
+  async stateIntact(): Promise<boolean> {
+    return (await this.redis.exists(this.keys.stateMarker())) === 1;
+  }
+
+  async markStateCreated(now: number): Promise<void> {
+    await this.redis.set(this.keys.stateMarker(), JSON.stringify({ createdAt: new Date(now).toISOString() }), 'NX');
+  }
+
   async countFreeze(now: number, windowMs: number): Promise<number> {
     const key = this.keys.freezeWindow(now - (now % windowMs));
     const [[err, count]] = (await this.redis.multi().incr(key).pexpire(key, windowMs * 2).exec()) as [[Error | null, number]];

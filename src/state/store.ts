@@ -37,6 +37,11 @@ export interface StateStore {
   /** Replaces an episode or freeze field if it still holds `expected`; `next` null deletes it. */
   swapDecision(chatId: string, field: string, expected: string, next: string | null): Promise<boolean>;
 
+  /** Whether the state marker is present (see keys.ts). */
+  stateIntact(): Promise<boolean>;
+  /** Writes the state marker if absent. */
+  markStateCreated(now: number): Promise<void>;
+
   /**
    * Counts one automatic freeze against the window containing `now` and returns how many the
    * window has counted, this one included. Shared by every instance.

@@ -26,6 +26,8 @@ export interface BatchContext {
   metrics: Metrics;
   logger: Logger;
   limits: DecodeLimits;
+  /** Called when the state in Redis is found gone; the batch is left unprocessed and uncommitted. */
+  onStateLost: () => void;
   /**
    * Waits until the records a stream depends on are in state (membership: approvals; messages:
    * approvals and membership); false when shutting down.
@@ -48,6 +50,12 @@ export async function handleBatch(ctx: BatchContext, payload: EachBatchPayload):
   const { batch } = payload;
   const source = sourceOf(ctx.config, batch.topic);
   if (!source) throw new Error(`received a batch from unexpected topic ${batch.topic}`);
+  // Judging against a Redis that lost its state would be judging blind (every approval
+  // forgotten: a false freeze for every chat). Leave the batch uncommitted and stop instead.
+  if (!(await ctx.judge.store.stateIntact())) {
+    ctx.onStateLost();
+    return;
+  }
 
   let outputs: Output[] = [];
   const unsent = new Set<string>();

@@ -152,6 +152,54 @@ describe('Redis outage', () => {
   });
 });
 
+describe('Redis restarting empty', () => {
+  it('stops instead of judging blind, and the next start rebuilds the state from the topics with the exact result', async () => {
+    const port = await freePort();
+    const start = (): ChildProcess => spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    let redisProcess = start();
+    cleanups.push(() => {
+      redisProcess.kill('SIGKILL');
+    });
+    const redisUrl = `redis://127.0.0.1:${port}`;
+    const redisAnswers = async () => {
+      const r = new Redis(redisUrl, { lazyConnect: true, retryStrategy: () => null });
+      r.on('error', () => undefined);
+      const ok = await r.connect().then(() => r.ping()).then(() => true, () => false);
+      r.disconnect();
+      return ok;
+    };
+    await waitFor('private redis', redisAnswers);
+
+    env = await createTestEnv({ env: { REDIS_URL: redisUrl } });
+    const stream = knownStream(600, Date.now(), 'e');
+    const producer = kafka.producer();
+    await producer.connect();
+    await produceStream(producer, env, stream, 0, 0.5);
+    const first = await env.startMonitor();
+    let fatal: string | null = null;
+    first.onFatalStop((reason) => {
+      fatal = reason;
+    });
+    await waitUntilConsumed(env, 60_000);
+
+    redisProcess.kill('SIGKILL');
+    await new Promise((r) => redisProcess.once('exit', r));
+    redisProcess = start();
+    await waitFor('redis back, empty', redisAnswers);
+    await produceStream(producer, env, stream, 0.5, 1);
+    await waitFor('the monitor to stop itself', async () => fatal !== null, 30_000);
+    expect(first.notReadyReason()).toMatch(/shutting down|lost/);
+    expect(env.logs.text).toContain('Redis holds no pairguard state any more');
+
+    await env.startMonitor();
+    await producer.disconnect();
+    await waitUntilConsumed(env, 180_000);
+    expect(env.logs.text).toContain('rebuilding state from the beginning of the input topics');
+    const figures = await expectExactAnswers(env, stream);
+    console.info(JSON.stringify({ test: 'redis-restarted-empty', events: stream.approvals.length + stream.membership.length + stream.messages.length, expectedAlerts: stream.expected.size, ...figures }));
+  });
+});
+
 describe('Kafka broker restart', () => {
   it('reconnects by itself after the broker restarts mid-stream, with the exact result', async () => {
     const broker = await PrivateBroker.create();

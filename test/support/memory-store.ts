@@ -69,6 +69,13 @@ export class MemoryStore implements StateStore {
     else d.set(field, next);
     return true;
   }
+  intact = true;
+  async stateIntact() {
+    return this.intact;
+  }
+  async markStateCreated() {
+    this.intact = true;
+  }
   freezeWindows = new Map<number, number>();
   async countFreeze(now: number, windowMs: number) {
     const w = now - (now % windowMs);
