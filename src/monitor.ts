@@ -39,6 +39,8 @@ export interface MonitorOptions {
 }
 
 const SHUTDOWN_STEP_MS = 10_000;
+/** Batches of different partitions one consumer judges at once. */
+const PARTITIONS_IN_FLIGHT = 4;
 
 export class Monitor {
   private stopping: Promise<void> | null = null;
@@ -106,7 +108,16 @@ export class Monitor {
 
     // Short fetch waits: an alert must land before a stranger's next message, not after a poll
     // interval. A 10 s session: a crashed instance's partitions move to a live one within seconds.
-    const consumerOptions = { maxWaitTimeInMs: 100, sessionTimeout: 10_000, heartbeatInterval: 1_000, allowAutoTopicCreation: false };
+    // Fetches are capped so the records held in memory stay small whatever the backlog
+    // (3 consumers × up to 4 partitions in flight × 256 KiB).
+    const consumerOptions = {
+      maxWaitTimeInMs: 100,
+      sessionTimeout: 10_000,
+      heartbeatInterval: 1_000,
+      allowAutoTopicCreation: false,
+      maxBytesPerPartition: 256 * 1024,
+      maxBytes: 2 * 1024 * 1024,
+    };
     const subscriptions = [
       ['approvals', `${config.groupId}.approvals`, [config.topics.approvals]],
       ['membership', config.groupId, [config.topics.membership, config.topics.control]],
@@ -165,7 +176,9 @@ export class Monitor {
     for (const [i, [, consumer]] of consumers.entries()) {
       await consumer.connect();
       await consumer.subscribe({ topics: [...subscriptions[i]![2]], fromBeginning: true });
-      await consumer.run({ eachBatchAutoResolve: false, partitionsConsumedConcurrently: 1, eachBatch });
+      // Partitions are judged concurrently: judging is round-trip bound, and safe to interleave
+      // (facts are written before they are read; decisions are compare-and-set).
+      await consumer.run({ eachBatchAutoResolve: false, partitionsConsumedConcurrently: PARTITIONS_IN_FLIGHT, eachBatch });
     }
 
     m.startHealthChecks(store, opts.healthIntervalMs ?? 2_000);

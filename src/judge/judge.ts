@@ -18,7 +18,7 @@ import { holdsAt } from '../policy/timeline.js';
 import { FROZEN_FIELD } from '../state/keys.js';
 import type { EpisodeRecord, FreezeRecord, Stored } from '../state/records.js';
 import { encodeRecord } from '../state/records.js';
-import type { ChatState, StateStore } from '../state/store.js';
+import type { ChatState, SenderState, StateStore } from '../state/store.js';
 
 export type Mode = 'enforce' | 'alert-only';
 
@@ -81,6 +81,8 @@ export interface JudgeHooks {
    * decision with one of these ids is pending, not lost, and must not be sent twice.
    */
   pending?: ReadonlySet<string>;
+  /** The sender's state for a `message.sent`, read beforehand with the rest of its batch. */
+  sender?: SenderState;
 }
 
 export async function judgeEvent(deps: JudgeDeps, t: Trigger, hooks: JudgeHooks = {}): Promise<Judgement> {
@@ -119,7 +121,7 @@ export async function judgeEvent(deps: JudgeDeps, t: Trigger, hooks: JudgeHooks 
       break;
     }
     case 'message.sent': {
-      let { membership, frozen } = await store.readSender(e.chatId, e.senderId);
+      let { membership, frozen } = hooks.sender ?? (await store.readSender(e.chatId, e.senderId));
       if (!holdsAt(membership, t.at) && hooks.catchUp && (await hooks.catchUp())) {
         ({ membership, frozen } = await store.readSender(e.chatId, e.senderId));
       }

@@ -4,10 +4,10 @@ import type { UserFacts } from '../policy/chat-facts.js';
 import type { Role, Toggle } from '../policy/timeline.js';
 import { decodeRole, decodeToggle } from '../policy/timeline.js';
 import { FROZEN_FIELD, Keys, ROLE_FIELD, approvalField } from './keys.js';
-import type { EpisodeRecord, FreezeRecord, Stored } from './records.js';
+import type { EpisodeRecord, FreezeRecord } from './records.js';
 import { decodeEpisode, decodeFreeze, encodeRecord } from './records.js';
 import { defineScripts } from './scripts.js';
-import type { ChatState, StateStore } from './store.js';
+import type { ChatState, SenderState, StateStore } from './store.js';
 
 export class RedisStateStore implements StateStore {
   private readonly redis: Redis;
@@ -52,12 +52,22 @@ export class RedisStateStore implements StateStore {
     return state;
   }
 
-  async readSender(chatId: string, userId: string): Promise<{ membership: Toggle; frozen: Stored<FreezeRecord> | null }> {
+  async readSender(chatId: string, userId: string): Promise<SenderState> {
+    return (await this.readSenders([{ chatId, userId }]))[0]!;
+  }
+
+  async readSenders(messages: ReadonlyArray<{ chatId: string; userId: string }>): Promise<SenderState[]> {
+    if (messages.length === 0) return [];
     const p = this.redis.pipeline();
-    p.hget(this.keys.members(chatId), userId);
-    p.hget(this.keys.episodes(chatId), FROZEN_FIELD);
-    const [membership, frozen] = (await execOrThrow(p)) as [string | null, string | null];
-    return { membership: decodeToggle(membership), frozen: frozen ? decodeFreeze(frozen) : null };
+    for (const m of messages) {
+      p.hget(this.keys.members(m.chatId), m.userId);
+      p.hget(this.keys.episodes(m.chatId), FROZEN_FIELD);
+    }
+    const rows = (await execOrThrow(p)) as Array<string | null>;
+    return messages.map((_, i) => {
+      const frozen = rows[2 * i + 1];
+      return { membership: decodeToggle(rows[2 * i]), frozen: frozen ? decodeFreeze(frozen) : null };
+    });
   }
 
   async readUsers(needs: ReadonlyMap<string, readonly string[]>): Promise<Map<string, UserFacts>> {

@@ -16,6 +16,12 @@ export interface ChatState {
   frozen: Stored<FreezeRecord> | null;
 }
 
+/** What the message fast path needs: is the sender a member, and is the chat frozen. */
+export interface SenderState {
+  membership: Toggle;
+  frozen: Stored<FreezeRecord> | null;
+}
+
 export interface StateStore {
   applyRegistration(userId: string, role: Role, at: number): Promise<void>;
   applyApproval(childId: string, contactId: string, approved: boolean, at: number): Promise<void>;
@@ -26,7 +32,9 @@ export interface StateStore {
   chatsOf(userId: string): Promise<string[]>;
   readChat(chatId: string): Promise<ChatState>;
   /** One user's membership history in a chat and the chat's freeze, for the message fast path. */
-  readSender(chatId: string, userId: string): Promise<{ membership: Toggle; frozen: Stored<FreezeRecord> | null }>;
+  readSender(chatId: string, userId: string): Promise<SenderState>;
+  /** `readSender` for many messages in one round trip. */
+  readSenders(messages: ReadonlyArray<{ chatId: string; userId: string }>): Promise<SenderState[]>;
   /** Roles and the named approval histories of users. */
   readUsers(needs: ReadonlyMap<string, readonly string[]>): Promise<Map<string, UserFacts>>;
 

@@ -6,12 +6,13 @@
  */
 import type { EachBatchPayload, KafkaMessage } from 'kafkajs';
 import type { Config } from '../config.js';
-import type { DecodeLimits } from '../events/decode.js';
+import type { DecodeLimits, Decoded } from '../events/decode.js';
 import { decodeControl, decodeInput } from '../events/decode.js';
-import type { Stream } from '../events/schema.js';
+import type { InputEvent, Stream } from '../events/schema.js';
 import type { JudgeDeps, Output } from '../judge/judge.js';
 import { judgeEvent, judgeUnfreeze } from '../judge/judge.js';
 import type { Logger } from '../observability/logger.js';
+import type { SenderState } from '../state/store.js';
 import type { Metrics } from '../observability/metrics.js';
 import { deadLetterOf } from './dead-letter.js';
 import type { DeadLetterOut, Publisher } from './publisher.js';
@@ -83,7 +84,15 @@ export async function handleBatch(ctx: BatchContext, payload: EachBatchPayload):
     pending = 0;
   };
 
-  for (const message of batch.messages) {
+  // Messages are most of the traffic, and most come from members of chats that are not frozen:
+  // decode the batch first and read every sender's state in one round trip.
+  const decodedBatch = source === 'control' ? null : batch.messages.map((m) => decodeInput(source, m.value, ctx.limits));
+  const senders =
+    source === 'messages' && decodedBatch
+      ? await prefetchSenders(ctx, decodedBatch)
+      : null;
+
+  for (const [index, message] of batch.messages.entries()) {
     if (!payload.isRunning() || payload.isStale()) break;
     const dead = (reason: string, detail: string) => {
       deadLetters.push({
@@ -98,7 +107,7 @@ export async function handleBatch(ctx: BatchContext, payload: EachBatchPayload):
     if (source === 'control') {
       await handleControl(ctx, batch.topic, message, dead);
     } else {
-      const decoded = decodeInput(source, message.value, ctx.limits);
+      const decoded = decodedBatch![index]!;
       if (!decoded.ok) {
         dead(decoded.reason, decoded.detail);
       } else {
@@ -110,7 +119,7 @@ export async function handleBatch(ctx: BatchContext, payload: EachBatchPayload):
             at: decoded.at,
             ref: { eventId: decoded.event.eventId, type: decoded.event.type, topic: batch.topic, partition: batch.partition, offset: Number(message.offset) },
           },
-          source === 'messages' ? { catchUp: () => catchUp('messages'), pending: unsent } : { pending: unsent },
+          source === 'messages' ? { catchUp: () => catchUp('messages'), pending: unsent, sender: senders?.get(index) } : { pending: unsent },
         );
         outputs.push(...judgement.outputs);
         for (const o of judgement.outputs) unsent.add(o.record.alertId);
@@ -132,6 +141,15 @@ export async function handleBatch(ctx: BatchContext, payload: EachBatchPayload):
   await flush();
   const lag = BigInt(batch.highWatermark) - (last === null ? BigInt(batch.firstOffset() ?? batch.highWatermark) : BigInt(last) + 1n);
   ctx.metrics.consumerLag.set({ topic: batch.topic, partition: String(batch.partition) }, Number(lag < 0n ? 0n : lag));
+}
+
+async function prefetchSenders(ctx: BatchContext, decoded: ReadonlyArray<Decoded<InputEvent>>): Promise<Map<number, SenderState>> {
+  const wanted: Array<{ index: number; chatId: string; userId: string }> = [];
+  decoded.forEach((d, index) => {
+    if (d.ok && d.event.type === 'message.sent') wanted.push({ index, chatId: d.event.chatId, userId: d.event.senderId });
+  });
+  const states = await ctx.judge.store.readSenders(wanted);
+  return new Map(wanted.map((w, i) => [w.index, states[i]!]));
 }
 
 async function handleControl(ctx: BatchContext, topic: string, message: KafkaMessage, dead: (reason: string, detail: string) => void) {

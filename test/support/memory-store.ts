@@ -44,6 +44,9 @@ export class MemoryStore implements StateStore {
     const raw = this.decisions.get(chatId)?.get(FROZEN_FIELD);
     return { membership: this.members.get(chatId)?.get(userId) ?? NEVER, frozen: raw ? decodeFreeze(raw) : null };
   }
+  async readSenders(messages: ReadonlyArray<{ chatId: string; userId: string }>) {
+    return Promise.all(messages.map((m) => this.readSender(m.chatId, m.userId)));
+  }
   async readUsers(needs: ReadonlyMap<string, readonly string[]>) {
     const out = new Map<string, UserFacts>();
     for (const [u, contacts] of needs) {

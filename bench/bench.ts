@@ -1,0 +1,379 @@
+/**
+ * `npm run bench`: pairguard measured against the ceiling of its own stack, on the local Kafka and
+ * Redis. Prints one JSON line and a short table, and writes both to bench/results/.
+ *
+ *   throughput  a pre-loaded stream consumed by a raw kafkajs consumer that does nothing, and by
+ *               pairguard (a real `pairguard run` process), alternately, `--repeat` times; medians
+ *   latency     a steady produced rate with violations injected: produce → chat.freeze readable
+ *   memory      pairguard's peak RSS; Redis bytes per approval edge and per membership
+ *   scaling     pairguard's throughput for chats of 2, 10 and 50 members
+ *
+ * Options: --events N (500000) --repeat N (3) --rate N (2000) --seconds N (60)
+ *          --scaling-events N (150000) --only throughput,latency,memory,scaling
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
+import type { Admin, Producer } from 'kafkajs';
+import { Kafka, logLevel } from 'kafkajs';
+import { RedisStateStore } from '../src/state/redis-store.js';
+import type { Workload } from './workload.js';
+import { generateWorkload } from './workload.js';
+
+process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
+const { values: args } = parseArgs({
+  options: {
+    events: { type: 'string', default: '500000' },
+    repeat: { type: 'string', default: '3' },
+    rate: { type: 'string', default: '2000' },
+    seconds: { type: 'string', default: '60' },
+    'scaling-events': { type: 'string', default: '150000' },
+    only: { type: 'string', default: 'throughput,latency,memory,scaling' },
+    partitions: { type: 'string', default: '3' },
+  },
+});
+const num = (s: string | undefined) => Number(s);
+const only = new Set(args.only!.split(','));
+const BROKERS = ['127.0.0.1:9092'];
+const kafka = new Kafka({ clientId: 'pairguard-bench', brokers: BROKERS, logLevel: logLevel.NOTHING });
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
+};
+const log = (s: string) => process.stderr.write(`${s}\n`);
+
+interface Topics {
+  approvals: string;
+  membership: string;
+  messages: string;
+  alerts: string;
+  control: string;
+  deadLetter: string;
+}
+
+async function freshTopics(admin: Admin, tag: string): Promise<Topics> {
+  const t: Topics = {
+    approvals: `${tag}.approvals`,
+    membership: `${tag}.membership`,
+    messages: `${tag}.messages`,
+    alerts: `${tag}.alerts`,
+    control: `${tag}.control`,
+    deadLetter: `${tag}.dead-letter`,
+  };
+  await admin.createTopics({ waitForLeaders: true, topics: Object.values(t).map((topic) => ({ topic, numPartitions: num(args.partitions), replicationFactor: 1 })) });
+  return t;
+}
+
+async function produceAll(producer: Producer, topics: Topics, w: Workload) {
+  for (const [topic, list] of [[topics.approvals, w.approvals], [topics.membership, w.membership], [topics.messages, w.messages]] as const) {
+    // 1,000 records per request stays under the broker's 1 MiB batch limit.
+    for (let i = 0; i < list.length; i += 1000) await producer.send({ topic, messages: list.slice(i, i + 1000), acks: 1 });
+  }
+}
+
+/** The ceiling: a kafkajs consumer that reads everything and does nothing. Events per second. */
+async function rawRate(topics: Topics, total: number): Promise<number> {
+  const consumer = kafka.consumer({ groupId: `raw-${randomBytes(4).toString('hex')}`, maxWaitTimeInMs: 100 });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topics.approvals, topics.membership, topics.messages], fromBeginning: true });
+  const started = performance.now();
+  let seen = 0;
+  await new Promise<void>((resolve) => {
+    void consumer.run({
+      eachBatchAutoResolve: true,
+      eachBatch: async ({ batch }) => {
+        seen += batch.messages.length;
+        if (seen >= total) resolve();
+      },
+    });
+  });
+  const seconds = (performance.now() - started) / 1000;
+  await consumer.disconnect();
+  return total / seconds;
+}
+
+interface PairguardRun {
+  pid: number;
+  stop: () => Promise<void>;
+  peakRssMb: () => number;
+}
+
+function startPairguard(topics: Topics, tag: string, port: number): PairguardRun {
+  const child = spawn(process.execPath, ['bin/pairguard.js', 'run'], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: {
+      ...process.env,
+      LOG_LEVEL: 'warn',
+      HTTP_PORT: String(port),
+      REDIS_KEY_PREFIX: `bench:${tag}:`,
+      PAIRGUARD_GROUP_ID: `pairguard-${tag}`,
+      PAIRGUARD_FREEZE_BUDGET: '0',
+      TOPIC_APPROVALS: topics.approvals,
+      TOPIC_MEMBERSHIP: topics.membership,
+      TOPIC_MESSAGES: topics.messages,
+      TOPIC_ALERTS: topics.alerts,
+      TOPIC_CONTROL: topics.control,
+      TOPIC_DEAD_LETTER: topics.deadLetter,
+    },
+  });
+  const exited = new Promise((r) => child.once('exit', r));
+  return {
+    pid: child.pid!,
+    peakRssMb: () => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))![1]) / 1024,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** Records of the input topics not yet committed by pairguard's three groups. */
+async function pairguardBehind(admin: Admin, topics: Topics, tag: string): Promise<bigint> {
+  let behind = 0n;
+  for (const [groupId, ts] of [[`pairguard-${tag}.approvals`, [topics.approvals]], [`pairguard-${tag}`, [topics.membership]], [`pairguard-${tag}.messages`, [topics.messages]]] as const) {
+    const committed = await admin.fetchOffsets({ groupId, topics: [...ts] });
+    for (const t of committed) {
+      for (const h of await admin.fetchTopicOffsets(t.topic)) {
+        const c = t.partitions.find((p) => p.partition === h.partition);
+        const at = c && c.offset !== '-1' ? BigInt(c.offset) : 0n;
+        behind += BigInt(h.high) - at;
+      }
+    }
+  }
+  return behind;
+}
+
+async function pairguardRate(admin: Admin, topics: Topics, total: number, tag: string): Promise<{ rate: number; peakRssMb: number }> {
+  const started = performance.now();
+  const run = startPairguard(topics, tag, 19464);
+  while ((await pairguardBehind(admin, topics, tag)) > 0n) await new Promise((r) => setTimeout(r, 100));
+  const seconds = (performance.now() - started) / 1000;
+  const peakRssMb = run.peakRssMb();
+  await run.stop();
+  return { rate: total / seconds, peakRssMb };
+}
+
+async function deletePrefix(redis: Redis, prefix: string) {
+  for await (const keys of redis.scanStream({ match: `${prefix}*`, count: 5000 }) as AsyncIterable<string[]>) if (keys.length) await redis.unlink(...keys);
+}
+
+async function main() {
+  execFileSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' });
+  const admin = kafka.admin();
+  await admin.connect();
+  const producer = kafka.producer();
+  await producer.connect();
+  const redis = new Redis('redis://127.0.0.1:6379');
+  const runTag = `bench${Date.now().toString(36)}`;
+  const results: Record<string, unknown> = {
+    at: new Date().toISOString(),
+    machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memGb: Math.round(totalmem() / 2 ** 30), node: process.version },
+  };
+  const cleanupTopics: string[] = [];
+
+  if (only.has('throughput')) {
+    const w = generateWorkload({ events: num(args.events), minMembers: 2, maxMembers: 10, violationRate: 0.01, seed: 1, tag: runTag, start: Date.now() - 3_600_000 });
+    const total = w.approvals.length + w.membership.length + w.messages.length;
+    const topics = await freshTopics(admin, `${runTag}-tp`);
+    cleanupTopics.push(...Object.values(topics));
+    log(`throughput: producing ${total} events…`);
+    await produceAll(producer, topics, w);
+    const raw: number[] = [];
+    const pg: number[] = [];
+    const rss: number[] = [];
+    for (let i = 0; i < num(args.repeat); i++) {
+      raw.push(await rawRate(topics, total));
+      const tag = `${runTag}-tp${i}`;
+      const r = await pairguardRate(admin, topics, total, tag);
+      pg.push(r.rate);
+      rss.push(r.peakRssMb);
+      await deletePrefix(redis, `bench:${tag}:`);
+      log(`  run ${i + 1}: raw ${raw[i]!.toFixed(0)} ev/s, pairguard ${pg[i]!.toFixed(0)} ev/s, peak RSS ${rss[i]!.toFixed(0)} MB`);
+    }
+    results.throughput = {
+      events: total,
+      mix: { approvals: w.approvals.length / total, membership: w.membership.length / total, messages: w.messages.length / total },
+      violatingChats: w.violatingChats.length,
+      rawEventsPerSecond: raw.map(Math.round),
+      pairguardEventsPerSecond: pg.map(Math.round),
+      medianRaw: Math.round(median(raw)),
+      medianPairguard: Math.round(median(pg)),
+      ratio: Number((median(pg) / median(raw)).toFixed(3)),
+      ratios: pg.map((p, i) => Number((p / raw[i]!).toFixed(3))),
+      peakRssMb: rss.map(Math.round),
+    };
+  }
+
+  if (only.has('scaling')) {
+    const rates: Record<string, number> = {};
+    for (const size of [2, 10, 50]) {
+      const w = generateWorkload({ events: num(args['scaling-events']), minMembers: size, maxMembers: size, violationRate: 0.01, seed: 2, tag: `${runTag}-s${size}`, start: Date.now() - 3_600_000 });
+      const total = w.approvals.length + w.membership.length + w.messages.length;
+      const topics = await freshTopics(admin, `${runTag}-s${size}`);
+      cleanupTopics.push(...Object.values(topics));
+      await produceAll(producer, topics, w);
+      const r = await pairguardRate(admin, topics, total, `${runTag}-s${size}x`);
+      await deletePrefix(redis, `bench:${runTag}-s${size}x:`);
+      rates[`members${size}`] = Math.round(r.rate);
+      log(`scaling: ${size}-member chats: ${Math.round(r.rate)} ev/s`);
+    }
+    results.scaling = { eventsPerSecond: rates, ratio50to2: Number((rates.members50! / rates.members2!).toFixed(3)) };
+  }
+
+  if (only.has('latency')) {
+    results.latency = await latency(admin, producer, runTag, cleanupTopics);
+  }
+
+  if (only.has('memory')) {
+    results.redisMemory = await redisBytes(redis, runTag);
+  }
+
+  await admin.deleteTopics({ topics: cleanupTopics }).catch(() => undefined);
+  await producer.disconnect();
+  await admin.disconnect();
+  redis.disconnect();
+
+  mkdirSync('bench/results', { recursive: true });
+  const line = JSON.stringify(results);
+  writeFileSync(`bench/results/${results.at as string}.json`.replace(/:/g, '-'), `${line}\n`);
+  process.stdout.write(`${line}\n\n${table(results)}\n`);
+}
+
+/** Steady produced rate with violations injected; latency from produce to chat.freeze readable. */
+async function latency(admin: Admin, producer: Producer, runTag: string, cleanupTopics: string[]) {
+  const rate = num(args.rate);
+  const seconds = num(args.seconds);
+  const w = generateWorkload({ events: rate * seconds, minMembers: 2, maxMembers: 10, violationRate: 0.02, seed: 3, tag: `${runTag}-lt`, start: Date.now() });
+  const topics = await freshTopics(admin, `${runTag}-lt`);
+  cleanupTopics.push(...Object.values(topics));
+  const tag = `${runTag}-lt`;
+  const run = startPairguard(topics, tag, 19465);
+  await waitReady(19465);
+
+  // Interleave as a platform would: each cluster's approvals, then its chats with their messages.
+  const byChat = new Map<string, Array<{ topic: string; key: string; value: string }>>();
+  for (const m of w.membership) byChat.set(m.key, [...(byChat.get(m.key) ?? []), { topic: topics.membership, ...m }]);
+  for (const m of w.messages) byChat.get(m.key)!.push({ topic: topics.messages, ...m });
+  const sequence = [...w.approvals.map((a) => ({ topic: topics.approvals, ...a })), ...[...byChat.values()].flat()];
+  // Keep the approvals of each cluster ahead of its chats without sending all approvals first.
+  sequence.sort((a, b) => occurred(a.value) - occurred(b.value));
+
+  const violating = new Set(w.violatingChats);
+  const producedAt = new Map<string, number>();
+  const latencies: number[] = [];
+  const tail = kafka.consumer({ groupId: `tail-${tag}`, maxWaitTimeInMs: 5 });
+  await tail.connect();
+  await tail.subscribe({ topic: topics.control, fromBeginning: true });
+  await tail.run({
+    eachMessage: async ({ message }) => {
+      const v = JSON.parse(message.value!.toString()) as { type: string; chatId: string };
+      const sent = producedAt.get(v.chatId);
+      if (v.type === 'chat.freeze' && sent !== undefined) latencies.push(performance.now() - sent);
+    },
+  });
+  await new Promise((r) => setTimeout(r, 2000));
+
+  log(`latency: ${sequence.length} events at ${rate}/s…`);
+  const tickMs = 10;
+  const perTick = (rate * tickMs) / 1000;
+  const started = performance.now();
+  for (let i = 0; i < sequence.length; ) {
+    const due = Math.min(sequence.length, Math.floor(((performance.now() - started) / tickMs + 1) * perTick));
+    const slice = sequence.slice(i, due);
+    i = due;
+    const byTopic = new Map<string, Array<{ key: string; value: string }>>();
+    for (const r of slice) byTopic.set(r.topic, [...(byTopic.get(r.topic) ?? []), { key: r.key, value: r.value }]);
+    const now = performance.now();
+    for (const r of slice) {
+      if (r.topic === topics.membership && violating.has(r.key) && r.value.includes('"member.added"')) producedAt.set(r.key, now);
+    }
+    if (byTopic.size > 0) await producer.sendBatch({ topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })), acks: 1 });
+    const next = started + Math.floor(i / perTick) * tickMs;
+    await new Promise((r) => setTimeout(r, Math.max(0, next - performance.now())));
+  }
+  const producedSeconds = (performance.now() - started) / 1000;
+  await new Promise((r) => setTimeout(r, 3000));
+  const peakRssMb = run.peakRssMb();
+  await run.stop();
+  await tail.disconnect();
+  return {
+    producedEvents: sequence.length,
+    producedSeconds: Number(producedSeconds.toFixed(1)),
+    achievedRate: Math.round(sequence.length / producedSeconds),
+    violations: violating.size,
+    freezesSeen: latencies.length,
+    ms: { p50: round(pct(latencies, 50)), p95: round(pct(latencies, 95)), p99: round(pct(latencies, 99)), max: round(Math.max(...latencies)) },
+    peakRssMb: Math.round(peakRssMb),
+  };
+}
+
+const occurred = (value: string) => Date.parse(/"occurredAt":"([^"]+)"/.exec(value)![1]!);
+const round = (x: number) => Number(x.toFixed(1));
+
+async function waitReady(port: number) {
+  for (let i = 0; i < 600; i++) {
+    const ok = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok, () => false);
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('pairguard did not become ready');
+}
+
+/** Marginal Redis bytes per approval edge and per membership, from INFO memory at two sizes. */
+async function redisBytes(redis: Redis, runTag: string) {
+  const prefix = `bench:${runTag}-mem:`;
+  const store = new RedisStateStore(redis, prefix);
+  const used = async () => Number(/used_memory:(\d+)/.exec(await redis.info('memory'))![1]);
+  const measure = async (what: 'edge' | 'membership', n: number, offset: number) => {
+    const before = await used();
+    for (let i = offset; i < offset + n; i += 100) {
+      const p = redis.pipeline();
+      for (let j = i; j < i + 100; j++) {
+        // 30 approved contacts per child, 6 members per chat: the shapes the capacity plan assumes.
+        if (what === 'edge') p.pgToggle(store.keys.user(`c${Math.floor(j / 30)}`), '1', 1_700_000_000_000 + j, `a:contact-${j}`);
+        else {
+          p.pgToggle(store.keys.members(`chat${Math.floor(j / 6)}`), '1', 1_700_000_000_000 + j, `member-${j}`);
+          p.sadd(store.keys.userChats(`member-${j}`), `chat${Math.floor(j / 6)}`);
+        }
+      }
+      await p.exec();
+    }
+    return (await used()) - before;
+  };
+  const sizes = [20_000, 40_000];
+  const out: Record<string, number> = {};
+  for (const what of ['edge', 'membership'] as const) {
+    const small = await measure(what, sizes[0]!, 0);
+    const large = await measure(what, sizes[1]! - sizes[0]!, sizes[0]!) + small;
+    out[what === 'edge' ? 'bytesPerApprovalEdge' : 'bytesPerMembership'] = Math.round((large - small) / (sizes[1]! - sizes[0]!));
+  }
+  await deletePrefix(redis, prefix);
+  return out;
+}
+
+function table(r: Record<string, unknown>): string {
+  const rows: string[] = ['figure | measured | target', '--- | --- | ---'];
+  const t = r.throughput as { medianRaw: number; medianPairguard: number; ratio: number; peakRssMb: number[] } | undefined;
+  if (t) {
+    rows.push(`raw kafkajs (median) | ${t.medianRaw} ev/s |`);
+    rows.push(`pairguard (median) | ${t.medianPairguard} ev/s |`);
+    rows.push(`pairguard / raw | ${t.ratio} | ≥ 0.8`);
+    rows.push(`peak RSS (throughput runs) | ${Math.max(...t.peakRssMb)} MB | ≤ 200 MB`);
+  }
+  const l = r.latency as { ms: Record<string, number>; achievedRate: number; peakRssMb: number } | undefined;
+  if (l) rows.push(`detection latency at ${l.achievedRate} ev/s p50/p95/p99/max | ${l.ms.p50}/${l.ms.p95}/${l.ms.p99}/${l.ms.max} ms | p99 ≤ 25 ms`);
+  const s = r.scaling as { eventsPerSecond: Record<string, number>; ratio50to2: number } | undefined;
+  if (s) rows.push(`throughput 2 / 10 / 50 members | ${s.eventsPerSecond.members2} / ${s.eventsPerSecond.members10} / ${s.eventsPerSecond.members50} ev/s (50:2 = ${s.ratio50to2}) | 50:2 ≥ 0.33`);
+  const m = r.redisMemory as Record<string, number> | undefined;
+  if (m) rows.push(`Redis bytes per approval edge / membership | ${m.bytesPerApprovalEdge} / ${m.bytesPerMembership} |`);
+  return rows.join('\n');
+}
+
+await main();
