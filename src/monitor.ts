@@ -45,9 +45,13 @@ export interface MonitorOptions {
 
 /** One of the monitor's consumers: its name, group and topics. */
 interface ConsumerSlot {
+  /** Metric label and log field. */
   name: ConsumerName;
+  /** Consumer group id. */
   groupId: string;
+  /** Topics it subscribes to. */
   topics: readonly string[];
+  /** The kafkajs consumer. */
   consumer: Consumer;
   /** Partitions this process owns, from the last group join (null before the first). */
   assignment: Assignment | null;

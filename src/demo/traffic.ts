@@ -23,6 +23,7 @@ export interface Scene {
   kind: 'allowed' | 'violation' | 'malformed';
   /** One line for the demo's output. */
   story: string;
+  /** The records, in the order they must be written. */
   records: DemoRecord[];
 }
 

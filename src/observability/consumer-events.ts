@@ -14,7 +14,9 @@ export interface ConsumerWatch {
   name: ConsumerName;
   /** The topics it subscribes to. */
   topics: readonly string[];
+  /** Where join, rebalance and crash lines go. */
   logger: Logger;
+  /** The monitor's metrics (rebalances, crashes, assigned partitions, lag positions). */
   metrics: Metrics;
   /** Called with the partitions this process owns after each group join. */
   onAssigned: (assignment: Assignment) => void;
