@@ -10,6 +10,12 @@ export default defineConfig({
       },
       {
         extends: true,
+        // Dashboards, alert rules and the compose stack, checked with promtool, amtool and docker
+        // compose (see test/support/tools.ts); no Kafka or Redis needed.
+        test: { name: 'ops', include: ['test/ops/**/*.test.ts'], testTimeout: 30_000 },
+      },
+      {
+        extends: true,
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],

@@ -16,15 +16,19 @@ import type { Admin, Consumer, Producer } from 'kafkajs';
 import type { Config } from './config.js';
 import { PairguardError } from './errors.js';
 import type { JudgeDeps } from './judge/judge.js';
+import type { Assignment } from './observability/consumer-events.js';
+import { watchConsumer } from './observability/consumer-events.js';
 import { startHttp } from './observability/http.js';
 import type { Logger } from './observability/logger.js';
 import { createLogger } from './observability/logger.js';
+import type { ConsumerName } from './observability/metrics.js';
 import { Metrics } from './observability/metrics.js';
 import { RedisStateStore } from './state/redis-store.js';
 import { recordsNotApplied, waitUntilApplied } from './stream/applied-barrier.js';
 import type { BatchContext } from './stream/batch-handler.js';
 import { handleBatch } from './stream/batch-handler.js';
 import { createKafka } from './stream/kafka-client.js';
+import { refreshLag } from './stream/lag-watch.js';
 import { Publisher } from './stream/publisher.js';
 import { ensureTopics } from './stream/topics.js';
 
@@ -34,8 +38,24 @@ export interface MonitorOptions {
   metrics?: Metrics;
   /** Wall clock (ms); tests may fix it. */
   now?: () => number;
-  /** How often dependencies and catch-up are checked for /readyz and the *_up gauges. */
+  /** How often dependencies and catch-up are checked for /readyz, the *_up gauges and frozen chats. */
   healthIntervalMs?: number;
+  /** How often the high watermarks are read, so the lag of partitions without batches stays current. */
+  lagIntervalMs?: number;
+}
+
+/** One of the monitor's consumers: its name, group and topics. */
+interface ConsumerSlot {
+  /** Metric label and log field. */
+  name: ConsumerName;
+  /** Consumer group id. */
+  groupId: string;
+  /** Topics it subscribes to. */
+  topics: readonly string[];
+  /** The kafkajs consumer. */
+  consumer: Consumer;
+  /** Partitions this process owns, from the last group join (null before the first). */
+  assignment: Assignment | null;
 }
 
 const SHUTDOWN_STEP_MS = 10_000;
@@ -44,18 +64,13 @@ const PARTITIONS_IN_FLIGHT = 4;
 
 export class Monitor {
   private stopping: Promise<void> | null = null;
-  private healthTimer: NodeJS.Timeout | null = null;
+  private readonly timers = new Set<NodeJS.Timeout>();
   private redisUp = false;
   private kafkaUp = false;
   private caughtUp = false;
   private consumersCrashed: string | null = null;
   private stateLost = false;
   private onFatal: ((reason: string) => void) | null = null;
-
-  /** Called once if the monitor stops itself because it cannot go on safely (e.g. Redis lost its state). */
-  onFatalStop(listener: (reason: string) => void): void {
-    this.onFatal = listener;
-  }
 
   private constructor(
     readonly config: Config,
@@ -64,9 +79,14 @@ export class Monitor {
     private readonly redis: Redis,
     private readonly admin: Admin,
     private readonly producer: Producer,
-    private readonly consumers: ReadonlyArray<readonly [string, Consumer]>,
+    private readonly consumers: readonly ConsumerSlot[],
     private readonly http: Server,
   ) {}
+
+  /** Called once if the monitor stops itself because it cannot go on safely (e.g. Redis lost its state). */
+  onFatalStop(listener: (reason: string) => void): void {
+    this.onFatal = listener;
+  }
 
   /** The HTTP port actually bound (HTTP_PORT=0 picks a free one). */
   get httpPort(): number {
@@ -93,7 +113,7 @@ export class Monitor {
     const redis = new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 3, connectionName: 'pairguard' });
     redis.on('error', (err: Error) => logger.debug({ err: err.message }, 'redis connection error'));
     await redis.connect();
-    const store = new RedisStateStore(redis, config.redisKeyPrefix);
+    const store = new RedisStateStore(redis, config.redisKeyPrefix, (operation, seconds) => metrics.redisCommandDuration.observe({ operation }, seconds));
 
     const kafka = createKafka(config, logger);
     const admin = kafka.admin();
@@ -118,12 +138,19 @@ export class Monitor {
       maxBytesPerPartition: 256 * 1024,
       maxBytes: 2 * 1024 * 1024,
     };
-    const subscriptions = [
+    const subscriptions: ReadonlyArray<readonly [ConsumerName, string, readonly string[]]> = [
       ['approvals', `${config.groupId}.approvals`, [config.topics.approvals]],
       ['membership', config.groupId, [config.topics.membership, config.topics.control]],
       ['messages', `${config.groupId}.messages`, [config.topics.messages]],
-    ] as const;
-    const consumers = subscriptions.map(([name, groupId]) => [name, kafka.consumer({ ...consumerOptions, groupId })] as const);
+    ];
+    const consumers: ConsumerSlot[] = subscriptions.map(([name, groupId, topics]) => ({
+      name,
+      groupId,
+      topics,
+      consumer: kafka.consumer({ ...consumerOptions, groupId }),
+      assignment: null,
+    }));
+    metrics.initialise({ consumers: consumers.map((c) => [c.name, c.topics] as const) });
 
     let monitor: Monitor | null = null;
     const http = await startHttp(
@@ -161,32 +188,65 @@ export class Monitor {
         }),
     };
 
-    for (const [name, consumer] of consumers) {
-      consumer.on(consumer.events.CRASH, (e) => {
-        const restart = e.payload.restart;
-        logger.error({ consumer: name, err: e.payload.error?.message, restart }, 'consumer crashed');
-        if (!restart) m.consumersCrashed = `${name}: ${e.payload.error?.message}`;
+    for (const slot of consumers) {
+      watchConsumer(slot.consumer, {
+        name: slot.name,
+        topics: slot.topics,
+        logger,
+        metrics,
+        onAssigned: (assignment) => {
+          slot.assignment = assignment;
+        },
+        onStopped: (reason) => {
+          m.consumersCrashed = reason;
+        },
       });
-      consumer.on(consumer.events.GROUP_JOIN, (e) =>
-        logger.info({ consumer: name, memberAssignment: e.payload.memberAssignment }, 'joined consumer group'),
-      );
     }
 
-    const eachBatch = (payload: Parameters<typeof handleBatch>[1]) => handleBatch(ctx, payload);
-    for (const [i, [, consumer]] of consumers.entries()) {
-      await consumer.connect();
-      await consumer.subscribe({ topics: [...subscriptions[i]![2]], fromBeginning: true });
+    for (const slot of consumers) {
+      const eachBatch = async (payload: Parameters<typeof handleBatch>[1]) => {
+        try {
+          await handleBatch(ctx, payload);
+        } catch (err) {
+          // kafkajs fetches the batch again from the last committed offset; count and say so once.
+          metrics.batchFailures.inc({ topic: payload.batch.topic });
+          logger.error({ consumer: slot.name, topic: payload.batch.topic, partition: payload.batch.partition, err: (err as Error).message }, 'batch failed, will be retried');
+          throw err;
+        }
+      };
+      await slot.consumer.connect();
+      await slot.consumer.subscribe({ topics: [...slot.topics], fromBeginning: true });
       // Partitions are judged concurrently: judging is round-trip bound, and safe to interleave
       // (facts are written before they are read; decisions are compare-and-set).
-      await consumer.run({ eachBatchAutoResolve: false, partitionsConsumedConcurrently: PARTITIONS_IN_FLIGHT, eachBatch });
+      await slot.consumer.run({ eachBatchAutoResolve: false, partitionsConsumedConcurrently: PARTITIONS_IN_FLIGHT, eachBatch });
     }
 
     m.startHealthChecks(store, opts.healthIntervalMs ?? 2_000);
+    m.repeat(opts.lagIntervalMs ?? 5_000, () =>
+      refreshLag(
+        admin,
+        metrics.lag,
+        consumers.flatMap((c) => (c.assignment ? [{ groupId: c.groupId, assignment: c.assignment }] : [])),
+      ).catch((err: Error) => logger.debug({ err: err.message }, 'could not read high watermarks for the lag gauges')),
+    );
     logger.info(
       { mode: config.mode, groupId: config.groupId, topics: config.topics, brokers: config.kafkaBrokers, httpPort: m.httpPort },
       'pairguard started',
     );
     return m;
+  }
+
+  /** Runs `fn` now and then every `intervalMs` after it settles, until shutdown. */
+  private repeat(intervalMs: number, fn: () => Promise<unknown>): void {
+    const loop = () => {
+      if (this.stopping) return;
+      const timer = setTimeout(() => {
+        this.timers.delete(timer);
+        void fn().finally(loop);
+      }, intervalMs);
+      this.timers.add(timer);
+    };
+    void fn().finally(loop);
   }
 
   private loseState(): void {
@@ -200,7 +260,7 @@ export class Monitor {
   private startHealthChecks(store: RedisStateStore, intervalMs: number): void {
     const check = async () => {
       const [redisUp, kafkaUp] = await Promise.all([
-        this.redis.ping().then(() => true, () => false),
+        store.ping().then(() => true, () => false),
         this.admin.describeCluster().then(() => true, () => false),
       ]);
       const behind = redisUp && kafkaUp ? await recordsNotApplied(this.admin, store, this.config.topics.approvals).catch(() => null) : null;
@@ -215,15 +275,10 @@ export class Monitor {
       this.metrics.redisUp.set(redisUp ? 1 : 0);
       this.metrics.kafkaUp.set(kafkaUp ? 1 : 0);
       this.metrics.ready.set(this.notReadyReason() === null ? 1 : 0);
+      // One SCARD: the freeze scripts keep the index exact, so nothing is scanned (see state/keys.ts).
+      if (redisUp) await store.frozenChats().then((n) => this.metrics.frozenChats.set(n), () => undefined);
     };
-    const loop = () => {
-      this.healthTimer = setTimeout(() => {
-        void check().finally(() => {
-          if (!this.stopping) loop();
-        });
-      }, intervalMs);
-    };
-    void check().finally(loop);
+    this.repeat(intervalMs, check);
   }
 
   /**
@@ -236,7 +291,7 @@ export class Monitor {
   }
 
   private async shutdown(): Promise<void> {
-    if (this.healthTimer) clearTimeout(this.healthTimer);
+    for (const timer of this.timers) clearTimeout(timer);
     const failures: string[] = [];
     const step = async (name: string, fn: () => Promise<unknown>) => {
       let timer: NodeJS.Timeout | undefined;
@@ -253,7 +308,7 @@ export class Monitor {
         clearTimeout(timer);
       }
     };
-    await Promise.all(this.consumers.map(([name, consumer]) => step(`${name} consumer`, () => consumer.disconnect())));
+    await Promise.all(this.consumers.map(({ name, consumer }) => step(`${name} consumer`, () => consumer.disconnect())));
     await step('producer', () => this.producer.disconnect());
     await step('admin', () => this.admin.disconnect());
     await step('redis', () => this.redis.quit());
@@ -300,4 +355,3 @@ async function ensureState(store: RedisStateStore, admin: Admin, config: Config,
   }
   await store.markStateCreated(now());
 }
-

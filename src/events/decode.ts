@@ -7,16 +7,18 @@ import type { ChatUnfrozen, InputEvent, Stream } from './schema.js';
 import { chatUnfrozen, schemasByStream, streamOfType } from './schema.js';
 
 /** Stable reasons, used as the `reason` label of `pairguard_dead_letters_total`. */
-export type DecodeFailure =
-  | 'empty-value'
-  | 'too-large'
-  | 'invalid-utf8'
-  | 'invalid-json'
-  | 'not-an-object'
-  | 'unknown-type'
-  | 'wrong-topic'
-  | 'too-many-members'
-  | 'invalid-fields';
+export const DECODE_FAILURES = [
+  'empty-value',
+  'too-large',
+  'invalid-utf8',
+  'invalid-json',
+  'not-an-object',
+  'unknown-type',
+  'wrong-topic',
+  'too-many-members',
+  'invalid-fields',
+] as const;
+export type DecodeFailure = (typeof DECODE_FAILURES)[number];
 
 /** A decoded input event with its judging moment. */
 export type Decoded<E> = { ok: true; event: E; at: number } | { ok: false; reason: DecodeFailure; detail: string };

@@ -1,11 +1,27 @@
 /**
- * The metrics of contract §5 (names and labels are a contract with dashboards and alert rules).
+ * The metrics of contract §5 (names and labels are a contract with dashboards and alert rules),
+ * then the ones on-call needs to tell a healthy monitor from a struggling one.
  * Each monitor owns its Registry, so several monitors in one test process never collide.
- * No label ever holds a user id, chat id or text: labels are topic names, event types and reasons.
+ * No label ever holds a user id, chat id or text: labels are topic names, event types, reasons,
+ * consumer names and store operation names, all from fixed sets.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { DECODE_FAILURES } from '../events/decode.js';
+import { ConsumerLag } from './consumer-lag.js';
 
 export type EventOutcome = 'applied' | 'violation' | 'dead-lettered' | 'ignored';
+
+/** pairguard's three consumers, one per input stream (see monitor.ts). */
+export type ConsumerName = 'approvals' | 'membership' | 'messages';
+
+/** Event types that can reveal an unapproved pairing (contract §1). */
+const TRIGGER_TYPES = ['chat.created', 'member.added', 'message.sent', 'contact.revoked', 'user.registered'] as const;
+
+/** What the monitor consumes, for pre-creating series (see `initialise`). */
+export interface Consumed {
+  /** Consumer name → the topics it reads. */
+  consumers: ReadonlyArray<readonly [ConsumerName, readonly string[]]>;
+}
 
 export class Metrics {
   readonly registry = new Registry();
@@ -44,11 +60,18 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** Positions behind both lag gauges, read when they are scraped. */
+  readonly lag: ConsumerLag;
+
   readonly consumerLag = new Gauge({
     name: 'pairguard_consumer_lag',
     help: 'Records between the last one handled and the high watermark, by input topic and partition',
     labelNames: ['topic', 'partition'] as const,
     registers: [this.registry],
+    collect: () => {
+      this.consumerLag.reset();
+      for (const r of this.lag.rows()) this.consumerLag.set({ topic: r.topic, partition: String(r.partition) }, r.records);
+    },
   });
 
   readonly messagesAfterFreeze = new Counter({
@@ -84,7 +107,88 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  constructor(opts: { processMetrics?: boolean } = {}) {
+  // ---- Beyond the contract: the monitor's own health.
+
+  readonly consumerLagSeconds = new Gauge({
+    name: 'pairguard_consumer_lag_seconds',
+    help: 'How long the first record not yet handled has waited (from record timestamps; 0 when caught up), by input topic and partition',
+    labelNames: ['topic', 'partition'] as const,
+    registers: [this.registry],
+    collect: () => {
+      this.consumerLagSeconds.reset();
+      for (const r of this.lag.rows()) this.consumerLagSeconds.set({ topic: r.topic, partition: String(r.partition) }, r.seconds);
+    },
+  });
+
+  readonly batchDuration = new Histogram({
+    name: 'pairguard_batch_processing_seconds',
+    help: 'Time to handle one fetched batch, waits for the approval cache included, by topic',
+    labelNames: ['topic'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+
+  readonly batchFailures = new Counter({
+    name: 'pairguard_batch_failures_total',
+    help: 'Batches that failed (Redis or Kafka errors) and will be fetched again, by topic',
+    labelNames: ['topic'] as const,
+    registers: [this.registry],
+  });
+
+  readonly rebalances = new Counter({
+    name: 'pairguard_consumer_rebalances_total',
+    help: 'Consumer group rebalances this process took part in after joining, by consumer',
+    labelNames: ['consumer'] as const,
+    registers: [this.registry],
+  });
+
+  readonly consumerCrashes = new Counter({
+    name: 'pairguard_consumer_crashes_total',
+    help: 'Consumer crashes reported by kafkajs, by consumer and whether kafkajs restarts it',
+    labelNames: ['consumer', 'restart'] as const,
+    registers: [this.registry],
+  });
+
+  readonly assignedPartitions = new Gauge({
+    name: 'pairguard_consumer_assigned_partitions',
+    help: 'Partitions assigned to this process at its last group join, by consumer',
+    labelNames: ['consumer'] as const,
+    registers: [this.registry],
+  });
+
+  readonly redisCommandDuration = new Histogram({
+    name: 'pairguard_redis_command_duration_seconds',
+    help: 'Round trip of one state-store operation to Redis (a command, script or pipeline), by operation',
+    labelNames: ['operation'] as const,
+    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+
+  readonly frozenChats = new Gauge({
+    name: 'pairguard_frozen_chats',
+    help: 'Chats pairguard froze that no reviewer has unfrozen yet (shared state: the same for every instance)',
+    registers: [this.registry],
+  });
+
+  constructor(opts: { processMetrics?: boolean; now?: () => number } = {}) {
+    this.lag = new ConsumerLag(opts.now);
     if (opts.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /**
+   * Creates the labelled series that may stay at zero for a long time, so dashboards show 0
+   * instead of "no data" and rate() sees the first increment.
+   */
+  initialise(consumed: Consumed): void {
+    for (const trigger of TRIGGER_TYPES) this.violations.inc({ trigger }, 0);
+    for (const [consumer, topics] of consumed.consumers) {
+      this.rebalances.inc({ consumer }, 0);
+      this.consumerCrashes.inc({ consumer, restart: 'true' }, 0);
+      this.consumerCrashes.inc({ consumer, restart: 'false' }, 0);
+      for (const topic of topics) {
+        this.batchFailures.inc({ topic }, 0);
+        for (const reason of DECODE_FAILURES) this.deadLetters.inc({ topic, reason }, 0);
+      }
+    }
   }
 }

@@ -10,6 +10,13 @@
  *   {prefix}freezes:{window}    int   automatic freezes counted in one budget window (expires)
  *   {prefix}state               str   written before any other key: its absence means the state is
  *                                     gone (a Redis that restarted empty), not merely new
+ *   {prefix}frozen              set   chats whose freeze is in force (index for the gauge and reviewers)
+ *
+ * The frozen-chats set is the one key not tagged by a user or a chat. It changes only inside the
+ * freeze and unfreeze scripts, together with the chat's freeze field, so it is exact without
+ * scanning; the price is that those two scripts touch two slots. On Redis Cluster they would
+ * fail with CROSSSLOT rather than drift: moving there means tagging this set with a bucket of
+ * the chat's hash tag, or giving the count up.
  */
 export const ROLE_FIELD = 'r';
 export const FROZEN_FIELD = 'frozen';
@@ -42,5 +49,8 @@ export class Keys {
   }
   applied(topic: string): string {
     return `${this.prefix}applied:{${topic}}`;
+  }
+  frozenChats(): string {
+    return `${this.prefix}frozen`;
   }
 }

@@ -8,10 +8,20 @@ declare module 'ioredis' {
     pgRole(key: string, field: string, role: string, at: number): Result<number, Context>;
     pgHashMax(key: string, ...fieldValues: string[]): Result<number, Context>;
     pgHashSwap(key: string, field: string, expected: string, next: string): Result<number, Context>;
+    pgFreeze(decisions: string, frozenIndex: string, field: string, record: string, chatId: string): Result<number, Context>;
+    pgUnfreeze(decisions: string, frozenIndex: string, field: string, expected: string, chatId: string): Result<number, Context>;
   }
 }
 
-const SCRIPTS = { pgToggle: 'toggle', pgRole: 'role', pgHashMax: 'hash-max', pgHashSwap: 'hash-swap' } as const;
+/** Command name → [file in lua/, number of keys]. */
+const SCRIPTS = {
+  pgToggle: ['toggle', 1],
+  pgRole: ['role', 1],
+  pgHashMax: ['hash-max', 1],
+  pgHashSwap: ['hash-swap', 1],
+  pgFreeze: ['freeze', 2],
+  pgUnfreeze: ['unfreeze', 2],
+} as const;
 
 const sources = new Map<string, string>();
 function source(file: string): string {
@@ -24,9 +34,9 @@ function source(file: string): string {
 }
 
 export function defineScripts(redis: Redis): Redis {
-  for (const [command, file] of Object.entries(SCRIPTS)) {
+  for (const [command, [file, numberOfKeys]] of Object.entries(SCRIPTS)) {
     if (typeof (redis as unknown as Record<string, unknown>)[command] !== 'function') {
-      redis.defineCommand(command, { numberOfKeys: 1, lua: source(file) });
+      redis.defineCommand(command, { numberOfKeys, lua: source(file) });
     }
   }
   return redis;

@@ -4,6 +4,7 @@
  * the effects are durable, so a crash replays records rather than losing them; replays are
  * harmless because state updates are merges and alert ids are deterministic.
  */
+import { performance } from 'node:perf_hooks';
 import type { EachBatchPayload, KafkaMessage } from 'kafkajs';
 import type { Config } from '../config.js';
 import type { DecodeLimits, Decoded } from '../events/decode.js';
@@ -58,10 +59,11 @@ export async function handleBatch(ctx: BatchContext, payload: EachBatchPayload):
     return;
   }
 
+  const started = performance.now();
   let outputs: Output[] = [];
   const unsent = new Set<string>();
   let deadLetters: DeadLetterOut[] = [];
-  let last: string | null = null;
+  let last: KafkaMessage | null = null;
   let pending = 0;
   // Each barrier is passed at most once per batch: the records on the topics it waits for at that
   // moment are applied, which is what "on its topic by the time the event is judged" asks.
@@ -73,9 +75,9 @@ export async function handleBatch(ctx: BatchContext, payload: EachBatchPayload):
     await ctx.publisher.publish(outputs, deadLetters);
     recordOutputs(ctx, outputs);
     if (source === 'approvals' || source === 'membership') {
-      await ctx.judge.store.markApplied(batch.topic, new Map([[batch.partition, (BigInt(last) + 1n).toString()]]));
+      await ctx.judge.store.markApplied(batch.topic, new Map([[batch.partition, (BigInt(last.offset) + 1n).toString()]]));
     }
-    payload.resolveOffset(last);
+    payload.resolveOffset(last.offset);
     await payload.commitOffsetsIfNecessary();
     await payload.heartbeat();
     outputs = [];
@@ -135,12 +137,14 @@ export async function handleBatch(ctx: BatchContext, payload: EachBatchPayload):
         ctx.metrics.events.inc({ topic: batch.topic, type: decoded.event.type, outcome: isViolation ? 'violation' : 'applied' });
       }
     }
-    last = message.offset;
+    last = message;
     if (++pending >= FLUSH_EVERY) await flush();
   }
   await flush();
-  const lag = BigInt(batch.highWatermark) - (last === null ? BigInt(batch.firstOffset() ?? batch.highWatermark) : BigInt(last) + 1n);
-  ctx.metrics.consumerLag.set({ topic: batch.topic, partition: String(batch.partition) }, Number(lag < 0n ? 0n : lag));
+  ctx.metrics.batchDuration.observe({ topic: batch.topic }, (performance.now() - started) / 1000);
+  if (last !== null) {
+    ctx.metrics.lag.handled(batch.topic, batch.partition, BigInt(last.offset) + 1n, BigInt(batch.highWatermark), Number(last.timestamp));
+  }
 }
 
 async function prefetchSenders(ctx: BatchContext, decoded: ReadonlyArray<Decoded<InputEvent>>): Promise<Map<number, SenderState>> {

@@ -9,10 +9,14 @@ import { REDIS_URL, deleteKeys } from '../support/harness.js';
 const prefix = `pgtest:store-${process.pid}:`;
 let redis: Redis;
 let store: RedisStateStore;
+const timed: string[] = [];
 
 beforeAll(() => {
   redis = new Redis(REDIS_URL);
-  store = new RedisStateStore(redis, prefix);
+  store = new RedisStateStore(redis, prefix, (operation, seconds) => {
+    expect(seconds).toBeGreaterThanOrEqual(0);
+    timed.push(operation);
+  });
 });
 afterAll(async () => {
   await deleteKeys(redis, prefix);
@@ -66,5 +70,29 @@ describe('Redis state', () => {
     expect(await store.swapDecision('chat-x', 'p', 'stale', null)).toBe(false);
     expect(await store.swapDecision('chat-x', 'p', ep!.raw, null)).toBe(true);
     expect((await store.readChat('chat-x')).episodes.size).toBe(0);
+  });
+
+  it('counts frozen chats exactly: a freeze recorded twice, marked sent or lifted with a stale value changes nothing', async () => {
+    const before = await store.frozenChats();
+    const rec = { alertId: 'f1', requestedAt: 1, triggerAt: 1, sent: false };
+    expect(await store.recordFreeze('chat-f', rec)).toBe(true);
+    expect(await store.recordFreeze('chat-f', { ...rec, alertId: 'f2' })).toBe(false);
+    expect(await store.recordFreeze('chat-g', rec)).toBe(true);
+    expect(await store.frozenChats()).toBe(before + 2);
+    const frozen = (await store.readChat('chat-f')).frozen!;
+    const sent = JSON.stringify({ ...frozen.record, sent: true });
+    expect(await store.swapDecision('chat-f', 'frozen', frozen.raw, sent)).toBe(true);
+    expect(await store.frozenChats()).toBe(before + 2);
+    expect(await store.swapDecision('chat-f', 'frozen', frozen.raw, null)).toBe(false);
+    expect(await store.frozenChats()).toBe(before + 2);
+    expect(await store.swapDecision('chat-f', 'frozen', sent, null)).toBe(true);
+    expect(await store.frozenChats()).toBe(before + 1);
+    expect(await redis.smembers(store.keys.frozenChats())).toEqual(['chat-g']);
+  });
+
+  it('times every round trip under its operation name only', () => {
+    expect(new Set(timed)).toEqual(
+      new Set(['applyApproval', 'applyRegistration', 'markApplied', 'appliedOffsets', 'openEpisode', 'readChat', 'swapDecision', 'recordFreeze', 'frozenChats']),
+    );
   });
 });

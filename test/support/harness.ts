@@ -30,6 +30,14 @@ export class LogCapture extends Writable {
   }
 }
 
+/** How a test's monitor observes itself. */
+export interface MonitorTestOptions {
+  /** Node process metrics (off by default: they cost a little and few tests read them). */
+  processMetrics?: boolean;
+  /** Interval of the high-watermark look behind the lag gauges (default 1 s in tests). */
+  lagIntervalMs?: number;
+}
+
 export interface TestEnv {
   id: string;
   /** A client of the broker this environment uses. */
@@ -39,7 +47,7 @@ export interface TestEnv {
   redis: Redis;
   logs: LogCapture;
   monitors: Monitor[];
-  startMonitor(overrides?: Partial<Config>): Promise<Monitor>;
+  startMonitor(overrides?: Partial<Config>, opts?: MonitorTestOptions): Promise<Monitor>;
   cleanup(): Promise<void>;
 }
 
@@ -79,12 +87,13 @@ export async function createTestEnv(opts: { partitions?: number; env?: Record<st
     redis,
     logs,
     monitors,
-    async startMonitor(overrides = {}) {
+    async startMonitor(overrides = {}, opts = {}) {
       const m = await Monitor.start({
         config: { ...config, ...overrides },
         logger: createLogger('info', logs),
-        metrics: new Metrics({ processMetrics: false }),
+        metrics: new Metrics({ processMetrics: opts.processMetrics ?? false }),
         healthIntervalMs: 200,
+        lagIntervalMs: opts.lagIntervalMs ?? 1_000,
       });
       monitors.push(m);
       return m;
