@@ -38,6 +38,7 @@ describe('alert rules', () => {
       'PairguardConsumerLagGrowing',
       'PairguardDeadLetters',
       'PairguardDetectionLatencyHigh',
+      'PairguardFreezeBudgetExhausted',
       'PairguardFreezeNotEnforced',
       'PairguardKafkaDown',
       'PairguardMonitorDown',
