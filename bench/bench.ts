@@ -10,6 +10,7 @@
  *
  * Options: --events N (500000) --repeat N (3) --rate N (2000) --seconds N (60)
  *          --scaling-events N (150000) --only throughput,latency,memory,scaling
+ *          --cpu-prof DIR (write a V8 CPU profile of each pairguard process to DIR)
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -33,6 +34,7 @@ const { values: args } = parseArgs({
     'scaling-events': { type: 'string', default: '150000' },
     only: { type: 'string', default: 'throughput,latency,memory,scaling' },
     partitions: { type: 'string', default: '3' },
+    'cpu-prof': { type: 'string' },
   },
 });
 const num = (s: string | undefined) => Number(s);
@@ -106,7 +108,8 @@ interface PairguardRun {
 }
 
 function startPairguard(topics: Topics, tag: string, port: number): PairguardRun {
-  const child = spawn(process.execPath, ['bin/pairguard.js', 'run'], {
+  const profile = args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${args['cpu-prof']}`] : [];
+  const child = spawn(process.execPath, [...profile, 'bin/pairguard.js', 'run'], {
     stdio: ['ignore', 'ignore', 'inherit'],
     env: {
       ...process.env,

@@ -85,6 +85,14 @@ export interface JudgeHooks {
   sender?: SenderState;
 }
 
+/**
+ * What a message says before any judging: whether its sender was a member when it was sent, and
+ * whether it came after the violation that froze its chat (an enforcement gap).
+ */
+export function messageStanding(sender: SenderState, at: number): { member: boolean; afterFreeze: boolean } {
+  return { member: holdsAt(sender.membership, at), afterFreeze: sender.frozen !== null && at >= sender.frozen.record.triggerAt };
+}
+
 export async function judgeEvent(deps: JudgeDeps, t: Trigger, hooks: JudgeHooks = {}): Promise<Judgement> {
   const { store } = deps;
   const e = t.event;
@@ -121,12 +129,12 @@ export async function judgeEvent(deps: JudgeDeps, t: Trigger, hooks: JudgeHooks 
       break;
     }
     case 'message.sent': {
-      let { membership, frozen } = hooks.sender ?? (await store.readSender(e.chatId, e.senderId));
-      if (!holdsAt(membership, t.at) && hooks.catchUp && (await hooks.catchUp())) {
-        ({ membership, frozen } = await store.readSender(e.chatId, e.senderId));
+      let sender = hooks.sender ?? (await store.readSender(e.chatId, e.senderId));
+      if (!messageStanding(sender, t.at).member && hooks.catchUp && (await hooks.catchUp())) {
+        sender = await store.readSender(e.chatId, e.senderId);
       }
-      const messageAfterFreeze = frozen !== null && t.at >= frozen.record.triggerAt;
-      if (!holdsAt(membership, t.at)) {
+      const { member, afterFreeze: messageAfterFreeze } = messageStanding(sender, t.at);
+      if (!member) {
         // A sender who is not a known member joins at that moment (contract §1).
         await store.applyMembership(e.chatId, [e.senderId], true, t.at);
         await judge(e.chatId, { kind: 'user', userId: e.senderId }, [e.senderId]);

@@ -5,16 +5,16 @@
  * harmless because state updates are merges and alert ids are deterministic.
  */
 import { performance } from 'node:perf_hooks';
-import type { EachBatchPayload, KafkaMessage } from 'kafkajs';
+import type { Batch, EachBatchPayload, KafkaMessage } from 'kafkajs';
 import type { Config } from '../config.js';
 import type { DecodeLimits, Decoded } from '../events/decode.js';
 import { decodeControl, decodeInput } from '../events/decode.js';
 import type { InputEvent, Stream } from '../events/schema.js';
 import type { JudgeDeps, Output } from '../judge/judge.js';
-import { judgeEvent, judgeUnfreeze } from '../judge/judge.js';
+import { judgeEvent, judgeUnfreeze, messageStanding } from '../judge/judge.js';
 import type { Logger } from '../observability/logger.js';
 import type { SenderState } from '../state/store.js';
-import type { Metrics } from '../observability/metrics.js';
+import type { EventOutcome, Metrics } from '../observability/metrics.js';
 import { deadLetterOf } from './dead-letter.js';
 import type { DeadLetterOut, Publisher } from './publisher.js';
 
@@ -62,6 +62,12 @@ export async function handleBatch(ctx: BatchContext, payload: EachBatchPayload):
   const started = performance.now();
   let outputs: Output[] = [];
   const unsent = new Set<string>();
+  // Event counts are added to the metric once per flush, not once per event.
+  const counts = new Map<string, number>();
+  const tally = (type: string, outcome: EventOutcome) => {
+    const key = `${type}\u0000${outcome}`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  };
   let deadLetters: DeadLetterOut[] = [];
   let last: KafkaMessage | null = null;
   let pending = 0;
@@ -82,6 +88,11 @@ export async function handleBatch(ctx: BatchContext, payload: EachBatchPayload):
     await payload.heartbeat();
     outputs = [];
     unsent.clear();
+    for (const [key, n] of counts) {
+      const [type, outcome] = key.split('\u0000') as [string, EventOutcome];
+      ctx.metrics.events.inc({ topic: batch.topic, type, outcome }, n);
+    }
+    counts.clear();
     deadLetters = [];
     pending = 0;
   };
@@ -97,21 +108,21 @@ export async function handleBatch(ctx: BatchContext, payload: EachBatchPayload):
   for (const [index, message] of batch.messages.entries()) {
     if (!payload.isRunning() || payload.isStale()) break;
     const dead = (reason: string, detail: string) => {
-      deadLetters.push({
-        key: message.key,
-        record: deadLetterOf({ topic: batch.topic, partition: batch.partition, offset: message.offset, key: message.key, value: message.value }, `${reason}: ${detail}`, source === 'messages'),
-      });
-      ctx.metrics.deadLetters.inc({ topic: batch.topic, reason });
-      ctx.metrics.events.inc({ topic: batch.topic, type: 'unknown', outcome: 'dead-lettered' });
-      ctx.logger.warn({ topic: batch.topic, partition: batch.partition, offset: message.offset, reason }, 'malformed record sent to the dead-letter topic');
+      deadLetters.push(deadLetterFor(ctx, batch, message, source, reason, detail));
+      tally('unknown', 'dead-lettered');
     };
 
     if (source === 'control') {
       await handleControl(ctx, batch.topic, message, dead);
     } else {
       const decoded = decodedBatch![index]!;
+      const sender = senders?.get(index);
       if (!decoded.ok) {
         dead(decoded.reason, decoded.detail);
+      } else if (sender && messageStanding(sender, decoded.at).member) {
+        // The common case, without the judge: a member's message can pair nobody new.
+        if (messageStanding(sender, decoded.at).afterFreeze) ctx.metrics.messagesAfterFreeze.inc();
+        tally(decoded.event.type, 'applied');
       } else {
         if (source === 'membership' && !(await catchUp('membership'))) break;
         const judgement = await judgeEvent(
@@ -121,7 +132,7 @@ export async function handleBatch(ctx: BatchContext, payload: EachBatchPayload):
             at: decoded.at,
             ref: { eventId: decoded.event.eventId, type: decoded.event.type, topic: batch.topic, partition: batch.partition, offset: Number(message.offset) },
           },
-          source === 'messages' ? { catchUp: () => catchUp('messages'), pending: unsent, sender: senders?.get(index) } : { pending: unsent },
+          source === 'messages' ? { catchUp: () => catchUp('messages'), pending: unsent, sender } : { pending: unsent },
         );
         outputs.push(...judgement.outputs);
         for (const o of judgement.outputs) unsent.add(o.record.alertId);
@@ -134,7 +145,7 @@ export async function handleBatch(ctx: BatchContext, payload: EachBatchPayload):
           ctx.logger.warn({ withheld: judgement.freezesWithheld, budget: ctx.config.freezeBudget, windowSeconds: ctx.config.freezeBudgetWindowSeconds }, 'freeze budget spent: alerting without freezing');
         }
         const isViolation = judgement.outputs.some((o) => o.kind === 'alert' && !o.recovered);
-        ctx.metrics.events.inc({ topic: batch.topic, type: decoded.event.type, outcome: isViolation ? 'violation' : 'applied' });
+        tally(decoded.event.type, isViolation ? 'violation' : 'applied');
       }
     }
     last = message;
@@ -145,6 +156,15 @@ export async function handleBatch(ctx: BatchContext, payload: EachBatchPayload):
   if (last !== null) {
     ctx.metrics.lag.handled(batch.topic, batch.partition, BigInt(last.offset) + 1n, BigInt(batch.highWatermark), Number(last.timestamp));
   }
+}
+
+function deadLetterFor(ctx: BatchContext, batch: Batch, message: KafkaMessage, source: Source, reason: string, detail: string): DeadLetterOut {
+  ctx.metrics.deadLetters.inc({ topic: batch.topic, reason });
+  ctx.logger.warn({ topic: batch.topic, partition: batch.partition, offset: message.offset, reason }, 'malformed record sent to the dead-letter topic');
+  return {
+    key: message.key,
+    record: deadLetterOf({ topic: batch.topic, partition: batch.partition, offset: message.offset, key: message.key, value: message.value }, `${reason}: ${detail}`, source === 'messages'),
+  };
 }
 
 async function prefetchSenders(ctx: BatchContext, decoded: ReadonlyArray<Decoded<InputEvent>>): Promise<Map<number, SenderState>> {
