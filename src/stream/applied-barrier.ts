@@ -61,6 +61,7 @@ export async function waitUntilApplied(opts: BarrierOptions): Promise<boolean> {
     }
     await opts.onWait?.();
     await new Promise((r) => setTimeout(r, delay));
-    delay = Math.min(delay * 2, 50);
+    // A short cap: the wait is usually one fetch of the other consumer, and every ms is detection latency.
+    delay = Math.min(delay * 2, 5);
   }
 }
