@@ -4,6 +4,8 @@ export type ErrorCode =
   | 'REDIS_UNAVAILABLE'
   | 'KAFKA_UNAVAILABLE'
   | 'REPLAY_INPUT_INVALID'
+  | 'USAGE_INVALID'
+  | 'HISTORY_READ_STALLED'
   | 'SHUTDOWN_TIMEOUT';
 
 export class PairguardError extends Error {
