@@ -19,7 +19,7 @@ export function formatDuration(ms: number): string {
 }
 
 function when(iso: string): string {
-  return iso.replace('T', ' ').replace(/\.000Z$/, 'Z');
+  return `${iso.slice(0, 19).replace('T', ' ')}Z`;
 }
 
 function eventCell(e: EventRef): string {
