@@ -89,6 +89,7 @@ export async function auditTopics(opts: AuditTopicsOptions): Promise<AuditReport
     sources: HISTORY_ROLES.map((role) => ({ role, topic: opts.topics[role] })),
     limits: opts.limits,
     groupPrefix: 'pairguard-audit',
+    keepBytes: false,
   });
   opts.onTotal?.(reader.total);
   try {

@@ -132,11 +132,6 @@ export class HistoryJudge {
     if (!this.frozen.has(chatId)) this.frozen.set(chatId, at);
   }
 
-  /** Chats tracked in memory (for the bound on memory: users, edges and chats, not events). */
-  get size(): { users: number; chats: number; violatingChats: number } {
-    return { users: Math.max(this.roles.size, this.chatsOf.size), chats: this.members.size, violatingChats: this.tracks.size };
-  }
-
   private join(chatId: string, userId: string): void {
     const m = this.members.get(chatId);
     if (m) m.add(userId);

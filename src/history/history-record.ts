@@ -32,8 +32,9 @@ export interface HistoryRecord {
   partition: number;
   /** Offset as kafkajs gives it (a decimal string). */
   offset: string;
+  /** The original key, unless the reader was told not to keep bytes. */
   key: Buffer | null;
-  /** The original bytes (exporters need them; judging does not). */
+  /** The original bytes (exporters need them; judging does not, and may leave them out). */
   value: Buffer | null;
   /**
    * Moment it is ordered by (ms): `occurredAt`, or `requestedAt` for pairguard's own `chat.freeze`.
@@ -70,12 +71,10 @@ export function classify(role: HistoryRole, value: Buffer | null, limits: Decode
     return d.ok ? { content: { kind: 'event', event: d.event }, at: d.at, timed: true } : untimed({ kind: 'malformed', reason: d.reason, detail: d.detail });
   }
   const unfrozen = decodeControl(value, limits);
-  if (unfrozen && unfrozen.ok) return { content: { kind: 'unfreeze', chatId: unfrozen.event.chatId }, at: unfrozen.at, timed: true };
-  if (unfrozen && !unfrozen.ok && unfrozen.reason !== 'invalid-fields') return untimed({ kind: 'malformed', reason: unfrozen.reason, detail: unfrozen.detail });
-  if (unfrozen === null) {
-    const freeze = freezeCommand.safeParse(JSON.parse(value!.toString('utf8')));
-    if (freeze.success) return { content: { kind: 'freeze', chatId: freeze.data.chatId }, at: Date.parse(freeze.data.requestedAt), timed: true };
-    return untimed({ kind: 'other' });
-  }
-  return untimed({ kind: 'malformed', reason: unfrozen.reason, detail: unfrozen.detail });
+  if (unfrozen?.ok) return { content: { kind: 'unfreeze', chatId: unfrozen.event.chatId }, at: unfrozen.at, timed: true };
+  if (unfrozen) return untimed({ kind: 'malformed', reason: unfrozen.reason, detail: unfrozen.detail });
+  // A JSON object of another type: pairguard's own freeze, or something for other tools.
+  const freeze = freezeCommand.safeParse(JSON.parse(value!.toString('utf8')));
+  if (freeze.success) return { content: { kind: 'freeze', chatId: freeze.data.chatId }, at: Date.parse(freeze.data.requestedAt), timed: true };
+  return untimed({ kind: 'other' });
 }

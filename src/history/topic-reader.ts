@@ -28,6 +28,11 @@ export interface ReadHistoryOptions {
   stallTimeoutMs?: number;
   /** Prefix of the throw-away consumer group's id. */
   groupPrefix?: string;
+  /**
+   * Keep each record's key and value bytes (an export needs them; judging does not). Dropping
+   * them also lets the fetch responses they are sliced from be freed while records wait.
+   */
+  keepBytes?: boolean;
 }
 
 export interface HistoryReader {
@@ -137,7 +142,8 @@ export async function openHistory(opts: ReadHistoryOptions): Promise<HistoryRead
             if (offset >= b.high) break;
             const c = classify(b.role, m.value, opts.limits, b.previousAt);
             b.previousAt = c.at;
-            b.items.push({ role: b.role, topic: b.topic, partition: b.partition, offset: m.offset, key: m.key, value: m.value, at: c.at, timed: c.timed, content: c.content });
+            const keep = opts.keepBytes ?? true;
+            b.items.push({ role: b.role, topic: b.topic, partition: b.partition, offset: m.offset, key: keep ? m.key : null, value: keep ? m.value : null, at: c.at, timed: c.timed, content: c.content });
             b.next = offset + 1n;
           }
           // Transaction markers are filtered out of `messages` but still take offsets.
