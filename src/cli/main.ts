@@ -1,12 +1,19 @@
 /** The `pairguard` command line. */
 import { Command } from 'commander';
 import closeWithGrace from 'close-with-grace';
+import type { Kafka } from 'kafkajs';
+import { z } from 'zod';
 import { loadConfig } from '../config.js';
 import type { Config } from '../config.js';
 import { PairguardError } from '../errors.js';
 import { Monitor } from '../monitor.js';
 import { createLogger } from '../observability/logger.js';
 import { createKafka } from '../stream/kafka-client.js';
+import { VIOLATION_KINDS, generatorOptionsSchema } from '../synthetic/options.js';
+import { runAudit } from './audit.js';
+import { exportTopics } from './export.js';
+import { defaultAnswersPath, generateFiles } from './generate.js';
+import { numberFlag, parseFlags, timeFlag, topicPrefixFlag, withTopicPrefix } from './options.js';
 import { replayFile } from './replay.js';
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
@@ -15,7 +22,8 @@ process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
 function fail(err: unknown): never {
   const message = err instanceof PairguardError ? err.message : (err as Error)?.message ?? String(err);
   process.stderr.write(`pairguard: ${message}\n`);
-  process.exit(err instanceof PairguardError && err.code === 'CONFIG_INVALID' ? 2 : 1);
+  const usage = err instanceof PairguardError && (err.code === 'CONFIG_INVALID' || err.code === 'USAGE_INVALID');
+  process.exit(usage ? 2 : 1);
 }
 
 function config(): Config {
@@ -26,10 +34,20 @@ function config(): Config {
   }
 }
 
+/** A Kafka client for a one-shot command; its own logs go to stderr, warnings and errors only. */
+function commandKafka(cfg: Config, command: string): Kafka {
+  return createKafka(cfg, createLogger('warn', process.stderr), `-${command}`);
+}
+
+const limitsOf = (cfg: Config) => ({ maxValueBytes: cfg.maxEventBytes, maxMembers: cfg.maxChatMembers });
+const counts = (byRole: Record<string, number | undefined>) => Object.entries(byRole).map(([role, n]) => `${n} ${role}`).join(', ') || 'none';
+
 const program = new Command()
   .name('pairguard')
   .description("Watches a children's messaging platform's event streams and freezes any chat that pairs a child with an unapproved contact.")
-  .showHelpAfterError();
+  // Usage errors are one line and exit 2, like a bad setting (`pairguard --help` shows the usage).
+  .configureOutput({ outputError: (str, write) => write(`pairguard: ${str.replace(/^error: /, '').trimEnd()}\n`) })
+  .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
 
 program
   .command('run')
@@ -52,17 +70,127 @@ program
     });
   });
 
+const topicPrefixHelp = 'prepended to every topic name, e.g. "test1." reads and writes test1.kids.approvals';
+
 program
   .command('replay')
   .description('write the events of a JSONL file to their input topics, in file order')
-  .argument('<file>', 'JSONL file, one event per line')
-  .action(async (file: string) => {
-    const cfg = config();
-    const kafka = createKafka(cfg, createLogger('warn', process.stderr), '-replay');
+  .argument('<file>', 'JSONL file, one event (or raw record) per line')
+  .option('--rate <events-per-second>', 'play back at this many events per second (default: as fast as possible)')
+  .option('--topic-prefix <prefix>', topicPrefixHelp)
+  .action(async (file: string, raw: Record<string, unknown>) => {
     try {
-      const s = await replayFile({ kafka, topics: cfg.topics, file, createPartitions: cfg.createTopicsPartitions, progress: process.stderr.isTTY === true });
-      const parts = Object.entries(s.byRole).map(([role, n]) => `${n} ${role}`).join(', ');
-      process.stdout.write(`replayed ${s.records} records (${parts || 'none'}) in ${s.seconds.toFixed(1)} s\n`);
+      const flags = parseFlags(z.object({ rate: numberFlag(z.number().positive('must be more than 0')).optional(), topicPrefix: topicPrefixFlag }), raw);
+      const cfg = config();
+      const topics = withTopicPrefix(cfg.topics, flags.topicPrefix);
+      const s = await replayFile({ kafka: commandKafka(cfg, 'replay'), topics, file, createPartitions: cfg.createTopicsPartitions, progress: process.stderr.isTTY === true, rate: flags.rate });
+      process.stdout.write(`replayed ${s.records} records (${counts(s.byRole)}) in ${s.seconds.toFixed(1)} s\n`);
+    } catch (err) {
+      fail(err);
+    }
+  });
+
+program
+  .command('audit')
+  .description('judge the history on the input topics, without acting, and list every chat that was ever in violation')
+  .option('--json', 'machine-readable output')
+  .option('--since <time>', 'only chats in violation at or after this ISO-8601 time')
+  .option('--until <time>', 'judge history up to this ISO-8601 time only')
+  .option('--topic-prefix <prefix>', topicPrefixHelp)
+  .action(async (raw: Record<string, unknown>) => {
+    try {
+      const flags = parseFlags(
+        z
+          .object({ json: z.boolean().default(false), since: timeFlag.optional(), until: timeFlag.optional(), topicPrefix: topicPrefixFlag })
+          .refine((f) => f.since === undefined || f.until === undefined || f.since <= f.until, { path: ['until'], message: 'must not be before --since' }),
+        raw,
+      );
+      const cfg = config();
+      const { output } = await runAudit({
+        kafka: commandKafka(cfg, 'audit'),
+        topics: withTopicPrefix(cfg.topics, flags.topicPrefix),
+        limits: limitsOf(cfg),
+        json: flags.json,
+        since: flags.since,
+        until: flags.until,
+        progress: process.stderr.isTTY === true,
+      });
+      process.stdout.write(output);
+    } catch (err) {
+      fail(err);
+    }
+  });
+
+program
+  .command('export')
+  .description('dump the input and control topics to JSONL in time order, the format replay reads (message text is never written)')
+  .option('-o, --out <file>', 'file to write (default: stdout)')
+  .option('--no-control', 'leave out the control topic (freezes and unfreezes)')
+  .option('--topic-prefix <prefix>', topicPrefixHelp)
+  .action(async (raw: Record<string, unknown>) => {
+    try {
+      const flags = parseFlags(z.object({ out: z.string().min(1, 'must name a file').optional(), control: z.boolean(), topicPrefix: topicPrefixFlag }), raw);
+      const cfg = config();
+      const s = await exportTopics({
+        kafka: commandKafka(cfg, 'export'),
+        topics: withTopicPrefix(cfg.topics, flags.topicPrefix),
+        limits: limitsOf(cfg),
+        out: flags.out ?? null,
+        control: flags.control,
+        progress: process.stderr.isTTY === true,
+      });
+      const where = flags.out ? ` to ${flags.out}` : '';
+      const line = `exported ${s.records} records (${counts(s.byRole)}; ${s.raw} raw, ${s.redacted} with text removed)${where} in ${s.seconds.toFixed(1)} s\n`;
+      (flags.out ? process.stdout : process.stderr).write(line);
+    } catch (err) {
+      fail(err);
+    }
+  });
+
+/** Generator knobs by flag; nested `rates` get one flag per kind. */
+const RATE_FLAGS = Object.fromEntries(VIOLATION_KINDS.map((k) => [k, `--rate-${k}`])) as Record<string, string>;
+
+program
+  .command('generate')
+  .description('write a deterministic synthetic history (JSONL) with injected violations, and its answer file')
+  .option('--seed <n>', 'random seed: same seed and knobs, same bytes (default 1)')
+  .option('--events <n>', 'events to write (default 10000)')
+  .option('--start <time>', 'occurredAt of the first event (default 2026-01-05T08:00:00Z)')
+  .option('--days <n>', 'days the history spans (default 30)')
+  .option('--families <n>', 'families at the start (default: one per 250 events)')
+  .option('--rate-group-flaw <n>', 'injected 2019 group flaws per 10,000 events (default 2)')
+  .option('--rate-revocation-in-chat <n>', 'injected revocations inside a live chat per 10,000 events (default 2)')
+  .option('--rate-unknown-user <n>', 'injected unknown users joining per 10,000 events (default 2)')
+  .option('--rate-non-member-message <n>', 'injected messages from non-members per 10,000 events (default 2)')
+  .option('--resolve-fraction <f>', 'share of injected violations later ended (default 0.6)')
+  .option('--no-text', 'messages without text')
+  .option('-o, --out <file>', 'events file (default: stdout)')
+  .option('--answers <file>', 'answer file (default: beside --out, as NAME.answers.json)')
+  .action(async (raw: Record<string, unknown>) => {
+    try {
+      const num = numberFlag(z.number()).optional();
+      const flags = parseFlags(
+        z.object({
+          seed: num, events: num, start: z.string().optional(), days: num, families: num,
+          rateGroupFlaw: num, rateRevocationInChat: num, rateUnknownUser: num, rateNonMemberMessage: num,
+          resolveFraction: num, text: z.boolean(), out: z.string().min(1).optional(), answers: z.string().min(1).optional(),
+        }),
+        raw,
+      );
+      const rates = { 'group-flaw': flags.rateGroupFlaw, 'revocation-in-chat': flags.rateRevocationInChat, 'unknown-user': flags.rateUnknownUser, 'non-member-message': flags.rateNonMemberMessage };
+      const knobs = parseFlags(
+        generatorOptionsSchema,
+        { seed: flags.seed, events: flags.events, start: flags.start, days: flags.days, families: flags.families, rates: Object.fromEntries(Object.entries(rates).filter(([, v]) => v !== undefined)), resolveFraction: flags.resolveFraction, text: flags.text },
+        (path) => (path[0] === 'rates' ? RATE_FLAGS[String(path[1])] : undefined),
+      );
+      const out = flags.out ?? null;
+      const answersPath = flags.answers ?? (out ? defaultAnswersPath(out) : null);
+      const a = await generateFiles({ knobs, out, answers: answersPath });
+      const injected = VIOLATION_KINDS.map((k) => `${a.injected[k]} ${k}`).join(', ');
+      const line =
+        `generated ${a.events} events${out ? ` to ${out}` : ''} (${a.population.adults + a.population.children} users, ${a.population.chats} chats; injected ${injected}); ` +
+        `${a.chats.length} chats must be flagged (${a.chats.filter((c) => c.ongoing).length} still in violation at the end)${answersPath ? `: answers in ${answersPath}` : ''}\n`;
+      (out ? process.stdout : process.stderr).write(line);
     } catch (err) {
       fail(err);
     }

@@ -3,17 +3,19 @@
  * as the platform keys it, in file order. A line may instead be a raw record
  * `{"$topic": "<role>", "$key"?: string, "$value"?: string, "$valueBase64"?: string}` with role one
  * of approvals, membership, messages, control, so tests can replay malformed bytes too.
+ * `--rate` paces the writes (events per second) to play history back in real time or faster.
  */
 import { createReadStream, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { SingleBar } from 'cli-progress';
 import type { Kafka, Message } from 'kafkajs';
 import type { Topics, TopicRole } from '../config.js';
 import { PairguardError } from '../errors.js';
 import { routeOf } from '../events/routing.js';
 import { ensureTopics } from '../stream/topics.js';
+import { progressBar } from './progress.js';
 
-const CHUNK = 500;
+/** Records per produce request: large batches, because a history of millions must replay in minutes. */
+const CHUNK = 2_000;
 const ROLES = new Set<TopicRole>(['approvals', 'membership', 'messages', 'control']);
 
 export interface ReplayOptions {
@@ -24,6 +26,8 @@ export interface ReplayOptions {
   createPartitions: number;
   /** Show a progress bar (on a terminal). */
   progress: boolean;
+  /** Events per second to play back at (history in real time, or faster); unset = as fast as possible. */
+  rate?: number;
 }
 
 export interface ReplaySummary {
@@ -58,8 +62,41 @@ export function parseLine(line: string, lineNo: number): { role: TopicRole; mess
 }
 
 export async function replayFile(opts: ReplayOptions): Promise<ReplaySummary> {
-  const started = Date.now();
   const size = statSync(opts.file).size;
+  const bar = progressBar(opts.progress, 'replay [{bar}] {percentage}% | {records} records | {rate}/s | {eta_formatted} left');
+  bar.start(size);
+  try {
+    return await replayLines(
+      { ...opts, onProgress: (bytes, records) => bar.update(bytes, { records, items: records }) },
+      fileLines(opts.file),
+    );
+  } finally {
+    bar.stop();
+  }
+}
+
+/**
+ * The file's lines, opened only when iteration starts: a readline interface drops the lines (and
+ * its close) emitted before anyone iterates, and the topics are set up before the first line is read.
+ */
+async function* fileLines(file: string): AsyncGenerator<string> {
+  yield* createInterface({ input: createReadStream(file), crlfDelay: Infinity });
+}
+
+export interface ReplayLinesOptions {
+  kafka: Kafka;
+  topics: Topics;
+  /** Partitions for topics that do not exist yet (0 = do not create). */
+  createPartitions: number;
+  /** Events per second; unset = as fast as possible. */
+  rate?: number;
+  /** Called after each produce request with the bytes and records done so far. */
+  onProgress?: (bytes: number, records: number) => void;
+}
+
+/** Writes JSONL lines (events or raw records) to their topics, in order. */
+export async function replayLines(opts: ReplayLinesOptions, lines: AsyncIterable<string> | Iterable<string>): Promise<ReplaySummary> {
+  const started = Date.now();
   const admin = opts.kafka.admin();
   await admin.connect();
   try {
@@ -69,14 +106,19 @@ export async function replayFile(opts: ReplayOptions): Promise<ReplaySummary> {
   }
   const producer = opts.kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();
-  const bar = opts.progress ? new SingleBar({ format: 'replay [{bar}] {percentage}% | {records} records | {eta_formatted} left', hideCursor: true }) : null;
-  bar?.start(size, 0, { records: 0 });
+  // At a set rate, small requests spaced out (about 20 a second) rather than bursts of CHUNK.
+  const chunkSize = opts.rate ? Math.max(1, Math.min(CHUNK, Math.floor(opts.rate / 20))) : CHUNK;
 
   const summary: ReplaySummary = { records: 0, byRole: {}, seconds: 0 };
   let chunk: Array<{ role: TopicRole; message: Message }> = [];
   let bytes = 0;
   const flush = async () => {
     if (chunk.length === 0) return;
+    if (opts.rate) {
+      const due = started + (summary.records / opts.rate) * 1000;
+      const wait = due - Date.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    }
     // One topic's records keep their file order inside a produce request; chunks go one after another.
     const byTopic = new Map<string, Message[]>();
     for (const { role, message } of chunk) {
@@ -87,10 +129,9 @@ export async function replayFile(opts: ReplayOptions): Promise<ReplaySummary> {
     }
     await producer.sendBatch({ topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })), acks: -1 });
     chunk = [];
-    bar?.update(bytes, { records: summary.records });
+    opts.onProgress?.(bytes, summary.records);
   };
   try {
-    const lines = createInterface({ input: createReadStream(opts.file), crlfDelay: Infinity });
     let lineNo = 0;
     for await (const line of lines) {
       lineNo++;
@@ -100,11 +141,10 @@ export async function replayFile(opts: ReplayOptions): Promise<ReplaySummary> {
       chunk.push(parsed);
       summary.records++;
       summary.byRole[parsed.role] = (summary.byRole[parsed.role] ?? 0) + 1;
-      if (chunk.length >= CHUNK) await flush();
+      if (chunk.length >= chunkSize) await flush();
     }
     await flush();
   } finally {
-    bar?.stop();
     await producer.disconnect();
   }
   summary.seconds = (Date.now() - started) / 1000;

@@ -85,6 +85,18 @@ export function unapprovedPairings(members: readonly string[], scope: Scope, fac
   return found;
 }
 
+/** Whether `scope` covers the sorted `pair` (a judgement in that scope can open or end its violation). */
+export function scopeCovers(scope: Scope, pair: readonly [string, string]): boolean {
+  switch (scope.kind) {
+    case 'all':
+      return true;
+    case 'user':
+      return pair[0] === scope.userId || pair[1] === scope.userId;
+    case 'pair':
+      return (pair[0] === scope.a && pair[1] === scope.b) || (pair[0] === scope.b && pair[1] === scope.a);
+  }
+}
+
 export function sortPair(a: string, b: string): [string, string] {
   return a < b ? [a, b] : [b, a];
 }

@@ -6,6 +6,7 @@
  * the untouched original.
  */
 import type { DeadLetter } from '../actions/records.js';
+import { withoutText } from '../events/redact.js';
 
 /** Where a malformed record was read. */
 export interface SourceRecord {
@@ -26,24 +27,8 @@ export function deadLetterOf(src: SourceRecord, error: string, mayHoldText: bool
   };
   if (!src.value) return { ...base, value: null };
   if (!mayHoldText) return { ...base, value: src.value.toString('base64') };
-  const withoutText = stripText(src.value);
-  if (withoutText === 'unparseable') return { ...base, value: null, redacted: ['value'] };
-  if (withoutText === 'no-text') return { ...base, value: src.value.toString('base64') };
-  return { ...base, value: withoutText.toString('base64'), redacted: ['text'] };
-}
-
-function stripText(value: Buffer): Buffer | 'no-text' | 'unparseable' {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(value));
-  } catch {
-    return 'unparseable';
-  }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    // A bare string or array on the messages topic could itself be the text.
-    return 'unparseable';
-  }
-  if (!Object.hasOwn(parsed, 'text')) return 'no-text';
-  const { text: _text, ...rest } = parsed as Record<string, unknown>;
-  return Buffer.from(JSON.stringify(rest), 'utf8');
+  const stripped = withoutText(src.value);
+  if (stripped === 'unparseable') return { ...base, value: null, redacted: ['value'] };
+  if (stripped === 'no-text') return { ...base, value: src.value.toString('base64') };
+  return { ...base, value: stripped.toString('base64'), redacted: ['text'] };
 }

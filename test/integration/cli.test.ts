@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
 import type { AlertRecord } from '../../src/actions/records.js';
 import type { TestEnv } from '../support/harness.js';
 import { createTestEnv, readTopic, waitFor } from '../support/harness.js';
@@ -48,6 +49,27 @@ describe('the pairguard command', () => {
     });
     expect(alerts.map((a) => a.value.pair)).toEqual([['bob', 'carol']]);
 
+    // The audit judges the same history without acting, and sees pairguard's freeze on the control topic.
+    await waitFor('the freeze', async () => (await readTopic(env.admin, env.config.topics.control)).length > 0);
+    const audited = await run(['audit', '--json'], vars);
+    expect(audited.code).toBe(0);
+    const report = JSON.parse(audited.stdout) as { summary: { events: number; chats: number }; chats: Array<Record<string, unknown>> };
+    expect(report.summary).toMatchObject({ events: 10, chats: 1 });
+    expect(report.chats).toMatchObject([
+      {
+        chatId: 'group-1',
+        pairs: [{ pair: ['bob', 'carol'], episodes: [{ start: '2026-11-21T09:00:02.000Z', end: null, ongoing: true, durationMs: 2000 }] }],
+        firstOffending: { eventId: 'flaw-2019-8', type: 'chat.created', topic: env.config.topics.membership, occurredAt: '2026-11-21T09:00:02.000Z' },
+        lastOffending: { eventId: 'flaw-2019-10', type: 'message.sent', topic: env.config.topics.messages },
+        violationMs: 2000,
+        ongoing: true,
+        frozen: true,
+      },
+    ]);
+    const table = await run(['audit'], vars);
+    expect(table.stdout).toMatch(/^CHAT +PAIRS +FIRST OFFENDING EVENT +LAST OFFENDING EVENT +IN VIOLATION +FROZEN\ngroup-1 +bob\+carol +2026-11-21 09:00:02Z chat.created .*2s \(ongoing\) +yes\n1 chat in violation \(1 ongoing, 1 frozen\)/);
+    expect(audited.stdout + table.stdout).not.toContain('SENTINEL');
+
     child.kill('SIGTERM');
     const stopAsked = Date.now();
     expect(await exited).toBe(0);
@@ -73,5 +95,54 @@ describe('the pairguard command', () => {
     const r = await run(['replay', file], envVars(env, 0));
     expect(r.code).toBe(1);
     expect(r.stderr).toBe('pairguard: line 2: unknown event type "chat.deleted"\n');
+  });
+
+  it('generates a history deterministically, replays it at a rate into prefixed topics, audits and exports it', async () => {
+    env = await createTestEnv();
+    const vars = envVars(env, 0);
+    const file = `/tmp/${env.id}.jsonl`;
+    const gen = ['generate', '--seed', '3', '--events', '600', '--rate-unknown-user', '60', '-o', file];
+    const first = await run(gen, vars);
+    expect(first.code).toBe(0);
+    expect(first.stdout).toMatch(new RegExp(`^generated 600 events to ${file} \\(.*\\); \\d+ chats must be flagged .*: answers in /tmp/${env.id}.answers.json\\n$`));
+    const bytes = readFileSync(file, 'utf8');
+    expect((await run(gen, vars)).code).toBe(0);
+    expect(readFileSync(file, 'utf8')).toBe(bytes);
+    const answers = JSON.parse(readFileSync(`/tmp/${env.id}.answers.json`, 'utf8')) as { chats: Array<{ chatId: string }> };
+    expect(answers.chats.length).toBeGreaterThan(0);
+
+    const prefix = `${env.id}.p.`;
+    try {
+      const started = Date.now();
+      const replayed = await run(['replay', file, '--rate', '2000', '--topic-prefix', prefix], vars);
+      expect(replayed.stderr).toBe('');
+      expect(replayed.stdout).toMatch(/^replayed 600 records \(\d+ approvals, \d+ membership, \d+ messages\) in [\d.]+ s\n$/);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(250); // 600 events at 2,000 a second
+
+      const audited = await run(['audit', '--json', '--topic-prefix', prefix], vars);
+      const report = JSON.parse(audited.stdout) as { chats: Array<{ chatId: string }> };
+      expect(report.chats.map((c) => c.chatId).sort()).toEqual(answers.chats.map((c) => c.chatId).sort());
+
+      const out = `/tmp/${env.id}-export.jsonl`;
+      const exported = await run(['export', '--topic-prefix', prefix, '-o', out], vars);
+      expect(exported.stdout).toMatch(/^exported 600 records \(.*; 0 raw, \d+ with text removed\) to \S+ in [\d.]+ s\n$/);
+      expect(bytes).toContain('"text"');
+      expect(readFileSync(out, 'utf8')).not.toContain('"text"');
+    } finally {
+      for (const f of [file, `/tmp/${env.id}.answers.json`, `/tmp/${env.id}-export.jsonl`]) rmSync(f, { force: true });
+      const topics = (await env.admin.listTopics()).filter((t) => t.startsWith(prefix));
+      await env.admin.deleteTopics({ topics }).catch(() => undefined);
+    }
+  });
+
+  it('refuses bad flags with one line naming the flag; exports pairguard/testing to other packages', async () => {
+    env = await createTestEnv();
+    const keys = execFileSync(process.execPath, ['-e', "import('pairguard/testing').then((m) => process.stdout.write(Object.keys(m).join(',')))"], { encoding: 'utf8' });
+    expect(keys).toBe('createPairguardTestEnv');
+    const vars = envVars(env, 0);
+    expect(await run(['audit', '--since', 'yesterday'], vars)).toEqual({ code: 2, stdout: '', stderr: 'pairguard: invalid --since: must be an ISO-8601 date-time such as 2026-11-21T09:00:00Z (got "yesterday")\n' });
+    expect(await run(['replay', 'x.jsonl', '--rate', 'fast'], vars)).toEqual({ code: 2, stdout: '', stderr: 'pairguard: invalid --rate: must be a number (got "fast")\n' });
+    expect(await run(['generate', '--events', '0'], vars)).toMatchObject({ code: 2, stderr: 'pairguard: invalid --events: Too small: expected number to be >=1 (got "0")\n' });
+    expect(await run(['export', '--format', 'csv'], vars)).toEqual({ code: 2, stdout: '', stderr: "pairguard: unknown option '--format'\n" });
   });
 });
