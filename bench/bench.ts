@@ -21,6 +21,7 @@ import { Redis } from 'ioredis';
 import type { Admin, Producer } from 'kafkajs';
 import { Kafka, logLevel } from 'kafkajs';
 import { RedisStateStore } from '../src/state/redis-store.js';
+import { recordsNotCommitted } from '../src/stream/consumer-groups.js';
 import type { Workload } from './workload.js';
 import { generateWorkload } from './workload.js';
 
@@ -137,26 +138,10 @@ function startPairguard(topics: Topics, tag: string, port: number): PairguardRun
   };
 }
 
-/** Records of the input topics not yet committed by pairguard's three groups. */
-async function pairguardBehind(admin: Admin, topics: Topics, tag: string): Promise<bigint> {
-  let behind = 0n;
-  for (const [groupId, ts] of [[`pairguard-${tag}.approvals`, [topics.approvals]], [`pairguard-${tag}`, [topics.membership]], [`pairguard-${tag}.messages`, [topics.messages]]] as const) {
-    const committed = await admin.fetchOffsets({ groupId, topics: [...ts] });
-    for (const t of committed) {
-      for (const h of await admin.fetchTopicOffsets(t.topic)) {
-        const c = t.partitions.find((p) => p.partition === h.partition);
-        const at = c && c.offset !== '-1' ? BigInt(c.offset) : 0n;
-        behind += BigInt(h.high) - at;
-      }
-    }
-  }
-  return behind;
-}
-
 async function pairguardRate(admin: Admin, topics: Topics, total: number, tag: string): Promise<{ rate: number; peakRssMb: number }> {
   const started = performance.now();
   const run = startPairguard(topics, tag, 19464);
-  while ((await pairguardBehind(admin, topics, tag)) > 0n) await new Promise((r) => setTimeout(r, 100));
+  while ((await recordsNotCommitted(admin, { groupId: `pairguard-${tag}`, topics })) > 0n) await new Promise((r) => setTimeout(r, 100));
   const seconds = (performance.now() - started) / 1000;
   const peakRssMb = run.peakRssMb();
   await run.stop();

@@ -20,6 +20,8 @@ export interface WorkloadOptions {
   start: number;
 }
 
+import { Random } from '../src/synthetic/random.js';
+
 type Rec = { key: string; value: string };
 
 export interface Workload {
@@ -30,19 +32,9 @@ export interface Workload {
   violatingChats: string[];
 }
 
-export function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export function generateWorkload(o: WorkloadOptions): Workload {
-  const random = prng(o.seed);
+  const rng = new Random(o.seed);
+  const random = () => rng.next();
   const out: Workload = { approvals: [], membership: [], messages: [], violatingChats: [] };
   const clusterSize = Math.max(11, o.maxMembers + 1);
   const approvalsPerCluster = clusterSize * (clusterSize - 1);

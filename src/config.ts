@@ -106,6 +106,21 @@ const schema = z.object({
   PAIRGUARD_ADMIN_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
 });
 
+/**
+ * The six TOPIC_* variables for topics named `<prefix>.approvals`, `<prefix>.membership`, …: an
+ * isolated set for a test, a benchmark or a tenant.
+ */
+export function prefixedTopicEnv(prefix: string): Record<string, string> {
+  return {
+    TOPIC_APPROVALS: `${prefix}.approvals`,
+    TOPIC_MEMBERSHIP: `${prefix}.membership`,
+    TOPIC_MESSAGES: `${prefix}.messages`,
+    TOPIC_ALERTS: `${prefix}.alerts`,
+    TOPIC_CONTROL: `${prefix}.control`,
+    TOPIC_DEAD_LETTER: `${prefix}.dead-letter`,
+  };
+}
+
 /** A bad setting: the message is one line naming the variable. */
 export class ConfigError extends PairguardError {
   constructor(message: string) {

@@ -21,12 +21,13 @@ import { watchConsumer } from './observability/consumer-events.js';
 import { startHttp } from './observability/http.js';
 import type { Logger } from './observability/logger.js';
 import { createLogger } from './observability/logger.js';
-import type { ConsumerName } from './observability/metrics.js';
+import type { ConsumerName } from './stream/consumer-groups.js';
 import { Metrics } from './observability/metrics.js';
 import { RedisStateStore } from './state/redis-store.js';
 import { recordsNotApplied, waitUntilApplied } from './stream/applied-barrier.js';
 import type { BatchContext } from './stream/batch-handler.js';
 import { handleBatch } from './stream/batch-handler.js';
+import { consumerGroups } from './stream/consumer-groups.js';
 import { createKafka } from './stream/kafka-client.js';
 import { refreshLag } from './stream/lag-watch.js';
 import { Publisher } from './stream/publisher.js';
@@ -138,12 +139,7 @@ export class Monitor {
       maxBytesPerPartition: 256 * 1024,
       maxBytes: 2 * 1024 * 1024,
     };
-    const subscriptions: ReadonlyArray<readonly [ConsumerName, string, readonly string[]]> = [
-      ['approvals', `${config.groupId}.approvals`, [config.topics.approvals]],
-      ['membership', config.groupId, [config.topics.membership, config.topics.control]],
-      ['messages', `${config.groupId}.messages`, [config.topics.messages]],
-    ];
-    const consumers: ConsumerSlot[] = subscriptions.map(([name, groupId, topics]) => ({
+    const consumers: ConsumerSlot[] = consumerGroups(config).map(({ name, groupId, topics }) => ({
       name,
       groupId,
       topics,
@@ -322,15 +318,6 @@ export class Monitor {
   }
 }
 
-/** The consumer groups and topics pairguard's state is built from. */
-function groupsOf(config: Config): Array<{ groupId: string; topics: string[] }> {
-  return [
-    { groupId: `${config.groupId}.approvals`, topics: [config.topics.approvals] },
-    { groupId: config.groupId, topics: [config.topics.membership, config.topics.control] },
-    { groupId: `${config.groupId}.messages`, topics: [config.topics.messages] },
-  ];
-}
-
 /**
  * State in Redis is a cache of the input topics. If it is missing while the consumer groups have
  * committed offsets, it was lost: rewind the groups to the earliest offsets so it is rebuilt from
@@ -339,7 +326,7 @@ function groupsOf(config: Config): Array<{ groupId: string; topics: string[] }> 
  */
 async function ensureState(store: RedisStateStore, admin: Admin, config: Config, logger: Logger, now: () => number): Promise<void> {
   if (await store.stateIntact()) return;
-  const groups = groupsOf(config);
+  const groups = consumerGroups(config);
   let committed = false;
   for (const g of groups) {
     const offsets = await admin.fetchOffsets({ groupId: g.groupId, topics: g.topics });

@@ -13,7 +13,7 @@ import { affectedChildren, alertIdOf } from '../actions/records.js';
 import type { ChatFacts } from '../policy/chat-facts.js';
 import { approvalsNeeded, membersAt, violationsAt } from '../policy/chat-facts.js';
 import type { Scope, UnapprovedPairing } from '../policy/pairing.js';
-import { pairKey, parsePairKey } from '../policy/pairing.js';
+import { pairKey, parsePairKey, scopeCovers } from '../policy/pairing.js';
 import { holdsAt } from '../policy/timeline.js';
 import { FROZEN_FIELD } from '../state/keys.js';
 import type { EpisodeRecord, FreezeRecord, Stored } from '../state/records.js';
@@ -165,17 +165,6 @@ async function readFacts(store: StateStore, chat: ChatState, scope: Scope, at: n
   return { members: chat.members, users };
 }
 
-function covers(scope: Scope, pair: readonly [string, string]): boolean {
-  switch (scope.kind) {
-    case 'all':
-      return true;
-    case 'user':
-      return pair[0] === scope.userId || pair[1] === scope.userId;
-    case 'pair':
-      return (pair[0] === scope.a && pair[1] === scope.b) || (pair[0] === scope.b && pair[1] === scope.a);
-  }
-}
-
 async function withinFreezeBudget(deps: JudgeDeps): Promise<boolean> {
   const budget = deps.freezeBudget;
   if (!budget || budget.limit === 0) return true;
@@ -228,7 +217,7 @@ async function reconcileChat(
   }
 
   for (const [key, episode] of chat.episodes) {
-    if (covers(scope, parsePairKey(key)) && !stillViolating.has(key)) await store.swapDecision(chatId, key, episode.raw, null);
+    if (scopeCovers(scope, parsePairKey(key)) && !stillViolating.has(key)) await store.swapDecision(chatId, key, episode.raw, null);
   }
 
   let confirmed = opened;

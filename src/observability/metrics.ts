@@ -12,7 +12,9 @@ import { ConsumerLag } from './consumer-lag.js';
 export type EventOutcome = 'applied' | 'violation' | 'dead-lettered' | 'ignored';
 
 /** pairguard's three consumers, one per input stream (see monitor.ts). */
-export type ConsumerName = 'approvals' | 'membership' | 'messages';
+import type { ConsumerName } from '../stream/consumer-groups.js';
+
+export type { ConsumerName };
 
 /** Event types that can reveal an unapproved pairing (contract §1). */
 const TRIGGER_TYPES = ['chat.created', 'member.added', 'message.sent', 'contact.revoked', 'user.registered'] as const;

@@ -28,10 +28,11 @@ import type { Admin, Consumer } from 'kafkajs';
 import { Kafka, logLevel } from 'kafkajs';
 import type { AlertRecord, FreezeCommand } from '../actions/records.js';
 import type { Config } from '../config.js';
-import { loadConfig } from '../config.js';
+import { loadConfig, prefixedTopicEnv } from '../config.js';
 import { Monitor } from '../monitor.js';
 import { createLogger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
+import { consumerGroups, recordsNotCommitted } from '../stream/consumer-groups.js';
 import type { ReplaySummary } from '../cli/replay.js';
 import { replayFile, replayLines } from '../cli/replay.js';
 
@@ -104,12 +105,7 @@ export async function createPairguardTestEnv(opts: PairguardTestEnvOptions = {})
     PAIRGUARD_CREATE_TOPICS_PARTITIONS: '0',
     HTTP_PORT: '0',
     LOG_LEVEL: opts.logLevel ?? 'info',
-    TOPIC_APPROVALS: `${id}.approvals`,
-    TOPIC_MEMBERSHIP: `${id}.membership`,
-    TOPIC_MESSAGES: `${id}.messages`,
-    TOPIC_ALERTS: `${id}.alerts`,
-    TOPIC_CONTROL: `${id}.control`,
-    TOPIC_DEAD_LETTER: `${id}.dead-letter`,
+    ...prefixedTopicEnv(id),
   });
   const kafka = new Kafka({ clientId: `pairguard-testing-${id}`, brokers, logLevel: logLevel.NOTHING });
   const admin: Admin = kafka.admin();
@@ -152,22 +148,8 @@ export async function createPairguardTestEnv(opts: PairguardTestEnvOptions = {})
 
   const waitUntilIdle = async (timeoutMs = 60_000) => {
     const deadline = Date.now() + timeoutMs;
-    const groups: Array<[string, string[]]> = [
-      [`${config.groupId}.approvals`, [config.topics.approvals]],
-      [config.groupId, [config.topics.membership, config.topics.control]],
-      [`${config.groupId}.messages`, [config.topics.messages]],
-    ];
     for (;;) {
-      let behind = 0n;
-      for (const [groupId, topics] of groups) {
-        for (const t of await admin.fetchOffsets({ groupId, topics })) {
-          for (const h of await admin.fetchTopicOffsets(t.topic)) {
-            const c = t.partitions.find((p) => p.partition === h.partition);
-            const at = c && c.offset !== '-1' ? BigInt(c.offset) : BigInt(h.low);
-            if (at < BigInt(h.high)) behind += BigInt(h.high) - at;
-          }
-        }
-      }
+      const behind = await recordsNotCommitted(admin, config);
       if (behind === 0n && (await collected())) return;
       if (Date.now() > deadline) throw new Error(`pairguard is still ${behind} input records behind after ${timeoutMs} ms`);
       await sleep(100);
@@ -214,7 +196,7 @@ export async function createPairguardTestEnv(opts: PairguardTestEnvOptions = {})
         await Promise.allSettled(monitors.map((m) => m.stop()));
         await tail.disconnect().catch(() => undefined);
         await admin.deleteTopics({ topics: Object.values(config.topics) }).catch(() => undefined);
-        await admin.deleteGroups([config.groupId, `${config.groupId}.approvals`, `${config.groupId}.messages`, tailGroup]).catch(() => undefined);
+        await admin.deleteGroups([...consumerGroups(config).map((g) => g.groupId), tailGroup]).catch(() => undefined);
         await admin.disconnect().catch(() => undefined);
         const redis = new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 3 });
         try {

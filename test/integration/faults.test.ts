@@ -2,17 +2,13 @@
  * Real faults on real processes: kill -9 at random points, a second instance leaving the group, a
  * Redis outage. Each run is checked against a generated stream's known answers.
  */
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { Redis } from 'ioredis';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import type { TestEnv } from '../support/harness.js';
 import { createTestEnv, kafka, readTopic, waitFor, waitUntilConsumed } from '../support/harness.js';
+import { Random } from '../../src/synthetic/random.js';
 import { PrivateBroker } from '../support/private-broker.js';
+import { PrivateRedis } from '../support/private-redis.js';
 import { freePort, processEnv, startProcess } from '../support/process.js';
 import type { RunningMonitor } from '../support/process.js';
 import { expectExactAnswers, knownStream, produceStream } from '../support/stream.js';
@@ -28,22 +24,12 @@ beforeAll(() => {
   execFileSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' });
 });
 
-/** A small deterministic PRNG, so a failing run can be repeated with its seed. */
-function prng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 describe('crash and restart', () => {
   it('kill -9 at random points, three times, then a clean run: every expected alert, no extra, one freeze per chat', async () => {
     const seed = Number(process.env.PAIRGUARD_FAULT_SEED ?? Date.now() % 100_000);
-    const random = prng(seed);
+    // Seeded, so a failing run can be repeated with PAIRGUARD_FAULT_SEED.
+    const rng = new Random(seed);
+    const random = () => rng.next();
     env = await createTestEnv();
     const stream = knownStream(4000, Date.now(), 'k');
     const producer = kafka.producer();
@@ -101,24 +87,9 @@ describe('two instances in one group', () => {
 
 describe('Redis outage', () => {
   it('stops judging while Redis is down, reports it, and resumes by itself with the exact result', async () => {
-    const port = await freePort();
-    const dir = mkdtempSync(path.join(tmpdir(), 'pairguard-redis-'));
-    const startRedis = (): ChildProcess =>
-      spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir], { stdio: 'ignore' });
-    let redisProcess = startRedis();
-    cleanups.push(() => {
-      redisProcess.kill('SIGKILL');
-      rmSync(dir, { recursive: true, force: true });
-    });
-    const redisUrl = `redis://127.0.0.1:${port}`;
-    await waitFor('private redis', async () => {
-      const r = new Redis(redisUrl, { lazyConnect: true, retryStrategy: () => null });
-      r.on('error', () => undefined);
-      const ok = await r.connect().then(() => r.ping()).then(() => true, () => false);
-      r.disconnect();
-      return ok;
-    });
-
+    const redis = await PrivateRedis.start({ persist: true });
+    cleanups.push(() => redis.destroy());
+    const redisUrl = redis.url;
     env = await createTestEnv({ env: { REDIS_URL: redisUrl } });
     const stream = knownStream(900, Date.now(), 'r');
     const producer = kafka.producer();
@@ -130,8 +101,7 @@ describe('Redis outage', () => {
     const before = (await readTopic(env.admin, env.config.topics.alerts)).length;
     expect(before).toBeGreaterThan(0);
 
-    redisProcess.kill('SIGKILL');
-    await new Promise((r) => redisProcess.once('exit', r));
+    await redis.kill();
     await produceStream(producer, env, stream, 1 / 3, 2 / 3);
     await waitFor('/readyz 503 and pairguard_redis_up 0', async () => {
       const ready = await fetch(`http://127.0.0.1:${monitor.httpPort}/readyz`);
@@ -141,7 +111,7 @@ describe('Redis outage', () => {
     // Nothing is judged blind: no new alert while Redis is away.
     expect((await readTopic(env.admin, env.config.topics.alerts)).length).toBe(before);
 
-    redisProcess = startRedis();
+    await redis.restart();
     await waitFor('/readyz 200 again', async () => (await fetch(`http://127.0.0.1:${monitor.httpPort}/readyz`)).status === 200, 60_000);
     expect(await metric('pairguard_redis_up')).toBe(1);
     await produceStream(producer, env, stream, 2 / 3, 1);
@@ -154,21 +124,9 @@ describe('Redis outage', () => {
 
 describe('Redis restarting empty', () => {
   it('stops instead of judging blind, and the next start rebuilds the state from the topics with the exact result', async () => {
-    const port = await freePort();
-    const start = (): ChildProcess => spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-    let redisProcess = start();
-    cleanups.push(() => {
-      redisProcess.kill('SIGKILL');
-    });
-    const redisUrl = `redis://127.0.0.1:${port}`;
-    const redisAnswers = async () => {
-      const r = new Redis(redisUrl, { lazyConnect: true, retryStrategy: () => null });
-      r.on('error', () => undefined);
-      const ok = await r.connect().then(() => r.ping()).then(() => true, () => false);
-      r.disconnect();
-      return ok;
-    };
-    await waitFor('private redis', redisAnswers);
+    const redis = await PrivateRedis.start({ persist: false });
+    cleanups.push(() => redis.destroy());
+    const redisUrl = redis.url;
 
     env = await createTestEnv({ env: { REDIS_URL: redisUrl } });
     const stream = knownStream(600, Date.now(), 'e');
@@ -182,10 +140,8 @@ describe('Redis restarting empty', () => {
     });
     await waitUntilConsumed(env, 60_000);
 
-    redisProcess.kill('SIGKILL');
-    await new Promise((r) => redisProcess.once('exit', r));
-    redisProcess = start();
-    await waitFor('redis back, empty', redisAnswers);
+    await redis.kill();
+    await redis.restart();
     await produceStream(producer, env, stream, 0.5, 1);
     await waitFor('the monitor to stop itself', async () => fatal !== null, 30_000);
     expect(first.notReadyReason()).toMatch(/shutting down|lost/);

@@ -8,10 +8,11 @@ import { Redis } from 'ioredis';
 import type { Admin, KafkaMessage } from 'kafkajs';
 import { Kafka, logLevel } from 'kafkajs';
 import type { Config } from '../../src/config.js';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig, prefixedTopicEnv } from '../../src/config.js';
 import { Monitor } from '../../src/monitor.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { Metrics } from '../../src/observability/metrics.js';
+import { consumerGroups, recordsNotCommitted } from '../../src/stream/consumer-groups.js';
 
 export const BROKERS = ['127.0.0.1:9092'];
 export const REDIS_URL = 'redis://127.0.0.1:6379';
@@ -62,12 +63,7 @@ export async function createTestEnv(opts: { partitions?: number; env?: Record<st
     PAIRGUARD_GROUP_ID: `pairguard-${id}`,
     HTTP_PORT: '0',
     LOG_LEVEL: 'info',
-    TOPIC_APPROVALS: `${id}.approvals`,
-    TOPIC_MEMBERSHIP: `${id}.membership`,
-    TOPIC_MESSAGES: `${id}.messages`,
-    TOPIC_ALERTS: `${id}.alerts`,
-    TOPIC_CONTROL: `${id}.control`,
-    TOPIC_DEAD_LETTER: `${id}.dead-letter`,
+    ...prefixedTopicEnv(id),
     ...opts.env,
   });
   const admin = client.admin();
@@ -101,7 +97,7 @@ export async function createTestEnv(opts: { partitions?: number; env?: Record<st
     async cleanup() {
       await Promise.allSettled(monitors.map((m) => m.stop()));
       await admin.deleteTopics({ topics: Object.values(config.topics) }).catch(() => undefined);
-      await admin.deleteGroups([config.groupId, `${config.groupId}.approvals`, `${config.groupId}.messages`]).catch(() => undefined);
+      await admin.deleteGroups(consumerGroups(config).map((g) => g.groupId)).catch(() => undefined);
       await admin.disconnect();
       await deleteKeys(redis, config.redisKeyPrefix);
       redis.disconnect();
@@ -151,28 +147,11 @@ export async function readTopic<T = Record<string, unknown>>(admin: Admin, topic
   return out.sort((a, b) => a.partition - b.partition || Number(BigInt(a.offset) - BigInt(b.offset)));
 }
 
-/** Waits until both of pairguard's groups have committed every input record (the monitor is idle). */
+/** Waits until pairguard's groups have committed every input record (the monitor is idle). */
 export async function waitUntilConsumed(env: TestEnv, timeoutMs = 60_000): Promise<void> {
-  const { admin, config } = env;
   const deadline = Date.now() + timeoutMs;
-  const groups: Array<[string, string[]]> = [
-    [`${config.groupId}.approvals`, [config.topics.approvals]],
-    [config.groupId, [config.topics.membership, config.topics.control]],
-    [`${config.groupId}.messages`, [config.topics.messages]],
-  ];
   for (;;) {
-    let behind = 0n;
-    for (const [groupId, topics] of groups) {
-      const committed = await admin.fetchOffsets({ groupId, topics });
-      for (const t of committed) {
-        const highs = await admin.fetchTopicOffsets(t.topic);
-        for (const h of highs) {
-          const c = t.partitions.find((p) => p.partition === h.partition);
-          const at = c && c.offset !== '-1' ? BigInt(c.offset) : BigInt(h.low);
-          if (at < BigInt(h.high)) behind += BigInt(h.high) - at;
-        }
-      }
-    }
+    const behind = await recordsNotCommitted(env.admin, env.config);
     if (behind === 0n) return;
     if (Date.now() > deadline) throw new Error(`monitor still ${behind} records behind after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 100));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config.js';
+import { ConfigError, loadConfig, prefixedTopicEnv } from '../../src/config.js';
 
 describe('configuration', () => {
   it('has the contract defaults', () => {
@@ -66,5 +66,14 @@ describe('configuration', () => {
   it('does not print a Redis password', () => {
     expect(() => loadConfig({ REDIS_URL: 'redis://user:hunter2@h:1/x' })).toThrow(/\*\*\*/);
     expect(() => loadConfig({ REDIS_URL: 'redis://user:hunter2@h:1/x' })).not.toThrow(/hunter2/);
+  });
+});
+
+describe('prefixed topics', () => {
+  it('names the six topics after the prefix, as the contract names the defaults', () => {
+    expect(loadConfig(prefixedTopicEnv('t1')).topics).toEqual({
+      approvals: 't1.approvals', membership: 't1.membership', messages: 't1.messages',
+      alerts: 't1.alerts', control: 't1.control', deadLetter: 't1.dead-letter',
+    });
   });
 });
