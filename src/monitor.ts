@@ -57,6 +57,8 @@ interface ConsumerSlot {
   consumer: Consumer;
   /** Partitions this process owns, from the last group join (null before the first). */
   assignment: Assignment | null;
+  /** A restart of this consumer is scheduled (see superviseStopped). */
+  restarting: boolean;
 }
 
 const SHUTDOWN_STEP_MS = 10_000;
@@ -145,6 +147,7 @@ export class Monitor {
       topics,
       consumer: kafka.consumer({ ...consumerOptions, groupId }),
       assignment: null,
+      restarting: false,
     }));
     metrics.initialise({ consumers: consumers.map((c) => [c.name, c.topics] as const) });
 
@@ -184,8 +187,9 @@ export class Monitor {
         }),
     };
 
-    for (const slot of consumers) {
-      watchConsumer(slot.consumer, {
+    const run = async (slot: ConsumerSlot) => {
+      const consumer = slot.consumer;
+      watchConsumer(consumer, {
         name: slot.name,
         topics: slot.topics,
         logger,
@@ -193,13 +197,11 @@ export class Monitor {
         onAssigned: (assignment) => {
           slot.assignment = assignment;
         },
+        // Only the consumer currently in the slot can ask for a restart.
         onStopped: (reason) => {
-          m.consumersCrashed = reason;
+          if (slot.consumer === consumer) m.superviseStopped(slot, reason, () => kafka.consumer({ ...consumerOptions, groupId: slot.groupId }), run);
         },
       });
-    }
-
-    for (const slot of consumers) {
       const eachBatch = async (payload: Parameters<typeof handleBatch>[1]) => {
         try {
           await handleBatch(ctx, payload);
@@ -215,7 +217,8 @@ export class Monitor {
       // Partitions are judged concurrently: judging is round-trip bound, and safe to interleave
       // (facts are written before they are read; decisions are compare-and-set).
       await slot.consumer.run({ eachBatchAutoResolve: false, partitionsConsumedConcurrently: PARTITIONS_IN_FLIGHT, eachBatch });
-    }
+    };
+    for (const slot of consumers) await run(slot);
 
     m.startHealthChecks(store, opts.healthIntervalMs ?? 2_000);
     m.repeat(opts.lagIntervalMs ?? 5_000, () =>
@@ -243,6 +246,38 @@ export class Monitor {
       this.timers.add(timer);
     };
     void fn().finally(loop);
+  }
+
+  /**
+   * kafkajs restarts a consumer only after errors it deems retriable; after any other (say "failed
+   * to find group coordinator" while a broker restarts) the consumer stays stopped, and with it
+   * every consumer that waits for its topic. A safety monitor must not stall silently: report
+   * not-ready, then build the consumer again, with back-off, until it runs or shutdown begins.
+   */
+  private superviseStopped(slot: ConsumerSlot, reason: string, create: () => Consumer, run: (slot: ConsumerSlot) => Promise<void>, attempt = 0): void {
+    this.consumersCrashed = reason;
+    if (this.stopping || slot.restarting) return;
+    slot.restarting = true;
+    const delayMs = Math.min(30_000, 1_000 * 2 ** attempt);
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      slot.restarting = false;
+      if (this.stopping) return;
+      void (async () => {
+        await slot.consumer.disconnect().catch(() => undefined);
+        slot.consumer = create();
+        slot.assignment = null;
+        try {
+          await run(slot);
+          this.consumersCrashed = null;
+          this.logger.info({ consumer: slot.name, attempt: attempt + 1 }, 'consumer restarted');
+        } catch (err) {
+          this.logger.error({ consumer: slot.name, err: (err as Error).message, attempt: attempt + 1 }, 'consumer restart failed, will try again');
+          this.superviseStopped(slot, `${slot.name}: ${(err as Error).message}`, create, run, attempt + 1);
+        }
+      })();
+    }, delayMs);
+    this.timers.add(timer);
   }
 
   private loseState(): void {

@@ -57,6 +57,13 @@ function parseObject(value: Buffer | null, limits: DecodeLimits): { ok: true; ob
   return { ok: true, obj: parsed as Record<string, unknown> };
 }
 
+/** Names a `type` value for an error without converting it: a crafted object can throw on String(). */
+function describeType(type: unknown): string {
+  if (typeof type === 'string') return JSON.stringify(type.slice(0, 60));
+  if (type === undefined) return '(missing)';
+  return `(${type === null ? 'null' : Array.isArray(type) ? 'an array' : `a ${typeof type}`})`;
+}
+
 function describeIssues(error: z.ZodError): string {
   return error.issues
     .slice(0, 5)
@@ -64,13 +71,25 @@ function describeIssues(error: z.ZodError): string {
     .join('; ');
 }
 
-/** Decodes a record from one of the three input topics. */
+/**
+ * Decodes a record from one of the three input topics. Never throws: should decoding itself fail
+ * on some input nobody foresaw, the record is dead-lettered (and so kept) rather than failing its
+ * batch again and again, which would stall the partition.
+ */
 export function decodeInput(stream: Stream, value: Buffer | null, limits: DecodeLimits): Decoded<InputEvent> {
+  try {
+    return decodeChecked(stream, value, limits);
+  } catch {
+    return { ok: false, reason: 'invalid-fields', detail: 'the record could not be read' };
+  }
+}
+
+function decodeChecked(stream: Stream, value: Buffer | null, limits: DecodeLimits): Decoded<InputEvent> {
   const parsed = parseObject(value, limits);
   if (!parsed.ok) return parsed;
   const type = parsed.obj.type;
   if (typeof type !== 'string' || !Object.hasOwn(streamOfType, type)) {
-    return { ok: false, reason: 'unknown-type', detail: `unknown event type ${JSON.stringify(String(type)).slice(0, 60)}` };
+    return { ok: false, reason: 'unknown-type', detail: `unknown event type ${describeType(type)}` };
   }
   const home = streamOfType[type as keyof typeof streamOfType];
   if (home !== stream) {

@@ -62,3 +62,10 @@ describe('decoding control records', () => {
     expect(decodeControl(buf({ type: 'chat.unfrozen', by: 'rev', occurredAt: at }), limits)).toMatchObject({ ok: false, reason: 'invalid-fields' });
   });
 });
+
+describe('decoding never throws', () => {
+  it('on a type whose conversion to a string throws (found by the fuzzer)', () => {
+    const value = Buffer.from('{"type":[{"toString":""}]}');
+    expect(decodeInput('approvals', value, limits)).toEqual({ ok: false, reason: 'unknown-type', detail: 'unknown event type (an array)' });
+  });
+});
