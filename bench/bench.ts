@@ -20,6 +20,8 @@ import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import type { Admin, Producer } from 'kafkajs';
 import { Kafka, logLevel } from 'kafkajs';
+import type { Config } from '../src/config.js';
+import { loadConfig, prefixedTopicEnv } from '../src/config.js';
 import { RedisStateStore } from '../src/state/redis-store.js';
 import { recordsNotCommitted } from '../src/stream/consumer-groups.js';
 import type { Workload } from './workload.js';
@@ -52,24 +54,10 @@ const pct = (xs: number[], p: number) => {
 };
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
-interface Topics {
-  approvals: string;
-  membership: string;
-  messages: string;
-  alerts: string;
-  control: string;
-  deadLetter: string;
-}
+type Topics = Config['topics'];
 
 async function freshTopics(admin: Admin, tag: string): Promise<Topics> {
-  const t: Topics = {
-    approvals: `${tag}.approvals`,
-    membership: `${tag}.membership`,
-    messages: `${tag}.messages`,
-    alerts: `${tag}.alerts`,
-    control: `${tag}.control`,
-    deadLetter: `${tag}.dead-letter`,
-  };
+  const t = loadConfig(prefixedTopicEnv(tag)).topics;
   await admin.createTopics({ waitForLeaders: true, topics: Object.values(t).map((topic) => ({ topic, numPartitions: num(args.partitions), replicationFactor: 1 })) });
   return t;
 }

@@ -117,11 +117,12 @@ export async function handleBatch(ctx: BatchContext, payload: EachBatchPayload):
     } else {
       const decoded = decodedBatch![index]!;
       const sender = senders?.get(index);
+      const standing = sender && decoded.ok ? messageStanding(sender, decoded.at) : null;
       if (!decoded.ok) {
         dead(decoded.reason, decoded.detail);
-      } else if (sender && messageStanding(sender, decoded.at).member) {
+      } else if (standing?.member) {
         // The common case, without the judge: a member's message can pair nobody new.
-        if (messageStanding(sender, decoded.at).afterFreeze) ctx.metrics.messagesAfterFreeze.inc();
+        if (standing.afterFreeze) ctx.metrics.messagesAfterFreeze.inc();
         tally(decoded.event.type, 'applied');
       } else {
         if (source === 'membership' && !(await catchUp('membership'))) break;
