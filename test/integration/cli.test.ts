@@ -89,10 +89,10 @@ describe('the pairguard command', () => {
 
   it('replay refuses a line it cannot route, naming the line', async () => {
     env = await createTestEnv();
-    const { writeFileSync } = await import('node:fs');
+    const { rmSync, writeFileSync } = await import('node:fs');
     const file = `/tmp/${env.id}.jsonl`;
     writeFileSync(file, '{"type":"user.registered","eventId":"e","occurredAt":"2026-01-01T00:00:00Z","userId":"u","role":"child"}\n{"type":"chat.deleted"}\n');
-    const r = await run(['replay', file], envVars(env, 0));
+    const r = await run(['replay', file], envVars(env, 0)).finally(() => rmSync(file, { force: true }));
     expect(r.code).toBe(1);
     expect(r.stderr).toBe('pairguard: line 2: unknown event type "chat.deleted"\n');
   });
