@@ -50,7 +50,7 @@ export function judgePair(a: string, b: string, facts: Facts): UnapprovedPairing
   if (a === b) return null;
   const missing = missingApprovals(a, b, facts);
   if (missing.length === 0) return null;
-  return { pair: a < b ? [a, b] : [b, a], missing };
+  return { pair: sortPair(a, b), missing };
 }
 
 /** The pairs of `members` that `scope` covers, each once, sorted within the pair. */

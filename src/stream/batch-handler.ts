@@ -113,7 +113,7 @@ export async function handleBatch(ctx: BatchContext, payload: EachBatchPayload):
     };
 
     if (source === 'control') {
-      await handleControl(ctx, batch.topic, message, dead);
+      await handleControl(ctx, message, dead, tally);
     } else {
       const decoded = decodedBatch![index]!;
       const sender = senders?.get(index);
@@ -177,15 +177,17 @@ async function prefetchSenders(ctx: BatchContext, decoded: ReadonlyArray<Decoded
   return new Map(wanted.map((w, i) => [w.index, states[i]!]));
 }
 
-async function handleControl(ctx: BatchContext, topic: string, message: KafkaMessage, dead: (reason: string, detail: string) => void) {
+async function handleControl(
+  ctx: BatchContext,
+  message: KafkaMessage,
+  dead: (reason: string, detail: string) => void,
+  tally: (type: string, outcome: EventOutcome) => void,
+) {
   const decoded = decodeControl(message.value, ctx.limits);
-  if (decoded === null) {
-    ctx.metrics.events.inc({ topic, type: 'other', outcome: 'ignored' });
-    return;
-  }
+  if (decoded === null) return tally('other', 'ignored');
   if (!decoded.ok) return dead(decoded.reason, decoded.detail);
   const unfrozen = await judgeUnfreeze(ctx.judge.store, decoded.event, decoded.at);
-  ctx.metrics.events.inc({ topic, type: decoded.event.type, outcome: unfrozen ? 'applied' : 'ignored' });
+  tally(decoded.event.type, unfrozen ? 'applied' : 'ignored');
   if (unfrozen) ctx.logger.info({ chatId: decoded.event.chatId, by: decoded.event.by }, 'chat unfrozen by reviewer');
 }
 
