@@ -113,7 +113,9 @@ export class Monitor {
     const metrics = opts.metrics ?? new Metrics();
     const now = opts.now ?? Date.now;
 
-    const redis = new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 3, connectionName: 'pairguard' });
+    // Auto-pipelining: commands issued in the same tick by concurrent lanes (see batch-handler.ts)
+    // go to Redis in one write.
+    const redis = new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 3, connectionName: 'pairguard', enableAutoPipelining: true });
     redis.on('error', (err: Error) => logger.debug({ err: err.message }, 'redis connection error'));
     await redis.connect();
     const store = new RedisStateStore(redis, config.redisKeyPrefix, (operation, seconds) => metrics.redisCommandDuration.observe({ operation }, seconds));

@@ -1,6 +1,10 @@
 /**
  * StateStore on Redis (a single node today; every command touches one hash-tagged key, except the
  * frozen-chats index, see keys.ts). Every operation is one round trip, timed through `observe`.
+ *
+ * Operations that read or write several keys issue their commands together rather than as an
+ * explicit pipeline: with the client's auto-pipelining, every command issued in the same tick,
+ * by this operation and by the others judged concurrently, leaves in one socket write.
  */
 import { performance } from 'node:perf_hooks';
 import type { Redis } from 'ioredis';
@@ -63,11 +67,11 @@ export class RedisStateStore implements StateStore {
 
   applyMembership(chatId: string, userIds: readonly string[], joined: boolean, at: number): Promise<void> {
     return this.timed('applyMembership', async () => {
-      const p = this.redis.pipeline();
       // The toggles first: whoever reads the index afterwards finds the membership already there.
-      p.pgToggle(this.keys.members(chatId), joined ? '1' : '0', at, ...userIds);
-      if (joined) for (const u of userIds) p.sadd(this.keys.userChats(u), chatId);
-      await execOrThrow(p);
+      // One connection runs commands in the order they were issued.
+      const toggled = this.redis.pgToggle(this.keys.members(chatId), joined ? '1' : '0', at, ...userIds);
+      const indexed = joined ? userIds.map((u) => this.redis.sadd(this.keys.userChats(u), chatId)) : [];
+      await Promise.all([toggled, ...indexed]);
     });
   }
 
@@ -77,10 +81,7 @@ export class RedisStateStore implements StateStore {
 
   readChat(chatId: string): Promise<ChatState> {
     return this.timed('readChat', async () => {
-      const p = this.redis.pipeline();
-      p.hgetall(this.keys.members(chatId));
-      p.hgetall(this.keys.episodes(chatId));
-      const [members, decisions] = (await execOrThrow(p)) as [Record<string, string>, Record<string, string>];
+      const [members, decisions] = await Promise.all([this.redis.hgetall(this.keys.members(chatId)), this.redis.hgetall(this.keys.episodes(chatId))]);
       const state: ChatState = { members: new Map(), episodes: new Map(), frozen: null };
       for (const [u, v] of Object.entries(members)) state.members.set(u, decodeToggle(v));
       for (const [field, raw] of Object.entries(decisions)) {
@@ -98,16 +99,24 @@ export class RedisStateStore implements StateStore {
   readSenders(messages: ReadonlyArray<{ chatId: string; userId: string }>): Promise<SenderState[]> {
     if (messages.length === 0) return Promise.resolve([]);
     return this.timed('readSenders', async () => {
-      const p = this.redis.pipeline();
-      for (const m of messages) {
-        p.hget(this.keys.members(m.chatId), m.userId);
-        p.hget(this.keys.episodes(m.chatId), FROZEN_FIELD);
-      }
-      const rows = (await execOrThrow(p)) as Array<string | null>;
-      return messages.map((_, i) => {
-        const frozen = rows[2 * i + 1];
-        return { membership: decodeToggle(rows[2 * i]), frozen: frozen ? decodeFreeze(frozen) : null };
+      // A batch holds runs of messages in the same chats from the same senders: each chat's freeze
+      // and each sender's membership is read once.
+      const members = new Map<string, number>();
+      const memberReads: Array<Promise<string | null>> = [];
+      const chats = new Map<string, number>();
+      const freezeReads: Array<Promise<string | null>> = [];
+      const refs = messages.map(({ chatId, userId }) => {
+        const member = `${chatId}\u0000${userId}`;
+        let m = members.get(member);
+        if (m === undefined) members.set(member, (m = memberReads.push(this.redis.hget(this.keys.members(chatId), userId)) - 1));
+        let c = chats.get(chatId);
+        if (c === undefined) chats.set(chatId, (c = freezeReads.push(this.redis.hget(this.keys.episodes(chatId), FROZEN_FIELD)) - 1));
+        return [m, c] as const;
       });
+      const [memberRows, freezeRows] = await Promise.all([Promise.all(memberReads), Promise.all(freezeReads)]);
+      const memberships = memberRows.map(decodeToggle);
+      const freezes = freezeRows.map((raw) => (raw ? decodeFreeze(raw) : null));
+      return refs.map(([m, c]) => ({ membership: memberships[m]!, frozen: freezes[c]! }));
     });
   }
 
@@ -116,9 +125,7 @@ export class RedisStateStore implements StateStore {
     if (needs.size === 0) return Promise.resolve(new Map());
     return this.timed('readUsers', async () => {
       const users = [...needs.keys()];
-      const p = this.redis.pipeline();
-      for (const u of users) p.hmget(this.keys.user(u), ROLE_FIELD, ...needs.get(u)!.map(approvalField));
-      const rows = (await execOrThrow(p)) as Array<Array<string | null>>;
+      const rows = await Promise.all(users.map((u) => this.redis.hmget(this.keys.user(u), ROLE_FIELD, ...needs.get(u)!.map(approvalField))));
       const out = new Map<string, UserFacts>();
       users.forEach((u, i) => {
         const [role, ...edges] = rows[i]!;
@@ -189,13 +196,4 @@ export class RedisStateStore implements StateStore {
       return new Map(Object.entries(raw).map(([p, o]) => [Number(p), BigInt(o)]));
     });
   }
-}
-
-/** ioredis pipelines report per-command errors in the result; surface the first one. */
-async function execOrThrow(p: ReturnType<Redis['pipeline']>): Promise<unknown[]> {
-  const results = (await p.exec()) ?? [];
-  return results.map(([err, value]) => {
-    if (err) throw err;
-    return value;
-  });
 }

@@ -6,11 +6,12 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { Batch, EachBatchPayload, KafkaMessage } from 'kafkajs';
+import pLimit from 'p-limit';
 import type { Config } from '../config.js';
 import type { DecodeLimits, Decoded } from '../events/decode.js';
 import { decodeControl, decodeInput } from '../events/decode.js';
-import type { InputEvent, Stream } from '../events/schema.js';
-import type { JudgeDeps, Output } from '../judge/judge.js';
+import type { ChatUnfrozen, InputEvent, Stream } from '../events/schema.js';
+import type { JudgeDeps, JudgeHooks, Output, Trigger } from '../judge/judge.js';
 import { judgeEvent, judgeUnfreeze, messageStanding } from '../judge/judge.js';
 import type { Logger } from '../observability/logger.js';
 import type { SenderState } from '../state/store.js';
@@ -20,6 +21,9 @@ import type { DeadLetterOut, Publisher } from './publisher.js';
 
 /** Records judged between two flushes: bounds the work a crash replays and the outputs held in memory. */
 const FLUSH_EVERY = 500;
+
+/** Lanes of one chunk judged at once (see judgeChunk). */
+const LANES_IN_FLIGHT = 64;
 
 export interface BatchContext {
   config: Config;
@@ -60,103 +64,207 @@ export async function handleBatch(ctx: BatchContext, payload: EachBatchPayload):
   }
 
   const started = performance.now();
-  let outputs: Output[] = [];
   const unsent = new Set<string>();
-  // Event counts are added to the metric once per flush, not once per event.
-  const counts = new Map<string, number>();
-  const tally = (type: string, outcome: EventOutcome) => {
-    const key = `${type}\u0000${outcome}`;
-    counts.set(key, (counts.get(key) ?? 0) + 1);
-  };
-  let deadLetters: DeadLetterOut[] = [];
-  let last: KafkaMessage | null = null;
-  let pending = 0;
   // Each barrier is passed at most once per batch: the records on the topics it waits for at that
   // moment are applied, which is what "on its topic by the time the event is judged" asks.
   let caughtUp: Promise<boolean> | null = null;
   const catchUp = (stream: 'membership' | 'messages') => (caughtUp ??= ctx.dependenciesApplied(stream, payload.heartbeat));
 
-  const flush = async () => {
-    if (last === null) return;
-    await ctx.publisher.publish(outputs, deadLetters);
-    recordOutputs(ctx, outputs);
-    if (source === 'approvals' || source === 'membership') {
-      await ctx.judge.store.markApplied(batch.topic, new Map([[batch.partition, (BigInt(last.offset) + 1n).toString()]]));
-    }
-    payload.resolveOffset(last.offset);
-    await payload.commitOffsetsIfNecessary();
-    await payload.heartbeat();
-    outputs = [];
-    unsent.clear();
-    for (const [key, n] of counts) {
-      const [type, outcome] = key.split('\u0000') as [string, EventOutcome];
-      ctx.metrics.events.inc({ topic: batch.topic, type, outcome }, n);
-    }
-    counts.clear();
-    deadLetters = [];
-    pending = 0;
-  };
-
   // Messages are most of the traffic, and most come from members of chats that are not frozen:
   // decode the batch first and read every sender's state in one round trip.
   const decodedBatch = source === 'control' ? null : batch.messages.map((m) => decodeInput(source, m.value, ctx.limits));
-  const senders =
-    source === 'messages' && decodedBatch
-      ? await prefetchSenders(ctx, decodedBatch)
-      : null;
+  const senders = source === 'messages' && decodedBatch ? await prefetchSenders(ctx, decodedBatch) : null;
 
-  for (const [index, message] of batch.messages.entries()) {
+  let last: KafkaMessage | null = null;
+  for (let from = 0; from < batch.messages.length; from += FLUSH_EVERY) {
     if (!payload.isRunning() || payload.isStale()) break;
-    const dead = (reason: string, detail: string) => {
-      deadLetters.push(deadLetterFor(ctx, batch, message, source, reason, detail));
-      tally('unknown', 'dead-lettered');
-    };
-
-    if (source === 'control') {
-      await handleControl(ctx, message, dead, tally);
-    } else {
-      const decoded = decodedBatch![index]!;
-      const sender = senders?.get(index);
-      const standing = sender && decoded.ok ? messageStanding(sender, decoded.at) : null;
-      if (!decoded.ok) {
-        dead(decoded.reason, decoded.detail);
-      } else if (standing?.member) {
-        // The common case, without the judge: a member's message can pair nobody new.
-        if (standing.afterFreeze) ctx.metrics.messagesAfterFreeze.inc();
-        tally(decoded.event.type, 'applied');
-      } else {
-        if (source === 'membership' && !(await catchUp('membership'))) break;
-        const judgement = await judgeEvent(
-          ctx.judge,
-          {
-            event: decoded.event,
-            at: decoded.at,
-            ref: { eventId: decoded.event.eventId, type: decoded.event.type, topic: batch.topic, partition: batch.partition, offset: Number(message.offset) },
-          },
-          source === 'messages' ? { catchUp: () => catchUp('messages'), pending: unsent, sender } : { pending: unsent },
-        );
-        outputs.push(...judgement.outputs);
-        for (const o of judgement.outputs) unsent.add(o.record.alertId);
-        if (judgement.messageAfterFreeze) ctx.metrics.messagesAfterFreeze.inc();
-        if (judgement.freezesWithheld > 0) {
-          ctx.metrics.freezesWithheld.inc(judgement.freezesWithheld);
-          const windowMs = ctx.config.freezeBudgetWindowSeconds * 1000;
-          const now = ctx.judge.now();
-          ctx.metrics.freezeBudgetSpentUntil = now - (now % windowMs) + windowMs;
-          ctx.logger.warn({ withheld: judgement.freezesWithheld, budget: ctx.config.freezeBudget, windowSeconds: ctx.config.freezeBudgetWindowSeconds }, 'freeze budget spent: alerting without freezing');
-        }
-        const isViolation = judgement.outputs.some((o) => o.kind === 'alert' && !o.recovered);
-        tally(decoded.event.type, isViolation ? 'violation' : 'applied');
-      }
-    }
-    last = message;
-    if (++pending >= FLUSH_EVERY) await flush();
+    const chunk = { from, to: Math.min(batch.messages.length, from + FLUSH_EVERY) };
+    const judged = await judgeChunk(ctx, payload, source, chunk, { decodedBatch, senders, unsent, catchUp });
+    // An abandoned chunk (shutting down, partition revoked) is neither written nor committed: it
+    // is judged again by whoever consumes it next, and decisions it already recorded are
+    // recognised then as unsent and sent.
+    if (judged === null) break;
+    last = batch.messages[chunk.to - 1]!;
+    await flush(ctx, payload, source, judged, last);
+    unsent.clear();
   }
-  await flush();
   ctx.metrics.batchDuration.observe({ topic: batch.topic }, (performance.now() - started) / 1000);
   if (last !== null) {
     ctx.metrics.lag.handled(batch.topic, batch.partition, BigInt(last.offset) + 1n, BigInt(batch.highWatermark), Number(last.timestamp));
   }
+}
+
+/** What judging a chunk of records produced, in record order. */
+interface ChunkResult {
+  outputs: Output[];
+  deadLetters: DeadLetterOut[];
+  /** Events by `type\0outcome`, added to the metric once per flush. */
+  counts: Map<string, number>;
+}
+
+/** The outcome of one record judged in a lane. */
+interface RecordResult {
+  outputs: Output[];
+  type: string;
+  outcome: EventOutcome;
+}
+
+interface ChunkInputs {
+  decodedBatch: ReadonlyArray<Decoded<InputEvent>> | null;
+  senders: ReadonlyMap<number, SenderState> | null;
+  unsent: Set<string>;
+  catchUp: (stream: 'membership' | 'messages') => Promise<boolean>;
+}
+
+/**
+ * Judges records [from, to) of a batch. The records that need the judge are put in lanes by the
+ * id they are about (a chat, or a child for approvals): a lane is judged in record order, lanes
+ * concurrently. Two lanes are two chats or two users, which pairguard already judges concurrently
+ * when they sit on different partitions (facts written before they are read, decisions
+ * compare-and-set), so this changes no answer; it lets the Redis client send many lanes'
+ * commands in one write. Returns null when the chunk was abandoned.
+ */
+async function judgeChunk(
+  ctx: BatchContext,
+  payload: EachBatchPayload,
+  source: Source,
+  chunk: { from: number; to: number },
+  inputs: ChunkInputs,
+): Promise<ChunkResult | null> {
+  const { batch } = payload;
+  const counts = new Map<string, number>();
+  const tally = (type: string, outcome: EventOutcome) => {
+    const key = `${type}\u0000${outcome}`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  };
+  const deadLetters: DeadLetterOut[] = [];
+  // Lane → indices of its records, in order; the judging of each record, by index.
+  const lanes = new Map<string, number[]>();
+  const judges = new Map<number, () => Promise<RecordResult>>();
+  const enqueue = (lane: string, index: number, judge: () => Promise<RecordResult>) => {
+    const queue = lanes.get(lane);
+    if (queue) queue.push(index);
+    else lanes.set(lane, [index]);
+    judges.set(index, judge);
+  };
+
+  for (let index = chunk.from; index < chunk.to; index++) {
+    const message = batch.messages[index]!;
+    const dead = (reason: string, detail: string) => {
+      deadLetters.push(deadLetterFor(ctx, batch, message, source, reason, detail));
+      tally('unknown', 'dead-lettered');
+    };
+    if (source === 'control') {
+      const decoded = decodeControl(message.value, ctx.limits);
+      if (decoded === null) tally('other', 'ignored');
+      else if (!decoded.ok) dead(decoded.reason, decoded.detail);
+      else enqueue(decoded.event.chatId, index, () => judgeControl(ctx, decoded.event, decoded.at));
+      continue;
+    }
+    const decoded = inputs.decodedBatch![index]!;
+    if (!decoded.ok) {
+      dead(decoded.reason, decoded.detail);
+      continue;
+    }
+    const sender = inputs.senders?.get(index);
+    const standing = sender ? messageStanding(sender, decoded.at) : null;
+    if (standing?.member) {
+      // The common case, without the judge: a member's message can pair nobody new.
+      if (standing.afterFreeze) ctx.metrics.messagesAfterFreeze.inc();
+      tally(decoded.event.type, 'applied');
+      continue;
+    }
+    const trigger: Trigger = {
+      event: decoded.event,
+      at: decoded.at,
+      ref: { eventId: decoded.event.eventId, type: decoded.event.type, topic: batch.topic, partition: batch.partition, offset: Number(message.offset) },
+    };
+    enqueue(laneOf(decoded.event), index, async () => {
+      const hooks: JudgeHooks = source === 'messages' ? { catchUp: () => inputs.catchUp('messages'), pending: inputs.unsent, sender } : { pending: inputs.unsent };
+      const judgement = await judgeEvent(ctx.judge, trigger, hooks);
+      for (const o of judgement.outputs) inputs.unsent.add(o.record.alertId);
+      if (judgement.messageAfterFreeze) ctx.metrics.messagesAfterFreeze.inc();
+      if (judgement.freezesWithheld > 0) freezesWithheld(ctx, judgement.freezesWithheld);
+      const isViolation = judgement.outputs.some((o) => o.kind === 'alert' && !o.recovered);
+      return { outputs: judgement.outputs, type: decoded.event.type, outcome: isViolation ? 'violation' : 'applied' };
+    });
+  }
+
+  if (source === 'membership' && judges.size > 0 && !(await inputs.catchUp('membership'))) return null;
+
+  // The limit is per chunk, never shared between batches: a lane of messages waiting at its
+  // barrier must not hold a slot that the approvals it waits for need.
+  const inFlight = pLimit(LANES_IN_FLIGHT);
+  const results = new Map<number, RecordResult>();
+  let abandoned = false;
+  const settled = await Promise.allSettled(
+    [...lanes.values()].map((queue) =>
+      inFlight(async () => {
+        for (const index of queue) {
+          if (abandoned || !payload.isRunning() || payload.isStale()) {
+            abandoned = true;
+            return;
+          }
+          try {
+            results.set(index, await judges.get(index)!());
+          } catch (err) {
+            abandoned = true;
+            throw err;
+          }
+        }
+      }),
+    ),
+  );
+  // Every lane has stopped before the batch fails, so a retried batch never races its own lanes.
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) throw failed.reason;
+  if (abandoned) return null;
+
+  const outputs: Output[] = [];
+  for (const index of [...results.keys()].sort((a, b) => a - b)) {
+    const r = results.get(index)!;
+    outputs.push(...r.outputs);
+    tally(r.type, r.outcome);
+  }
+  return { outputs, deadLetters, counts };
+}
+
+/** Records about the same chat (or, for approvals, the same child) are judged in order. */
+function laneOf(e: InputEvent): string {
+  switch (e.type) {
+    case 'user.registered':
+      return `u:${e.userId}`;
+    case 'contact.approved':
+    case 'contact.revoked':
+      return `u:${e.childId}`;
+    default:
+      return `c:${e.chatId}`;
+  }
+}
+
+/** Writes a chunk's outputs, then marks its records done: applied (for the barrier) and committable. */
+async function flush(ctx: BatchContext, payload: EachBatchPayload, source: Source, judged: ChunkResult, last: KafkaMessage): Promise<void> {
+  const { batch } = payload;
+  await ctx.publisher.publish(judged.outputs, judged.deadLetters);
+  recordOutputs(ctx, judged.outputs);
+  if (source === 'approvals' || source === 'membership') {
+    await ctx.judge.store.markApplied(batch.topic, new Map([[batch.partition, (BigInt(last.offset) + 1n).toString()]]));
+  }
+  payload.resolveOffset(last.offset);
+  await payload.commitOffsetsIfNecessary();
+  await payload.heartbeat();
+  for (const [key, n] of judged.counts) {
+    const [type, outcome] = key.split('\u0000') as [string, EventOutcome];
+    ctx.metrics.events.inc({ topic: batch.topic, type, outcome }, n);
+  }
+}
+
+function freezesWithheld(ctx: BatchContext, withheld: number) {
+  ctx.metrics.freezesWithheld.inc(withheld);
+  const windowMs = ctx.config.freezeBudgetWindowSeconds * 1000;
+  const now = ctx.judge.now();
+  ctx.metrics.freezeBudgetSpentUntil = now - (now % windowMs) + windowMs;
+  ctx.logger.warn({ withheld, budget: ctx.config.freezeBudget, windowSeconds: ctx.config.freezeBudgetWindowSeconds }, 'freeze budget spent: alerting without freezing');
 }
 
 function deadLetterFor(ctx: BatchContext, batch: Batch, message: KafkaMessage, source: Source, reason: string, detail: string): DeadLetterOut {
@@ -177,18 +285,10 @@ async function prefetchSenders(ctx: BatchContext, decoded: ReadonlyArray<Decoded
   return new Map(wanted.map((w, i) => [w.index, states[i]!]));
 }
 
-async function handleControl(
-  ctx: BatchContext,
-  message: KafkaMessage,
-  dead: (reason: string, detail: string) => void,
-  tally: (type: string, outcome: EventOutcome) => void,
-) {
-  const decoded = decodeControl(message.value, ctx.limits);
-  if (decoded === null) return tally('other', 'ignored');
-  if (!decoded.ok) return dead(decoded.reason, decoded.detail);
-  const unfrozen = await judgeUnfreeze(ctx.judge.store, decoded.event, decoded.at);
-  tally(decoded.event.type, unfrozen ? 'applied' : 'ignored');
-  if (unfrozen) ctx.logger.info({ chatId: decoded.event.chatId, by: decoded.event.by }, 'chat unfrozen by reviewer');
+async function judgeControl(ctx: BatchContext, event: ChatUnfrozen, at: number): Promise<RecordResult> {
+  const unfrozen = await judgeUnfreeze(ctx.judge.store, event, at);
+  if (unfrozen) ctx.logger.info({ chatId: event.chatId, by: event.by }, 'chat unfrozen by reviewer');
+  return { outputs: [], type: event.type, outcome: unfrozen ? 'applied' : 'ignored' };
 }
 
 function recordOutputs(ctx: BatchContext, outputs: readonly Output[]) {
