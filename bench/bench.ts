@@ -169,6 +169,31 @@ function startPairguard(topics: Topics, tag: string, port: number): PairguardRun
   };
 }
 
+/** Redis calls by command since the server started (INFO commandstats). */
+async function commandCalls(redis: Redis): Promise<Map<string, number>> {
+  const info = await redis.info('commandstats');
+  return new Map([...info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)].map((m) => [m[1]!, Number(m[2])]));
+}
+
+/**
+ * Redis commands per event during a run, by command. Counts every client of the server, so it is
+ * only meaningful on a Redis nothing else is using.
+ */
+async function commandsPerEvent(redis: Redis, total: number, run: () => Promise<void>): Promise<{ total: number; byCommand: Record<string, number> }> {
+  const before = await commandCalls(redis);
+  await run();
+  const after = await commandCalls(redis);
+  const byCommand: Record<string, number> = {};
+  let sum = 0;
+  for (const [command, calls] of after) {
+    const n = calls - (before.get(command) ?? 0);
+    if (n <= 0 || command === 'info') continue;
+    sum += n;
+    byCommand[command] = Number((n / total).toFixed(3));
+  }
+  return { total: Number((sum / total).toFixed(2)), byCommand };
+}
+
 async function pairguardRate(admin: Admin, topics: Topics, total: number, tag: string): Promise<Rates & { peakRssMb: number }> {
   const progress = new Progress(total);
   const run = startPairguard(topics, tag, 19464);
@@ -211,10 +236,12 @@ async function main() {
     const raw: Rates[] = [];
     const pg: Rates[] = [];
     const rss: number[] = [];
+    const commands: Array<{ total: number; byCommand: Record<string, number> }> = [];
     for (let i = 0; i < num(args.repeat); i++) {
       raw.push(await rawRate(topics, total));
       const tag = `${runTag}-tp${i}`;
-      const r = await pairguardRate(admin, topics, total, tag);
+      let r!: Rates & { peakRssMb: number };
+      commands.push(await commandsPerEvent(redis, total, async () => void (r = await pairguardRate(admin, topics, total, tag))));
       pg.push(r);
       rss.push(r.peakRssMb);
       await deletePrefix(redis, `bench:${tag}:`);
@@ -233,6 +260,7 @@ async function main() {
       overall: { raw: summary(raw, 'overall'), pairguard: summary(pg, 'overall'), ratios: ratios('overall'), ratio: Number(median(ratios('overall')).toFixed(3)) },
       pairguardStartSeconds: summary(pg, 'startSeconds'),
       peakRssMb: rss.map(Math.round),
+      redisCommandsPerEvent: commands,
     };
   }
 
@@ -387,13 +415,14 @@ function table(r: Record<string, unknown>): string {
   const rows: string[] = ['figure | measured | target', '--- | --- | ---'];
   type Summary = { median: number };
   type Side = { raw: Summary; pairguard: Summary; ratio: number };
-  const t = r.throughput as { sustained: Side; overall: Side; pairguardStartSeconds: Summary; peakRssMb: number[] } | undefined;
+  const t = r.throughput as { sustained: Side; overall: Side; pairguardStartSeconds: Summary; peakRssMb: number[]; redisCommandsPerEvent: Array<{ total: number }> } | undefined;
   if (t) {
     rows.push(`raw kafkajs, sustained / overall (median) | ${t.sustained.raw.median} / ${t.overall.raw.median} ev/s |`);
     rows.push(`pairguard, sustained / overall (median) | ${t.sustained.pairguard.median} / ${t.overall.pairguard.median} ev/s |`);
     rows.push(`pairguard / raw, sustained (overall) | ${t.sustained.ratio} (${t.overall.ratio}) | ≥ 0.8`);
     rows.push(`pairguard start to first 1% done (median) | ${t.pairguardStartSeconds.median} s |`);
     rows.push(`peak RSS (throughput runs) | ${Math.max(...t.peakRssMb)} MB | ≤ 200 MB`);
+    rows.push(`Redis commands per event (each run) | ${t.redisCommandsPerEvent.map((c) => c.total).join(' / ')} |`);
   }
   const l = r.latency as { ms: Record<string, number>; achievedRate: number; peakRssMb: number } | undefined;
   if (l) rows.push(`detection latency at ${l.achievedRate} ev/s p50/p95/p99/max | ${l.ms.p50}/${l.ms.p95}/${l.ms.p99}/${l.ms.max} ms | p99 ≤ 25 ms`);
