@@ -174,7 +174,7 @@ describe('scale-out: three processes in one group', () => {
       try {
         await op();
         const notCommittedAtStart = Number(await recordsNotCommitted(e.admin, e.config));
-        await waitFor(`partitions to settle after ${after}`, settled, 40_000);
+        await waitFor(`partitions to settle after ${after}`, settled, 60_000);
         moves.push({ after, settledMs: Date.now() - t, producedDuring: produced - before, notCommittedAtStart });
       } finally {
         await stopTrickle();
@@ -184,7 +184,7 @@ describe('scale-out: three processes in one group', () => {
     try {
       // Three instances share every partition of every group.
       const [a, b, c] = [await start('A'), await start('B'), await start('C')];
-      await waitFor('three instances to share the partitions', settled, 40_000);
+      await waitFor('three instances to share the partitions', settled, 60_000);
       await produceTo(400);
       for (const i of [a, b, c]) await judged(i);
 
