@@ -175,13 +175,32 @@ async function commandCalls(redis: Redis): Promise<Map<string, number>> {
   return new Map([...info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)].map((m) => [m[1]!, Number(m[2])]));
 }
 
+/** Redis main-thread CPU seconds since the server started (INFO cpu). */
+async function redisCpuSeconds(redis: Redis): Promise<number> {
+  const info = await redis.info('cpu');
+  const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0);
+  return field('used_cpu_user_main_thread') + field('used_cpu_sys_main_thread');
+}
+
+/** What a run cost Redis, per event. */
+interface RedisCost {
+  /** Commands per event, all commands together. */
+  total: number;
+  /** Commands per event, by command. */
+  byCommand: Record<string, number>;
+  /** Redis main-thread CPU microseconds per event. */
+  cpuMicrosPerEvent: number;
+}
+
 /**
- * Redis commands per event during a run, by command. Counts every client of the server, so it is
- * only meaningful on a Redis nothing else is using.
+ * Redis commands and CPU per event during a run, by command. Counts every client of the server,
+ * so it is only meaningful on a Redis nothing else is using.
  */
-async function commandsPerEvent(redis: Redis, total: number, run: () => Promise<void>): Promise<{ total: number; byCommand: Record<string, number> }> {
+async function redisCost(redis: Redis, total: number, run: () => Promise<void>): Promise<RedisCost> {
   const before = await commandCalls(redis);
+  const cpuBefore = await redisCpuSeconds(redis);
   await run();
+  const cpu = (await redisCpuSeconds(redis)) - cpuBefore;
   const after = await commandCalls(redis);
   const byCommand: Record<string, number> = {};
   let sum = 0;
@@ -191,7 +210,7 @@ async function commandsPerEvent(redis: Redis, total: number, run: () => Promise<
     sum += n;
     byCommand[command] = Number((n / total).toFixed(3));
   }
-  return { total: Number((sum / total).toFixed(2)), byCommand };
+  return { total: Number((sum / total).toFixed(2)), byCommand, cpuMicrosPerEvent: Number(((cpu * 1e6) / total).toFixed(2)) };
 }
 
 async function pairguardRate(admin: Admin, topics: Topics, total: number, tag: string): Promise<Rates & { peakRssMb: number }> {
@@ -236,12 +255,12 @@ async function main() {
     const raw: Rates[] = [];
     const pg: Rates[] = [];
     const rss: number[] = [];
-    const commands: Array<{ total: number; byCommand: Record<string, number> }> = [];
+    const commands: RedisCost[] = [];
     for (let i = 0; i < num(args.repeat); i++) {
       raw.push(await rawRate(topics, total));
       const tag = `${runTag}-tp${i}`;
       let r!: Rates & { peakRssMb: number };
-      commands.push(await commandsPerEvent(redis, total, async () => void (r = await pairguardRate(admin, topics, total, tag))));
+      commands.push(await redisCost(redis, total, async () => void (r = await pairguardRate(admin, topics, total, tag))));
       pg.push(r);
       rss.push(r.peakRssMb);
       await deletePrefix(redis, `bench:${tag}:`);
@@ -260,7 +279,7 @@ async function main() {
       overall: { raw: summary(raw, 'overall'), pairguard: summary(pg, 'overall'), ratios: ratios('overall'), ratio: Number(median(ratios('overall')).toFixed(3)) },
       pairguardStartSeconds: summary(pg, 'startSeconds'),
       peakRssMb: rss.map(Math.round),
-      redisCommandsPerEvent: commands,
+      redis: commands,
     };
   }
 
@@ -415,14 +434,14 @@ function table(r: Record<string, unknown>): string {
   const rows: string[] = ['figure | measured | target', '--- | --- | ---'];
   type Summary = { median: number };
   type Side = { raw: Summary; pairguard: Summary; ratio: number };
-  const t = r.throughput as { sustained: Side; overall: Side; pairguardStartSeconds: Summary; peakRssMb: number[]; redisCommandsPerEvent: Array<{ total: number }> } | undefined;
+  const t = r.throughput as { sustained: Side; overall: Side; pairguardStartSeconds: Summary; peakRssMb: number[]; redis: RedisCost[] } | undefined;
   if (t) {
     rows.push(`raw kafkajs, sustained / overall (median) | ${t.sustained.raw.median} / ${t.overall.raw.median} ev/s |`);
     rows.push(`pairguard, sustained / overall (median) | ${t.sustained.pairguard.median} / ${t.overall.pairguard.median} ev/s |`);
     rows.push(`pairguard / raw, sustained (overall) | ${t.sustained.ratio} (${t.overall.ratio}) | ≥ 0.8`);
     rows.push(`pairguard start to first 1% done (median) | ${t.pairguardStartSeconds.median} s |`);
     rows.push(`peak RSS (throughput runs) | ${Math.max(...t.peakRssMb)} MB | ≤ 200 MB`);
-    rows.push(`Redis commands per event (each run) | ${t.redisCommandsPerEvent.map((c) => c.total).join(' / ')} |`);
+    rows.push(`Redis commands / CPU µs per event (each run) | ${t.redis.map((c) => `${c.total} / ${c.cpuMicrosPerEvent}`).join(', ')} |`);
   }
   const l = r.latency as { ms: Record<string, number>; achievedRate: number; peakRssMb: number } | undefined;
   if (l) rows.push(`detection latency at ${l.achievedRate} ev/s p50/p95/p99/max | ${l.ms.p50}/${l.ms.p95}/${l.ms.p99}/${l.ms.max} ms | p99 ≤ 25 ms`);

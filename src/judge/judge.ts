@@ -145,11 +145,43 @@ export async function judgeEvent(deps: JudgeDeps, t: Trigger, hooks: JudgeHooks 
   return { outputs, messageAfterFreeze: false, freezesWithheld };
 }
 
-/** A reviewer unfroze a chat: forget the freeze unless it is newer than the unfreeze. */
-export async function judgeUnfreeze(store: StateStore, e: ChatUnfrozen, at: number): Promise<boolean> {
-  const { frozen } = await store.readChat(e.chatId);
-  if (!frozen || frozen.record.triggerAt > at) return false;
-  return store.swapDecision(e.chatId, FROZEN_FIELD, frozen.raw, null);
+/** What a reviewer's `chat.unfrozen` did. */
+export interface UnfreezeJudgement {
+  /** The freeze in force was lifted. */
+  unfrozen: boolean;
+  /** A freeze for a violation newer than the unfreeze (possibly one re-sent after a crash). */
+  outputs: Output[];
+  freezesWithheld: number;
+}
+
+/**
+ * A reviewer unfroze a chat: forget the freeze unless it is newer than the unfreeze. Then, a
+ * violation that began after the unfreeze freezes the chat again (contract §3). It may already
+ * have been judged, while the old freeze still stood, when the unfreeze is consumed late (its
+ * partition lagged): its episode is open and says when it began, so it is frozen here.
+ */
+export async function judgeUnfreeze(deps: JudgeDeps, e: ChatUnfrozen, at: number, pending: ReadonlySet<string> = new Set()): Promise<UnfreezeJudgement> {
+  const { store } = deps;
+  let chat = await store.readChat(e.chatId);
+  let unfrozen = false;
+  if (chat.frozen && chat.frozen.record.triggerAt <= at) {
+    unfrozen = await store.swapDecision(e.chatId, FROZEN_FIELD, chat.frozen.raw, null);
+    chat = await store.readChat(e.chatId);
+  }
+  const newer = [...chat.episodes.values()].filter((ep) => ep.record.triggerAt > at).sort((a, b) => a.record.triggerAt - b.record.triggerAt);
+  const none: UnfreezeJudgement = { unfrozen, outputs: [], freezesWithheld: 0 };
+  if (deps.mode !== 'enforce' || newer.length === 0) return none;
+  const frozen = chat.frozen;
+  if (frozen) {
+    // Recorded by an earlier run that stopped before sending it: send it now.
+    const lost = !frozen.record.sent && !pending.has(frozen.record.alertId) && newer.some((ep) => ep.record.alertId === frozen.record.alertId);
+    return lost ? { ...none, outputs: [{ ...freezeOutput(e.chatId, frozen), recovered: true }] } : none;
+  }
+  if (!(await withinFreezeBudget(deps))) return { ...none, freezesWithheld: 1 };
+  const cause = newer[0]!.record;
+  const record: FreezeRecord = { alertId: cause.alertId, requestedAt: deps.now(), triggerAt: cause.triggerAt, sent: false };
+  if (!(await store.recordFreeze(e.chatId, record))) return none;
+  return { ...none, outputs: [freezeOutput(e.chatId, { raw: encodeRecord(record), record })] };
 }
 
 async function sharedChats(store: StateStore, a: string, b: string): Promise<string[]> {
@@ -212,7 +244,7 @@ async function reconcileChat(
       over.push(pairing);
       continue;
     }
-    const record: EpisodeRecord = { alertId, openedAt: deps.now(), sent: false };
+    const record: EpisodeRecord = { alertId, openedAt: deps.now(), triggerAt: t.at, sent: false };
     if (await store.openEpisode(chatId, key, record)) opened.push({ pairing, key, episode: { raw: encodeRecord(record), record } });
   }
 

@@ -6,6 +6,8 @@ export interface EpisodeRecord {
   alertId: string;
   /** When it was detected (ms). */
   openedAt: number;
+  /** `occurredAt` of the event that opened it (ms); 0 in records written before it was kept. */
+  triggerAt: number;
   /** Whether the alert reached the alerts topic; false means a crash may have lost it. */
   sent: boolean;
 }
@@ -34,7 +36,7 @@ export function encodeRecord(r: EpisodeRecord | FreezeRecord): string {
 
 export function decodeEpisode(raw: string): Stored<EpisodeRecord> {
   const o = JSON.parse(raw) as Partial<EpisodeRecord>;
-  return { raw, record: { alertId: String(o.alertId ?? ''), openedAt: Number(o.openedAt ?? 0), sent: o.sent === true } };
+  return { raw, record: { alertId: String(o.alertId ?? ''), openedAt: Number(o.openedAt ?? 0), triggerAt: Number(o.triggerAt ?? 0), sent: o.sent === true } };
 }
 
 export function decodeFreeze(raw: string): Stored<FreezeRecord> {

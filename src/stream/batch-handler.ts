@@ -158,7 +158,7 @@ async function judgeChunk(
       const decoded = decodeControl(message.value, ctx.limits);
       if (decoded === null) tally('other', 'ignored');
       else if (!decoded.ok) dead(decoded.reason, decoded.detail);
-      else enqueue(decoded.event.chatId, index, () => judgeControl(ctx, decoded.event, decoded.at));
+      else enqueue(decoded.event.chatId, index, () => judgeControl(ctx, decoded.event, decoded.at, inputs.unsent));
       continue;
     }
     const decoded = inputs.decodedBatch![index]!;
@@ -285,10 +285,11 @@ async function prefetchSenders(ctx: BatchContext, decoded: ReadonlyArray<Decoded
   return new Map(wanted.map((w, i) => [w.index, states[i]!]));
 }
 
-async function judgeControl(ctx: BatchContext, event: ChatUnfrozen, at: number): Promise<RecordResult> {
-  const unfrozen = await judgeUnfreeze(ctx.judge.store, event, at);
-  if (unfrozen) ctx.logger.info({ chatId: event.chatId, by: event.by }, 'chat unfrozen by reviewer');
-  return { outputs: [], type: event.type, outcome: unfrozen ? 'applied' : 'ignored' };
+async function judgeControl(ctx: BatchContext, event: ChatUnfrozen, at: number, pending: ReadonlySet<string>): Promise<RecordResult> {
+  const judged = await judgeUnfreeze(ctx.judge, event, at, pending);
+  if (judged.unfrozen) ctx.logger.info({ chatId: event.chatId, by: event.by }, 'chat unfrozen by reviewer');
+  if (judged.freezesWithheld > 0) freezesWithheld(ctx, judged.freezesWithheld);
+  return { outputs: judged.outputs, type: event.type, outcome: judged.unfrozen ? 'applied' : 'ignored' };
 }
 
 function recordOutputs(ctx: BatchContext, outputs: readonly Output[]) {

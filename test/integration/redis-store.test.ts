@@ -62,7 +62,7 @@ describe('Redis state', () => {
   });
 
   it('opens an episode once and swaps decisions only from the value it read', async () => {
-    const rec = { alertId: 'a1', openedAt: 1, sent: false };
+    const rec = { alertId: 'a1', openedAt: 1, triggerAt: 1, sent: false };
     expect(await store.openEpisode('chat-x', 'p', rec)).toBe(true);
     expect(await store.openEpisode('chat-x', 'p', { ...rec, alertId: 'a2' })).toBe(false);
     const [ep] = (await store.readChat('chat-x')).episodes.values();

@@ -119,7 +119,7 @@ describe('judging events', () => {
     expect(freezes(out)).toEqual([]);
 
     // After a reviewer unfreezes the chat, a new violation freezes it again.
-    expect(await judgeUnfreeze(store, { type: 'chat.unfrozen', chatId: 'g', by: 'rev', occurredAt: iso(6) }, T0 + 6000)).toBe(true);
+    expect((await judgeUnfreeze(deps, { type: 'chat.unfrozen', chatId: 'g', by: 'rev', occurredAt: iso(6) }, T0 + 6000)).unfrozen).toBe(true);
     out = await publish(await feed(added('g', 'D', 7)));
     expect(alerts(out).map((a) => a.pair)).toEqual([['A', 'D'], ['B', 'D'], ['C', 'D']]);
     expect(freezes(out)).toHaveLength(1);
@@ -127,8 +127,36 @@ describe('judging events', () => {
 
   it('ignores an unfreeze older than the violation it would lift', async () => {
     await publish(await feed(created('g', ['A', 'B'], 10)));
-    expect(await judgeUnfreeze(store, { type: 'chat.unfrozen', chatId: 'g', by: 'rev', occurredAt: iso(5) }, T0 + 5000)).toBe(false);
+    expect((await judgeUnfreeze(deps, { type: 'chat.unfrozen', chatId: 'g', by: 'rev', occurredAt: iso(5) }, T0 + 5000)).unfrozen).toBe(false);
     expect((await store.readChat('g')).frozen).not.toBeNull();
+  });
+
+  it('freezes again for a violation newer than an unfreeze consumed after it', async () => {
+    // A–B frozen at 1; B leaves at 2; a reviewer unfreezes at 3; C joins at 4, judged while the
+    // old freeze still stands (the unfreeze's partition lagged), so no new freeze then.
+    const first = await publish(await feed(created('g', ['A', 'B'], 1)));
+    let out = await publish(await feed(removed('g', 'B', 2), added('g', 'C', 4)));
+    expect(alerts(out)).toMatchObject([{ pair: ['A', 'C'], action: 'frozen' }]);
+    expect(freezes(out)).toEqual([]);
+    const unfreeze = { type: 'chat.unfrozen', chatId: 'g', by: 'rev', occurredAt: iso(3) } as const;
+    const judged = await judgeUnfreeze(deps, unfreeze, T0 + 3000);
+    expect(judged.unfrozen).toBe(true);
+    expect(freezes(judged.outputs)).toMatchObject([{ record: { alertId: alerts(out)[0]!.alertId } }]);
+    expect(freezes(first)[0]!.record.alertId).not.toBe(alerts(out)[0]!.alertId);
+    // Replayed (a crash before the freeze was sent): sent again, once, as a recovery.
+    out = (await judgeUnfreeze(deps, unfreeze, T0 + 3000)).outputs;
+    expect(out).toMatchObject([{ kind: 'freeze', recovered: true }]);
+    await publish(out);
+    expect((await judgeUnfreeze(deps, unfreeze, T0 + 3000)).outputs).toEqual([]);
+  });
+
+  it('does not freeze again for a violation older than the unfreeze, nor in alert-only mode', async () => {
+    await publish(await feed(created('g', ['A', 'B'], 1)));
+    const judged = await judgeUnfreeze(deps, { type: 'chat.unfrozen', chatId: 'g', by: 'rev', occurredAt: iso(3) }, T0 + 3000);
+    expect(judged).toMatchObject({ unfrozen: true, outputs: [] });
+    setup('alert-only');
+    await publish(await feed(created('h', ['A', 'B'], 1)));
+    expect((await judgeUnfreeze(deps, { type: 'chat.unfrozen', chatId: 'h', by: 'rev', occurredAt: iso(0) }, T0)).outputs).toEqual([]);
   });
 
   it('ends an episode when a member leaves, and alerts again if they come back', async () => {

@@ -1,7 +1,7 @@
 /**
- * Known gaps, reproduced. Each test here fails today (`it.fails`), which vitest counts as a pass;
- * when the gap is fixed the test starts passing, vitest reports it as a failure, and `.fails`
- * must be removed. See PARTITIONING.md, "Limits".
+ * Contract §3, "after which a new violation freezes it again", when the reviewer's unfreeze is
+ * consumed after the newer violation was judged (the control partition lagged). Found by the
+ * scale-out work; see PARTITIONING.md.
  */
 import { afterEach, expect, it } from 'vitest';
 import type { FreezeCommand } from '../../src/actions/records.js';
@@ -14,7 +14,7 @@ afterEach(async () => {
   env = undefined;
 });
 
-it.fails('a violation after a reviewer unfreezes freezes the chat again, even when the unfreeze is consumed after it', async () => {
+it('a violation after a reviewer unfreezes freezes the chat again, even when the unfreeze is consumed after it', async () => {
   const e = (env = await createTestEnv());
   const base = Date.now() - 60_000;
   const at = (s: number) => new Date(base + s * 1000).toISOString();
@@ -44,6 +44,6 @@ it.fails('a violation after a reviewer unfreezes freezes the chat again, even wh
     await producer.disconnect();
   }
   const freezes = (await readTopic<FreezeCommand>(e.admin, t.control)).filter((r) => r.value.type === 'chat.freeze');
-  // Today: one freeze (for x–y); the x–z violation that followed the unfreeze is left unfrozen.
+  // One freeze for x–y, and one for the x–z violation that followed the unfreeze.
   expect(new Set(freezes.map((f) => f.value.alertId)).size).toBe(2);
 });
