@@ -11,7 +11,6 @@
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Redis } from 'ioredis';
 import type { Admin, Consumer, Producer } from 'kafkajs';
 import type { Config } from './config.js';
 import { PairguardError } from './errors.js';
@@ -23,6 +22,8 @@ import type { Logger } from './observability/logger.js';
 import { createLogger } from './observability/logger.js';
 import type { ConsumerName } from './stream/consumer-groups.js';
 import { Metrics } from './observability/metrics.js';
+import type { RedisClient } from './state/redis-client.js';
+import { createRedis } from './state/redis-client.js';
 import { RedisStateStore } from './state/redis-store.js';
 import { recordsNotApplied, waitUntilApplied } from './stream/applied-barrier.js';
 import type { BatchContext } from './stream/batch-handler.js';
@@ -79,7 +80,7 @@ export class Monitor {
     readonly config: Config,
     readonly logger: Logger,
     readonly metrics: Metrics,
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly admin: Admin,
     private readonly producer: Producer,
     private readonly consumers: readonly ConsumerSlot[],
@@ -113,7 +114,8 @@ export class Monitor {
     const metrics = opts.metrics ?? new Metrics();
     const now = opts.now ?? Date.now;
 
-    const redis = new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 3, connectionName: 'pairguard' });
+    // One server or a cluster, as REDIS_URL says (see state/redis-client.ts).
+    const redis = createRedis(config.redisUrl, { lazyConnect: true, connectionName: 'pairguard' });
     redis.on('error', (err: Error) => logger.debug({ err: err.message }, 'redis connection error'));
     await redis.connect();
     const store = new RedisStateStore(redis, config.redisKeyPrefix, (operation, seconds) => metrics.redisCommandDuration.observe({ operation }, seconds));

@@ -1,15 +1,20 @@
 /**
- * StateStore on Redis (a single node today; every command touches one hash-tagged key, except the
- * frozen-chats index, see keys.ts). Every operation is one round trip, timed through `observe`.
+ * StateStore on Redis, one server or a Redis Cluster (see keys.ts for the keys and what is atomic,
+ * redis-client.ts for the client). Every command and script touches one hash-tagged key. An
+ * operation reading many users or chats issues its commands together, without awaiting each:
+ * with auto-pipelining (createRedis turns it on) they travel as one pipeline per node, so the
+ * operation is one round trip on one server and one concurrent round trip per node on a cluster.
+ * (An explicit pipeline would not do: a cluster client rejects one whose keys span nodes.) Each
+ * operation is timed through `observe`.
  */
 import { performance } from 'node:perf_hooks';
-import type { Redis } from 'ioredis';
 import type { UserFacts } from '../policy/chat-facts.js';
 import type { Role, Toggle } from '../policy/timeline.js';
 import { decodeRole, decodeToggle } from '../policy/timeline.js';
 import { FROZEN_FIELD, Keys, ROLE_FIELD, approvalField } from './keys.js';
 import type { EpisodeRecord, FreezeRecord } from './records.js';
 import { decodeEpisode, decodeFreeze, encodeRecord } from './records.js';
+import type { RedisClient } from './redis-client.js';
 import { defineScripts } from './scripts.js';
 import type { ChatState, SenderState, StateStore } from './store.js';
 
@@ -17,11 +22,11 @@ import type { ChatState, SenderState, StateStore } from './store.js';
 export type OperationObserver = (operation: string, seconds: number) => void;
 
 export class RedisStateStore implements StateStore {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   readonly keys: Keys;
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     prefix: string,
     private readonly observe: OperationObserver = () => undefined,
   ) {
@@ -44,7 +49,7 @@ export class RedisStateStore implements StateStore {
     await this.timed('ping', () => this.redis.ping());
   }
 
-  /** How many chats have a freeze in force (SCARD of the index kept by the freeze scripts). */
+  /** How many chats have a freeze in force (SCARD of the index kept beside the freeze field, see keys.ts). */
   async frozenChats(): Promise<number> {
     return this.timed('frozenChats', () => this.redis.scard(this.keys.frozenChats()));
   }
@@ -63,11 +68,13 @@ export class RedisStateStore implements StateStore {
 
   applyMembership(chatId: string, userIds: readonly string[], joined: boolean, at: number): Promise<void> {
     return this.timed('applyMembership', async () => {
-      const p = this.redis.pipeline();
       // The toggles first: whoever reads the index afterwards finds the membership already there.
-      p.pgToggle(this.keys.members(chatId), joined ? '1' : '0', at, ...userIds);
-      if (joined) for (const u of userIds) p.sadd(this.keys.userChats(u), chatId);
-      await execOrThrow(p);
+      // On one server, commands issued in order are applied in order (one connection, and one
+      // pipeline when auto-pipelined), so both go in one round trip. On a cluster the chat and
+      // the users live on different nodes, which nothing orders: the index waits for the toggle.
+      const toggled = this.redis.pgToggle(this.keys.members(chatId), joined ? '1' : '0', at, ...userIds);
+      if (this.redis.isCluster) await toggled;
+      await Promise.all([toggled, ...(joined ? userIds.map((u) => this.redis.sadd(this.keys.userChats(u), chatId)) : [])]);
     });
   }
 
@@ -77,10 +84,8 @@ export class RedisStateStore implements StateStore {
 
   readChat(chatId: string): Promise<ChatState> {
     return this.timed('readChat', async () => {
-      const p = this.redis.pipeline();
-      p.hgetall(this.keys.members(chatId));
-      p.hgetall(this.keys.episodes(chatId));
-      const [members, decisions] = (await execOrThrow(p)) as [Record<string, string>, Record<string, string>];
+      // Both keys carry the chat's tag: one node, one round trip.
+      const [members, decisions] = await Promise.all([this.redis.hgetall(this.keys.members(chatId)), this.redis.hgetall(this.keys.episodes(chatId))]);
       const state: ChatState = { members: new Map(), episodes: new Map(), frozen: null };
       for (const [u, v] of Object.entries(members)) state.members.set(u, decodeToggle(v));
       for (const [field, raw] of Object.entries(decisions)) {
@@ -98,16 +103,10 @@ export class RedisStateStore implements StateStore {
   readSenders(messages: ReadonlyArray<{ chatId: string; userId: string }>): Promise<SenderState[]> {
     if (messages.length === 0) return Promise.resolve([]);
     return this.timed('readSenders', async () => {
-      const p = this.redis.pipeline();
-      for (const m of messages) {
-        p.hget(this.keys.members(m.chatId), m.userId);
-        p.hget(this.keys.episodes(m.chatId), FROZEN_FIELD);
-      }
-      const rows = (await execOrThrow(p)) as Array<string | null>;
-      return messages.map((_, i) => {
-        const frozen = rows[2 * i + 1];
-        return { membership: decodeToggle(rows[2 * i]), frozen: frozen ? decodeFreeze(frozen) : null };
-      });
+      const rows = await Promise.all(
+        messages.map((m) => Promise.all([this.redis.hget(this.keys.members(m.chatId), m.userId), this.redis.hget(this.keys.episodes(m.chatId), FROZEN_FIELD)])),
+      );
+      return rows.map(([membership, frozen]) => ({ membership: decodeToggle(membership), frozen: frozen ? decodeFreeze(frozen) : null }));
     });
   }
 
@@ -116,9 +115,7 @@ export class RedisStateStore implements StateStore {
     if (needs.size === 0) return Promise.resolve(new Map());
     return this.timed('readUsers', async () => {
       const users = [...needs.keys()];
-      const p = this.redis.pipeline();
-      for (const u of users) p.hmget(this.keys.user(u), ROLE_FIELD, ...needs.get(u)!.map(approvalField));
-      const rows = (await execOrThrow(p)) as Array<Array<string | null>>;
+      const rows = await Promise.all(users.map((u) => this.redis.hmget(this.keys.user(u), ROLE_FIELD, ...needs.get(u)!.map(approvalField))));
       const out = new Map<string, UserFacts>();
       users.forEach((u, i) => {
         const [role, ...edges] = rows[i]!;
@@ -141,17 +138,28 @@ export class RedisStateStore implements StateStore {
 
   recordFreeze(chatId: string, record: FreezeRecord): Promise<boolean> {
     return this.timed('recordFreeze', async () => {
-      return (await this.redis.pgFreeze(this.keys.episodes(chatId), this.keys.frozenChats(), FROZEN_FIELD, encodeRecord(record), chatId)) === 1;
+      if ((await this.redis.hsetnx(this.keys.episodes(chatId), FROZEN_FIELD, encodeRecord(record))) === 0) return false;
+      // The index after the field; a crash in between is repaired when the freeze is marked sent (keys.ts).
+      await this.redis.sadd(this.keys.frozenChats(), chatId);
+      return true;
     });
   }
 
   swapDecision(chatId: string, field: string, expected: string, next: string | null): Promise<boolean> {
     return this.timed('swapDecision', async () => {
-      // Lifting a freeze also takes the chat out of the frozen-chats index, in the same script.
-      if (field === FROZEN_FIELD && next === null) {
-        return (await this.redis.pgUnfreeze(this.keys.episodes(chatId), this.keys.frozenChats(), FROZEN_FIELD, expected, chatId)) === 1;
+      const episodes = this.keys.episodes(chatId);
+      if (field !== FROZEN_FIELD) return (await this.redis.pgHashSwap(episodes, field, expected, next ?? '')) === 1;
+      // A freeze field changes together with the frozen-chats index, in the order keys.ts explains.
+      const index = this.keys.frozenChats();
+      if (next !== null) {
+        const swapped = (await this.redis.pgHashSwap(episodes, field, expected, next)) === 1;
+        if (swapped) await this.redis.sadd(index, chatId);
+        return swapped;
       }
-      return (await this.redis.pgHashSwap(this.keys.episodes(chatId), field, expected, next ?? '')) === 1;
+      await this.redis.srem(index, chatId);
+      const lifted = (await this.redis.pgHashSwap(episodes, field, expected, '')) === 1;
+      if (!lifted && (await this.redis.hexists(episodes, field)) === 1) await this.redis.sadd(index, chatId);
+      return lifted;
     });
   }
 
@@ -189,13 +197,4 @@ export class RedisStateStore implements StateStore {
       return new Map(Object.entries(raw).map(([p, o]) => [Number(p), BigInt(o)]));
     });
   }
-}
-
-/** ioredis pipelines report per-command errors in the result; surface the first one. */
-async function execOrThrow(p: ReturnType<Redis['pipeline']>): Promise<unknown[]> {
-  const results = (await p.exec()) ?? [];
-  return results.map(([err, value]) => {
-    if (err) throw err;
-    return value;
-  });
 }
