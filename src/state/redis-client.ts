@@ -7,10 +7,11 @@
  * One variable rather than a second REDIS_CLUSTER_NODES: there is no precedence to explain, and
  * the password lives in one place that the configuration already redacts.
  *
- * Auto-pipelining is on for both: the state store issues a round trip's commands concurrently,
- * and ioredis sends the commands of one tick as one pipeline per node. That is how reads spanning
- * many users and chats stay one round trip per node on a cluster (a cluster client rejects an
- * explicit pipeline whose keys live on different nodes), and one round trip on one server.
+ * The cluster client auto-pipelines: the state store issues a round trip's commands together and
+ * ioredis sends the commands of one tick as one pipeline per node, which is how reads spanning
+ * many users and chats stay one round trip per node (a cluster client rejects an explicit
+ * pipeline whose keys live on different nodes). The single-server client does not: the store
+ * uses explicit pipelines there, which cost less per command than auto-pipelining.
  */
 import { Cluster, Redis } from 'ioredis';
 import type { ClusterNode, RedisOptions } from 'ioredis';
@@ -66,12 +67,12 @@ export interface ClientOptions {
   lazyConnect?: boolean;
 }
 
-/** A client of the server or cluster a REDIS_URL names, with auto-pipelining on. */
+/** A client of the server or cluster a REDIS_URL names (auto-pipelining on a cluster). */
 export function createRedis(redisUrl: string, opts: ClientOptions = {}): RedisClient {
   const target = parseRedisUrl(redisUrl);
   const common: RedisOptions = { maxRetriesPerRequest: 3, lazyConnect: opts.lazyConnect ?? false };
   if (opts.connectionName) common.connectionName = opts.connectionName;
-  if (target.kind === 'server') return new Redis(redisUrl, { ...common, enableAutoPipelining: true });
+  if (target.kind === 'server') return new Redis(redisUrl, common);
   const redisOptions: RedisOptions = { connectionName: common.connectionName, maxRetriesPerRequest: 3 };
   if (target.username) redisOptions.username = target.username;
   if (target.password) redisOptions.password = target.password;
