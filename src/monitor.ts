@@ -308,7 +308,7 @@ export class Monitor {
       this.metrics.redisUp.set(redisUp ? 1 : 0);
       this.metrics.kafkaUp.set(kafkaUp ? 1 : 0);
       this.metrics.ready.set(this.notReadyReason() === null ? 1 : 0);
-      // One SCARD: the freeze scripts keep the index exact, so nothing is scanned (see state/keys.ts).
+      // One SCARD of the index kept beside each chat's freeze field, so nothing is scanned (see state/keys.ts).
       if (redisUp) await store.frozenChats().then((n) => this.metrics.frozenChats.set(n), () => undefined);
     };
     this.repeat(intervalMs, check);
