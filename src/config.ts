@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { PairguardError } from './errors.js';
+import { parseRedisUrl } from './state/redis-client.js';
 
 export const DEFAULT_TOPICS = {
   approvals: 'kids.approvals',
@@ -23,7 +24,7 @@ export interface Config {
   kafkaBrokers: string[];
   /** Kafka client id, shown in broker logs and quotas. */
   kafkaClientId: string;
-  /** Redis connection URL; may name a database number. */
+  /** Redis connection URL: one server (may name a database number), or redis-cluster://h1:p1,h2:p2 (see state/redis-client.ts). */
   redisUrl: string;
   /** Prefix of every Redis key pairguard writes (lets tests and tenants share a Redis). */
   redisKeyPrefix: string;
@@ -73,14 +74,13 @@ const schema = z.object({
   REDIS_URL: z
     .string()
     .default('redis://127.0.0.1:6379')
-    .refine((s) => {
+    .superRefine((s, ctx) => {
       try {
-        const u = new URL(s);
-        return (u.protocol === 'redis:' || u.protocol === 'rediss:') && /^\/?\d*$/.test(u.pathname);
-      } catch {
-        return false;
+        parseRedisUrl(s);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
       }
-    }, 'must be redis://[user:password@]host:port[/db] or rediss://…'),
+    }),
   REDIS_KEY_PREFIX: z.string().regex(/^[^{}\s]*$/, 'must not contain braces or spaces').default('pg:'),
   PAIRGUARD_MODE: z.enum(['enforce', 'alert-only']).default('enforce'),
   PAIRGUARD_GROUP_ID: z.string().regex(/^\S{1,200}$/, 'must be 1-200 characters without spaces').default('pairguard'),

@@ -11,7 +11,6 @@
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Redis } from 'ioredis';
 import type { Admin, Consumer, Producer } from 'kafkajs';
 import type { Config } from './config.js';
 import { PairguardError } from './errors.js';
@@ -23,6 +22,8 @@ import type { Logger } from './observability/logger.js';
 import { createLogger } from './observability/logger.js';
 import type { ConsumerName } from './stream/consumer-groups.js';
 import { Metrics } from './observability/metrics.js';
+import type { RedisClient } from './state/redis-client.js';
+import { createRedis } from './state/redis-client.js';
 import { RedisStateStore } from './state/redis-store.js';
 import { recordsNotApplied, waitUntilApplied } from './stream/applied-barrier.js';
 import type { BatchContext } from './stream/batch-handler.js';
@@ -79,7 +80,7 @@ export class Monitor {
     readonly config: Config,
     readonly logger: Logger,
     readonly metrics: Metrics,
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly admin: Admin,
     private readonly producer: Producer,
     private readonly consumers: readonly ConsumerSlot[],
@@ -113,9 +114,10 @@ export class Monitor {
     const metrics = opts.metrics ?? new Metrics();
     const now = opts.now ?? Date.now;
 
-    // Auto-pipelining: commands issued in the same tick by concurrent lanes (see batch-handler.ts)
-    // go to Redis in one write.
-    const redis = new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 3, connectionName: 'pairguard', enableAutoPipelining: true });
+    // One server or a cluster, as REDIS_URL says (see state/redis-client.ts). Auto-pipelining:
+    // the commands that concurrent lanes (see stream/batch-handler.ts) issue in one tick leave in
+    // one write per server.
+    const redis = createRedis(config.redisUrl, { lazyConnect: true, connectionName: 'pairguard', autoPipelining: true });
     redis.on('error', (err: Error) => logger.debug({ err: err.message }, 'redis connection error'));
     await redis.connect();
     const store = new RedisStateStore(redis, config.redisKeyPrefix, (operation, seconds) => metrics.redisCommandDuration.observe({ operation }, seconds));
@@ -308,7 +310,7 @@ export class Monitor {
       this.metrics.redisUp.set(redisUp ? 1 : 0);
       this.metrics.kafkaUp.set(kafkaUp ? 1 : 0);
       this.metrics.ready.set(this.notReadyReason() === null ? 1 : 0);
-      // One SCARD: the freeze scripts keep the index exact, so nothing is scanned (see state/keys.ts).
+      // One SCARD of the index kept beside each chat's freeze field, so nothing is scanned (see state/keys.ts).
       if (redisUp) await store.frozenChats().then((n) => this.metrics.frozenChats.set(n), () => undefined);
     };
     this.repeat(intervalMs, check);

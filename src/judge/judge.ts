@@ -164,7 +164,9 @@ export async function judgeUnfreeze(deps: JudgeDeps, e: ChatUnfrozen, at: number
   const { store } = deps;
   let chat = await store.readChat(e.chatId);
   let unfrozen = false;
-  if (chat.frozen && chat.frozen.record.triggerAt <= at) {
+  // A failed swap means the record changed since it was read (marked sent, most often): read it
+  // again and retry, so that the unfreeze is not lost.
+  for (let attempt = 0; attempt < 3 && !unfrozen && chat.frozen && chat.frozen.record.triggerAt <= at; attempt++) {
     unfrozen = await store.swapDecision(e.chatId, FROZEN_FIELD, chat.frozen.raw, null);
     chat = await store.readChat(e.chatId);
   }

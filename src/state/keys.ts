@@ -1,6 +1,6 @@
 /**
  * Redis key design. Every key names one user or one chat and carries that id as a hash tag, so
- * every atomic update touches one slot and the layout can move to Redis Cluster unchanged.
+ * every atomic update touches one slot and the same layout runs on one server or a Redis Cluster.
  *
  *   {prefix}u:{userId}          hash  "r" → role history; "a:<contactId>" → approval toggle
  *   {prefix}u:{userId}:chats    set   chats the user ever joined (a superset; judging rechecks)
@@ -12,11 +12,29 @@
  *                                     gone (a Redis that restarted empty), not merely new
  *   {prefix}frozen              set   chats whose freeze is in force (index for the gauge and reviewers)
  *
- * The frozen-chats set is the one key not tagged by a user or a chat. It changes only inside the
- * freeze and unfreeze scripts, together with the chat's freeze field, so it is exact without
- * scanning; the price is that those two scripts touch two slots. On Redis Cluster they would
- * fail with CROSSSLOT rather than drift: moving there means tagging this set with a bucket of
- * the chat's hash tag, or giving the count up.
+ * Atomic (one Lua script or command on one key): each toggle and role merge, opening an episode,
+ * recording a freeze (HSETNX of the chat's "frozen" field), every compare-and-set of a decision,
+ * the applied-offset marks, the freeze-budget count. Nothing atomic spans two users or chats.
+ *
+ * The chat's "frozen" field is the truth about a freeze; the frozen-chats set is an index of it,
+ * the one key tagged by neither a user nor a chat. Updating both in one script would cross slots
+ * (CROSSSLOT on a cluster), so the store updates the index with idempotent SADD/SREM next to the
+ * script, in the order that lets a replay repair it:
+ *
+ *  - freeze: HSETNX, then SADD. A crash in between leaves a frozen chat out of the index; the
+ *    batch is not committed, so its redelivery re-sends the freeze (the "recovered" path), and
+ *    marking a freeze as sent SADDs again.
+ *  - unfreeze: SREM, then compare-and-delete of the field. A crash in between leaves a frozen chat
+ *    out of the index until the redelivered unfreeze deletes the field; if the compare fails the
+ *    freeze is still in force and goes back into the index.
+ *
+ * So without crashes the index trails the field by one round trip, and after one it is right
+ * again once the interrupted batch is replayed. The race left is a chat unfrozen within that one
+ * round trip of its freeze being recorded or marked sent (before a reviewer could have seen the
+ * freeze command): its SADD can land after the SREM, counting one chat too many. The gauge stays one SCARD. Sharding the set into
+ * buckets was the alternative: a bucket set can share a slot with the chat only through a tag
+ * computed per slot, and the count would then be thousands of SCARDs; frozen chats are few (the
+ * freeze budget caps them), so one set is not a hot key worth that.
  */
 export const ROLE_FIELD = 'r';
 export const FROZEN_FIELD = 'frozen';

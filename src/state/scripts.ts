@@ -1,6 +1,7 @@
 /** Registers pairguard's Lua scripts (src/state/lua/, one command per file) on an ioredis client. */
 import { readFileSync } from 'node:fs';
-import type { Redis, Result } from 'ioredis';
+import type { Result } from 'ioredis';
+import type { RedisClient } from './redis-client.js';
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
@@ -8,19 +9,15 @@ declare module 'ioredis' {
     pgRole(key: string, field: string, role: string, at: number): Result<number, Context>;
     pgHashMax(key: string, ...fieldValues: string[]): Result<number, Context>;
     pgHashSwap(key: string, field: string, expected: string, next: string): Result<number, Context>;
-    pgFreeze(decisions: string, frozenIndex: string, field: string, record: string, chatId: string): Result<number, Context>;
-    pgUnfreeze(decisions: string, frozenIndex: string, field: string, expected: string, chatId: string): Result<number, Context>;
   }
 }
 
-/** Command name → [file in lua/, number of keys]. */
+/** Command name → [file in lua/, number of keys]. Each script touches one key, so one slot on a cluster. */
 const SCRIPTS = {
   pgToggle: ['toggle', 1],
   pgRole: ['role', 1],
   pgHashMax: ['hash-max', 1],
   pgHashSwap: ['hash-swap', 1],
-  pgFreeze: ['freeze', 2],
-  pgUnfreeze: ['unfreeze', 2],
 } as const;
 
 const sources = new Map<string, string>();
@@ -33,7 +30,7 @@ function source(file: string): string {
   return lua;
 }
 
-export function defineScripts(redis: Redis): Redis {
+export function defineScripts<C extends RedisClient>(redis: C): C {
   for (const [command, [file, numberOfKeys]] of Object.entries(SCRIPTS)) {
     if (typeof (redis as unknown as Record<string, unknown>)[command] !== 'function') {
       redis.defineCommand(command, { numberOfKeys, lua: source(file) });

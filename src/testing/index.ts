@@ -23,7 +23,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
-import { Redis } from 'ioredis';
 import type { Admin, Consumer } from 'kafkajs';
 import { Kafka, logLevel } from 'kafkajs';
 import type { AlertRecord, FreezeCommand } from '../actions/records.js';
@@ -32,6 +31,7 @@ import { loadConfig, prefixedTopicEnv } from '../config.js';
 import { Monitor } from '../monitor.js';
 import { createLogger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
+import { createRedis, deleteByPrefix } from '../state/redis-client.js';
 import { consumerGroups, recordsNotCommitted } from '../stream/consumer-groups.js';
 import type { ReplaySummary } from '../cli/replay.js';
 import { replayFile, replayLines } from '../cli/replay.js';
@@ -43,7 +43,7 @@ export type { ReplaySummary } from '../cli/replay.js';
 export interface PairguardTestEnvOptions {
   /** Kafka brokers (default 127.0.0.1:9092). */
   brokers?: string[];
-  /** Redis (default redis://127.0.0.1:6379); only keys under this environment's prefix are written and deleted. */
+  /** Redis (default redis://127.0.0.1:6379; redis-cluster://h1:p1,h2:p2 names a cluster); only keys under this environment's prefix are written and deleted. */
   redisUrl?: string;
   /** Partitions of each topic (default 3). */
   partitions?: number;
@@ -198,12 +198,12 @@ export async function createPairguardTestEnv(opts: PairguardTestEnvOptions = {})
         await admin.deleteTopics({ topics: Object.values(config.topics) }).catch(() => undefined);
         await admin.deleteGroups([...consumerGroups(config).map((g) => g.groupId), tailGroup]).catch(() => undefined);
         await admin.disconnect().catch(() => undefined);
-        const redis = new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 3 });
+        // One server or every master of a cluster, as REDIS_URL names it.
+        const redis = createRedis(config.redisUrl, { lazyConnect: true });
+        redis.on('error', () => undefined);
         try {
           await redis.connect();
-          for await (const keys of redis.scanStream({ match: `${config.redisKeyPrefix}*`, count: 1000 }) as AsyncIterable<string[]>) {
-            if (keys.length > 0) await redis.del(...keys);
-          }
+          await deleteByPrefix(redis, config.redisKeyPrefix);
         } catch {
           // Nothing to delete when Redis is gone; the keys carry a unique prefix.
         } finally {

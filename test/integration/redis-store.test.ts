@@ -90,6 +90,27 @@ describe('Redis state', () => {
     expect(await redis.smembers(store.keys.frozenChats())).toEqual(['chat-g']);
   });
 
+  it('repairs the frozen-chats index when a step was lost to a crash, by repeating the interrupted operation', async () => {
+    const index = store.keys.frozenChats();
+    const rec = { alertId: 'r1', requestedAt: 1, triggerAt: 1, sent: false };
+    // Died after recording the freeze, before indexing it: marking the re-sent freeze as sent indexes it.
+    await redis.hsetnx(store.keys.episodes('chat-r'), 'frozen', JSON.stringify(rec));
+    expect(await redis.sismember(index, 'chat-r')).toBe(0);
+    const frozen = (await store.readChat('chat-r')).frozen!;
+    const sent = JSON.stringify({ ...frozen.record, sent: true });
+    expect(await store.swapDecision('chat-r', 'frozen', frozen.raw, sent)).toBe(true);
+    expect(await redis.sismember(index, 'chat-r')).toBe(1);
+    // Died after taking it out of the index, before lifting the freeze: the redelivered unfreeze finishes both.
+    await redis.srem(index, 'chat-r');
+    expect(await store.swapDecision('chat-r', 'frozen', sent, null)).toBe(true);
+    expect(await redis.sismember(index, 'chat-r')).toBe(0);
+    expect((await store.readChat('chat-r')).frozen).toBeNull();
+    // An unfreeze that does not match (the freeze changed since it was read) leaves the chat indexed.
+    expect(await store.recordFreeze('chat-r', rec)).toBe(true);
+    expect(await store.swapDecision('chat-r', 'frozen', sent, null)).toBe(false);
+    expect(await redis.sismember(index, 'chat-r')).toBe(1);
+  });
+
   it('times every round trip under its operation name only', () => {
     expect(new Set(timed)).toEqual(
       new Set(['applyApproval', 'applyRegistration', 'markApplied', 'appliedOffsets', 'openEpisode', 'readChat', 'swapDecision', 'recordFreeze', 'frozenChats']),

@@ -12,6 +12,8 @@ import { loadConfig, prefixedTopicEnv } from '../../src/config.js';
 import { Monitor } from '../../src/monitor.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { Metrics } from '../../src/observability/metrics.js';
+import type { RedisClient } from '../../src/state/redis-client.js';
+import { deleteByPrefix, masters } from '../../src/state/redis-client.js';
 import { consumerGroups, recordsNotCommitted } from '../../src/stream/consumer-groups.js';
 
 export const BROKERS = ['127.0.0.1:9092'];
@@ -72,6 +74,12 @@ export async function createTestEnv(opts: { partitions?: number; env?: Record<st
     waitForLeaders: true,
     topics: Object.values(config.topics).map((topic) => ({ topic, numPartitions: opts.partitions ?? 3, replicationFactor: 1 })),
   });
+  // Leaders are named before they serve: a produce request sent now can fail on one partition
+  // ("not the leader") and kafkajs then retries the whole request, writing the records of the
+  // partitions that did succeed twice. Wait until every partition answers a ListOffsets.
+  await waitFor('every partition of the new topics to have a serving leader', () =>
+    Promise.all(Object.values(config.topics).map((topic) => admin.fetchTopicOffsets(topic))).then(() => true, () => false),
+  );
   const redis = new Redis(REDIS_URL);
   const logs = new LogCapture();
   const monitors: Monitor[] = [];
@@ -105,12 +113,18 @@ export async function createTestEnv(opts: { partitions?: number; env?: Record<st
   };
 }
 
-export async function deleteKeys(redis: Redis, prefix: string): Promise<number> {
-  let n = 0;
-  for await (const keys of redis.scanStream({ match: `${prefix}*`, count: 1000 }) as AsyncIterable<string[]>) {
-    if (keys.length > 0) n += await redis.del(...keys);
+/** Deletes a prefix's keys on one server, or on every master of a cluster. */
+export function deleteKeys(redis: RedisClient, prefix: string): Promise<number> {
+  return deleteByPrefix(redis, prefix);
+}
+
+/** Every key under a prefix, on one server or on every master of a cluster. */
+export async function keysWithPrefix(redis: RedisClient, prefix: string): Promise<string[]> {
+  const keys: string[] = [];
+  for (const node of masters(redis)) {
+    for await (const page of node.scanStream({ match: `${prefix}*`, count: 1000 }) as AsyncIterable<string[]>) keys.push(...page);
   }
-  return n;
+  return keys;
 }
 
 /** Every record currently on a topic, parsed as JSON, in partition order. */

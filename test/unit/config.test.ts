@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, prefixedTopicEnv } from '../../src/config.js';
+import { parseRedisUrl } from '../../src/state/redis-client.js';
 
 describe('configuration', () => {
   it('has the contract defaults', () => {
@@ -32,6 +33,12 @@ describe('configuration', () => {
     ['KAFKA_BROKERS', 'nohostport'],
     ['REDIS_URL', 'localhost:6379'],
     ['REDIS_URL', 'redis://h:1/notadb'],
+    ['REDIS_URL', 'redis-cluster://'],
+    ['REDIS_URL', 'redis-cluster://h1:7000,h2'],
+    ['REDIS_URL', 'redis-cluster://h1:7000,h2:99999'],
+    ['REDIS_URL', 'redis-cluster://h1:7000/2'],
+    ['REDIS_URL', 'redis-cluster://u:p@h1:7000;h2:7001'],
+    ['REDIS_URL', 'redis-clusterx://h1:7000'],
     ['PAIRGUARD_MODE', 'freeze-everything'],
     ['HTTP_PORT', 'eighty'],
     ['HTTP_PORT', '70000'],
@@ -66,6 +73,27 @@ describe('configuration', () => {
   it('does not print a Redis password', () => {
     expect(() => loadConfig({ REDIS_URL: 'redis://user:hunter2@h:1/x' })).toThrow(/\*\*\*/);
     expect(() => loadConfig({ REDIS_URL: 'redis://user:hunter2@h:1/x' })).not.toThrow(/hunter2/);
+  });
+});
+
+describe('Redis Cluster URL', () => {
+  it('names a cluster by its seed nodes, with optional credentials and TLS', () => {
+    expect(loadConfig({ REDIS_URL: 'redis-cluster://10.0.0.1:7000, 10.0.0.2:7001,[::1]:7002' }).redisUrl).toMatch(/^redis-cluster:/);
+    expect(parseRedisUrl('redis-cluster://10.0.0.1:7000, 10.0.0.2:7001,[::1]:7002/')).toEqual({
+      kind: 'cluster',
+      nodes: [{ host: '10.0.0.1', port: 7000 }, { host: '10.0.0.2', port: 7001 }, { host: '::1', port: 7002 }],
+      tls: false,
+    });
+    expect(parseRedisUrl('rediss-cluster://pg:s%40cret@h1:7000')).toEqual({ kind: 'cluster', nodes: [{ host: 'h1', port: 7000 }], username: 'pg', password: 's@cret', tls: true });
+    expect(parseRedisUrl('redis-cluster://:pw@h1:7000')).toMatchObject({ password: 'pw' });
+    expect(parseRedisUrl('redis-cluster://:pw@h1:7000')).not.toHaveProperty('username');
+    expect(parseRedisUrl('redis://h:1/3')).toEqual({ kind: 'server', url: 'redis://h:1/3' });
+  });
+
+  it('says what is wrong in one line, without the password', () => {
+    expect(() => loadConfig({ REDIS_URL: 'redis-cluster://pg:hunter2@h1:7000,h2' })).toThrow(/^invalid REDIS_URL: each cluster node must be host:port \(got "redis-cluster:\/\/\*\*\*@h1:7000,h2"\)$/);
+    expect(() => loadConfig({ REDIS_URL: 'redis-cluster://h1:7000/1' })).toThrow(/^invalid REDIS_URL: a cluster URL is redis-cluster:.*no database/);
+    expect(() => loadConfig({ REDIS_URL: 'h1:7000,h2:7001' })).toThrow(/^invalid REDIS_URL: must be redis:.*redis-cluster:/);
   });
 });
 
