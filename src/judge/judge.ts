@@ -98,8 +98,8 @@ export async function judgeEvent(deps: JudgeDeps, t: Trigger, hooks: JudgeHooks 
   const e = t.event;
   const outputs: Output[] = [];
   let freezesWithheld = 0;
-  const judge = async (chatId: string, scope: Scope, extra: string[] = []) => {
-    const r = await reconcileChat(deps, chatId, scope, t, extra, hooks.pending);
+  const judge = async (chatId: string, scope: Scope, extra: string[] = [], chat?: ChatState) => {
+    const r = await reconcileChat(deps, chatId, scope, t, extra, hooks.pending, chat);
     outputs.push(...r.outputs);
     if (r.freezeWithheld) freezesWithheld++;
   };
@@ -118,14 +118,13 @@ export async function judgeEvent(deps: JudgeDeps, t: Trigger, hooks: JudgeHooks 
     }
     case 'chat.created': {
       const members = [...new Set([...e.members, e.createdBy])];
-      await store.applyMembership(e.chatId, members, true, t.at);
-      await judge(e.chatId, { kind: 'all' });
+      await judge(e.chatId, { kind: 'all' }, [], await store.applyMembership(e.chatId, members, true, t.at));
       break;
     }
     case 'member.added':
     case 'member.removed': {
-      await store.applyMembership(e.chatId, [e.userId], e.type === 'member.added', t.at);
-      await judge(e.chatId, { kind: 'user', userId: e.userId });
+      const chat = await store.applyMembership(e.chatId, [e.userId], e.type === 'member.added', t.at);
+      await judge(e.chatId, { kind: 'user', userId: e.userId }, [], chat);
       break;
     }
     case 'message.sent': {
@@ -136,8 +135,8 @@ export async function judgeEvent(deps: JudgeDeps, t: Trigger, hooks: JudgeHooks 
       const { member, afterFreeze: messageAfterFreeze } = messageStanding(sender, t.at);
       if (!member) {
         // A sender who is not a known member joins at that moment (contract §1).
-        await store.applyMembership(e.chatId, [e.senderId], true, t.at);
-        await judge(e.chatId, { kind: 'user', userId: e.senderId }, [e.senderId]);
+        const chat = await store.applyMembership(e.chatId, [e.senderId], true, t.at);
+        await judge(e.chatId, { kind: 'user', userId: e.senderId }, [e.senderId], chat);
       }
       return { outputs, messageAfterFreeze, freezesWithheld };
     }
@@ -212,9 +211,11 @@ async function reconcileChat(
   t: Trigger,
   extra: string[],
   pending: ReadonlySet<string> = new Set(),
+  /** The chat as its trigger's own write read it back; read here when absent. */
+  read?: ChatState,
 ): Promise<{ outputs: Output[]; freezeWithheld: boolean }> {
   const { store } = deps;
-  const chat = await store.readChat(chatId);
+  const chat = read ?? (await store.readChat(chatId));
   const facts = await readFacts(store, chat, scope, t.at, extra);
   // Judged twice: as of the event (what the event itself did) and as of now (what is true given
   // every fact consumed so far). A revocation consumed before the chat it applies to is only

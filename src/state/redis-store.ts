@@ -93,19 +93,22 @@ export class RedisStateStore implements StateStore {
     });
   }
 
-  applyMembership(chatId: string, userIds: readonly string[], joined: boolean, at: number): Promise<void> {
+  applyMembership(chatId: string, userIds: readonly string[], joined: boolean, at: number): Promise<ChatState> {
     return this.timed('applyMembership', async () => {
       // The toggles first: whoever reads the index afterwards finds the membership already there.
-      // One server applies a pipeline in order, so both go in one round trip; on a cluster the
-      // chat and its users live on different nodes, which nothing orders, so the index waits.
+      // The chat is read back in the same round trip, after its toggles (same key, same server,
+      // applied in order): what judging reads includes this write. One server applies the whole
+      // round trip in order; on a cluster the users' index sets live on other nodes, which nothing
+      // orders, so the index waits for the toggles.
       const toggle: Command = (r) => r.pgToggle(this.keys.members(chatId), joined ? '1' : '0', at, ...userIds);
       const index: Command[] = joined ? userIds.map((u) => (r) => r.sadd(this.keys.userChats(u), chatId)) : [];
+      const read = this.chatReads(chatId);
       if (this.redis.isCluster) {
-        await this.roundTrip([toggle]);
+        const [, ...chat] = await this.roundTrip([toggle, ...read]);
         await this.roundTrip(index);
-      } else {
-        await this.roundTrip([toggle, ...index]);
+        return decodeChat(chat);
       }
+      return decodeChat((await this.roundTrip([toggle, ...index, ...read])).slice(1 + index.length));
     });
   }
 
@@ -114,19 +117,12 @@ export class RedisStateStore implements StateStore {
   }
 
   readChat(chatId: string): Promise<ChatState> {
-    return this.timed('readChat', async () => {
-      const [members, decisions] = (await this.roundTrip([(r) => r.hgetall(this.keys.members(chatId)), (r) => r.hgetall(this.keys.episodes(chatId))])) as [
-        Record<string, string>,
-        Record<string, string>,
-      ];
-      const state: ChatState = { members: new Map(), episodes: new Map(), frozen: null };
-      for (const [u, v] of Object.entries(members)) state.members.set(u, decodeToggle(v));
-      for (const [field, raw] of Object.entries(decisions)) {
-        if (field === FROZEN_FIELD) state.frozen = decodeFreeze(raw);
-        else state.episodes.set(field, decodeEpisode(raw));
-      }
-      return state;
-    });
+    return this.timed('readChat', async () => decodeChat(await this.roundTrip(this.chatReads(chatId))));
+  }
+
+  /** The commands that read a chat, for `decodeChat`. */
+  private chatReads(chatId: string): Command[] {
+    return [(r) => r.hgetall(this.keys.members(chatId)), (r) => r.hgetall(this.keys.episodes(chatId))];
   }
 
   readSender(chatId: string, userId: string): Promise<SenderState> {
@@ -251,4 +247,16 @@ export class RedisStateStore implements StateStore {
       return new Map(Object.entries(raw).map(([p, o]) => [Number(p), BigInt(o)]));
     });
   }
+}
+
+/** A chat's state from the replies to `chatReads`. */
+function decodeChat(replies: readonly unknown[]): ChatState {
+  const [members, decisions] = replies as [Record<string, string>, Record<string, string>];
+  const state: ChatState = { members: new Map(), episodes: new Map(), frozen: null };
+  for (const [u, v] of Object.entries(members)) state.members.set(u, decodeToggle(v));
+  for (const [field, raw] of Object.entries(decisions)) {
+    if (field === FROZEN_FIELD) state.frozen = decodeFreeze(raw);
+    else state.episodes.set(field, decodeEpisode(raw));
+  }
+  return state;
 }

@@ -25,8 +25,11 @@ export interface SenderState {
 export interface StateStore {
   applyRegistration(userId: string, role: Role, at: number): Promise<void>;
   applyApproval(childId: string, contactId: string, approved: boolean, at: number): Promise<void>;
-  /** Joins (or leaves) users to a chat at a moment; joining also indexes the chat under each user. */
-  applyMembership(chatId: string, userIds: readonly string[], joined: boolean, at: number): Promise<void>;
+  /**
+   * Joins (or leaves) users to a chat at a moment; joining also indexes the chat under each user.
+   * Returns the chat as read after the write, in the same round trip.
+   */
+  applyMembership(chatId: string, userIds: readonly string[], joined: boolean, at: number): Promise<ChatState>;
 
   /** Chats that may hold the user (a superset: callers recheck membership). */
   chatsOf(userId: string): Promise<string[]>;

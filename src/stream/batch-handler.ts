@@ -56,13 +56,6 @@ export async function handleBatch(ctx: BatchContext, payload: EachBatchPayload):
   const { batch } = payload;
   const source = sourceOf(ctx.config, batch.topic);
   if (!source) throw new Error(`received a batch from unexpected topic ${batch.topic}`);
-  // Judging against a Redis that lost its state would be judging blind (every approval
-  // forgotten: a false freeze for every chat). Leave the batch uncommitted and stop instead.
-  if (!(await ctx.judge.store.stateIntact())) {
-    ctx.onStateLost();
-    return;
-  }
-
   const started = performance.now();
   const unsent = new Set<string>();
   // Each barrier is passed at most once per batch: the records on the topics it waits for at that
@@ -70,10 +63,22 @@ export async function handleBatch(ctx: BatchContext, payload: EachBatchPayload):
   let caughtUp: Promise<boolean> | null = null;
   const catchUp = (stream: 'membership' | 'messages') => (caughtUp ??= ctx.dependenciesApplied(stream, payload.heartbeat));
 
+  // Judging against a Redis that lost its state would be judging blind (every approval
+  // forgotten: a false freeze for every chat), so the batch is checked first and left
+  // uncommitted if the state is gone. The check, the membership barrier and the senders'
+  // prefetch below are all reads: they go out together, and nothing is written before the check.
+  const intact = ctx.judge.store.stateIntact();
+  if (source === 'membership') settleQuietly(catchUp('membership'));
+
   // Messages are most of the traffic, and most come from members of chats that are not frozen:
   // decode the batch first and read every sender's state in one round trip.
   const decodedBatch = source === 'control' ? null : batch.messages.map((m) => decodeInput(source, m.value, ctx.limits));
-  const senders = source === 'messages' && decodedBatch ? await prefetchSenders(ctx, decodedBatch) : null;
+  const prefetched = source === 'messages' && decodedBatch ? settleQuietly(prefetchSenders(ctx, decodedBatch)) : null;
+  if (!(await intact)) {
+    ctx.onStateLost();
+    return;
+  }
+  const senders = await prefetched;
 
   let last: KafkaMessage | null = null;
   for (let from = 0; from < batch.messages.length; from += FLUSH_EVERY) {
@@ -265,6 +270,12 @@ function freezesWithheld(ctx: BatchContext, withheld: number) {
   const now = ctx.judge.now();
   ctx.metrics.freezeBudgetSpentUntil = now - (now % windowMs) + windowMs;
   ctx.logger.warn({ withheld, budget: ctx.config.freezeBudget, windowSeconds: ctx.config.freezeBudgetWindowSeconds }, 'freeze budget spent: alerting without freezing');
+}
+
+/** Returns the promise, marked as handled: it is awaited later, or not at all when the batch stops early. */
+function settleQuietly<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => undefined);
+  return p;
 }
 
 function deadLetterFor(ctx: BatchContext, batch: Batch, message: KafkaMessage, source: Source, reason: string, detail: string): DeadLetterOut {

@@ -28,6 +28,7 @@ export class MemoryStore implements StateStore {
       m.set(u, applySwitch(m.get(u) ?? NEVER, joined, at));
       if (joined) getOr(this.index, u, () => new Set<string>()).add(chatId);
     }
+    return this.readChat(chatId);
   }
   async chatsOf(userId: string) {
     return [...(this.index.get(userId) ?? [])];
