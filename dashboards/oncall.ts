@@ -195,6 +195,14 @@ export function oncallDashboard(): Dashboard {
     )
     .withPanel(
       graph({
+        title: 'Ordering wait p99',
+        description: 'Time a batch waited before judging for the records it depends on to be applied (contract §1): membership waits for approvals, messages for approvals and membership. Usually the largest part of detection latency; a wait growing to seconds means the consumer it waits for is behind or its partitions are unowned.',
+        queries: [{ expr: 'histogram_quantile(0.99, sum by (le, stream) (rate(pairguard_ordering_wait_seconds_bucket[$__rate_interval])))', legend: '{{stream}}' }],
+        unit: 's',
+      }),
+    )
+    .withPanel(
+      graph({
         title: 'Redis latency p99',
         description: 'Round trip of each state-store operation to Redis, p99. Every event costs a few of these; above ~10 ms they dominate detection latency.',
         queries: [{ expr: 'histogram_quantile(0.99, sum by (le, operation) (rate(pairguard_redis_command_duration_seconds_bucket[$__rate_interval])))', legend: '{{operation}}' }],

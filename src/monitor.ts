@@ -179,8 +179,9 @@ export class Monitor {
       logger,
       limits: { maxValueBytes: config.maxEventBytes, maxMembers: config.maxChatMembers },
       onStateLost: () => m.loseState(),
-      dependenciesApplied: (stream, heartbeat) =>
-        waitUntilApplied({
+      dependenciesApplied: (stream, heartbeat) => {
+        const waited = metrics.barrierWait.startTimer({ stream });
+        return waitUntilApplied({
           admin,
           store,
           topics: stream === 'membership' ? [config.topics.approvals] : [config.topics.approvals, config.topics.membership],
@@ -188,7 +189,8 @@ export class Monitor {
           shouldStop: () => m.stopping !== null,
           warnAfterMs: config.approvalCatchUpWarnMs,
           onSlow: (behind, waitedMs) => logger.warn({ stream, behind: behind.toString(), waitedMs }, 'judging waits for the state it depends on to catch up'),
-        }),
+        }).finally(() => waited());
+      },
     };
 
     const run = async (slot: ConsumerSlot) => {

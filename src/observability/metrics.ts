@@ -130,6 +130,14 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly barrierWait = new Histogram({
+    name: 'pairguard_ordering_wait_seconds',
+    help: 'Time a batch waited for the records it depends on to be applied (membership: approvals; messages: approvals and membership), by waiting stream',
+    labelNames: ['stream'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+
   readonly batchFailures = new Counter({
     name: 'pairguard_batch_failures_total',
     help: 'Batches that failed (Redis or Kafka errors) and will be fetched again, by topic',
