@@ -13,6 +13,7 @@
  * Options: --events N (500000) --repeat N (3) --rate N (2000) --seconds N (60)
  *          --scaling-events N (150000) --only throughput,latency,memory,scaling
  *          --cpu-prof DIR (write a V8 CPU profile of each pairguard process to DIR)
+ *          --node-options S (NODE_OPTIONS of the pairguard processes; default as the Dockerfile)
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -40,6 +41,8 @@ const { values: args } = parseArgs({
     only: { type: 'string', default: 'throughput,latency,memory,scaling' },
     partitions: { type: 'string', default: '3' },
     'cpu-prof': { type: 'string' },
+    // As the Dockerfile runs pairguard (its NODE_OPTIONS); '' for Node's defaults.
+    'node-options': { type: 'string', default: '--max-semi-space-size=4' },
   },
 });
 const num = (s: string | undefined) => Number(s);
@@ -145,6 +148,7 @@ function startPairguard(topics: Topics, tag: string, port: number): PairguardRun
     stdio: ['ignore', 'ignore', 'inherit'],
     env: {
       ...process.env,
+      NODE_OPTIONS: args['node-options'],
       LOG_LEVEL: 'warn',
       HTTP_PORT: String(port),
       REDIS_KEY_PREFIX: `bench:${tag}:`,
@@ -242,6 +246,7 @@ async function main() {
   const results: Record<string, unknown> = {
     at: new Date().toISOString(),
     machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memGb: Math.round(totalmem() / 2 ** 30), node: process.version },
+    pairguardNodeOptions: args['node-options'],
   };
   const cleanupTopics: string[] = [];
 
