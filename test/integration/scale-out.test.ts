@@ -152,26 +152,42 @@ describe('scale-out: three processes in one group', () => {
       produced += await produceChats(producer, e, stream, chat, to);
       chat = to;
     };
-    /** Produces 20 chats every 150 ms up to chat `limit` until stopped: records arrive while partitions move. */
+    /**
+     * Produces 20 chats every 150 ms up to chat `limit` until stopped: records arrive while
+     * partitions move. Resolves `started` once the first 20 are on their topics.
+     */
     const trickle = (limit: number) => {
       let stop = false;
+      let firstChunk!: () => void;
+      const started = new Promise<void>((r) => (firstChunk = r));
       const done = (async () => {
         while (!stop && chat < limit) {
           await produceTo(Math.min(limit, chat + 20));
+          firstChunk();
           await new Promise((r) => setTimeout(r, 150));
         }
+        firstChunk();
       })();
-      return async () => {
-        stop = true;
-        await done;
+      return {
+        started,
+        stop: async () => {
+          stop = true;
+          await done;
+        },
       };
     };
     const moves: Array<{ after: string; settledMs: number; producedDuring: number; notCommittedAtStart: number }> = [];
-    /** Runs `op` (which makes partitions move), with records arriving, until the groups settle again. */
+    /**
+     * Runs `op` (which makes partitions move), with records arriving, until the groups settle
+     * again. The trickle's first records are on their topics before `op` starts: a clean stop
+     * can settle the groups before a produce request started alongside it completes.
+     */
     const move = async (after: string, limit: number, op: () => Promise<void>) => {
       const [t, before] = [Date.now(), produced];
-      const stopTrickle = trickle(limit);
+      const trickling = trickle(limit);
+      const stopTrickle = trickling.stop;
       try {
+        await trickling.started;
         await op();
         const notCommittedAtStart = Number(await recordsNotCommitted(e.admin, e.config));
         await waitFor(`partitions to settle after ${after}`, settled, 60_000);
