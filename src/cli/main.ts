@@ -55,19 +55,23 @@ program
   .action(async () => {
     const cfg = config();
     const logger = createLogger(cfg.logLevel);
+    const starting = Monitor.start({ config: cfg, logger });
+    // Installed before start-up finishes: a SIGTERM while starting stops the monitor as soon as it
+    // has started, with exit code 0, rather than killing the process half-connected.
+    closeWithGrace({ delay: 30_000 }, async ({ signal, err }) => {
+      if (err) logger.error({ err: err.message }, 'stopping after an unexpected error');
+      else logger.info({ signal }, 'stopping');
+      const monitor = await starting.catch(() => null);
+      await monitor?.stop();
+    });
     let monitor: Monitor;
     try {
-      monitor = await Monitor.start({ config: cfg, logger });
+      monitor = await starting;
     } catch (err) {
       logger.fatal({ err: (err as Error).message }, 'pairguard could not start');
       fail(err);
     }
     monitor.onFatalStop(() => process.exit(1));
-    closeWithGrace({ delay: 30_000 }, async ({ signal, err }) => {
-      if (err) logger.error({ err: err.message }, 'stopping after an unexpected error');
-      else logger.info({ signal }, 'stopping');
-      await monitor.stop();
-    });
   });
 
 const topicPrefixHelp = 'prepended to every topic name, e.g. "test1." reads and writes test1.kids.approvals';

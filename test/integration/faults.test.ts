@@ -11,7 +11,7 @@ import { PrivateBroker } from '../support/private-broker.js';
 import { PrivateRedis } from '../support/private-redis.js';
 import { freePort, processEnv, startProcess } from '../support/process.js';
 import type { RunningMonitor } from '../support/process.js';
-import { expectExactAnswers, knownStream, produceStream } from '../support/stream.js';
+import { expectExactAnswers, knownStream, produceChats, produceStream } from '../support/stream.js';
 
 let env: TestEnv;
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -34,9 +34,9 @@ describe('crash and restart', () => {
     const stream = knownStream(4000, Date.now(), 'k');
     const producer = kafka.producer();
     await producer.connect();
-    await produceStream(producer, env, stream);
-    await producer.disconnect();
 
+    // Each killed process gets a quarter of the stream that nobody has judged yet, arriving in
+    // tenths while it runs (cuts fall between chats), so it is killed mid-stream however fast it judges.
     const kills: Array<{ afterAlerts: number; delayMs: number }> = [];
     const alertCount = async () => (await readTopic(env.admin, env.config.topics.alerts)).length;
     let running: RunningMonitor | null = null;
@@ -45,7 +45,15 @@ describe('crash and restart', () => {
     });
     for (let i = 0; i < 3; i++) {
       const seen = await alertCount();
-      running = startProcess(['run'], processEnv(env, await freePort(), { LOG_LEVEL: 'warn' }));
+      const port = await freePort();
+      running = startProcess(['run'], processEnv(env, port, { LOG_LEVEL: 'warn' }));
+      await waitFor('the process to be ready', () => fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok, () => false), 60_000);
+      const feeding = (async () => {
+        for (let k = i * 10; k < (i + 1) * 10; k++) {
+          await produceChats(producer, env, stream, k * 100, (k + 1) * 100);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      })();
       // Kill only once this process is judging: at a random moment after its first new alert.
       await waitFor('progress by this process', async () => (await alertCount()) > seen, 90_000);
       const delayMs = Math.floor(random() * 400);
@@ -53,9 +61,11 @@ describe('crash and restart', () => {
       running.child.kill('SIGKILL');
       await running.exited;
       kills.push({ afterAlerts: await alertCount(), delayMs });
+      await feeding;
     }
-    const port = await freePort();
-    running = startProcess(['run'], processEnv(env, port, { LOG_LEVEL: 'warn' }));
+    await produceStream(producer, env, stream, 3 / 4, 1);
+    await producer.disconnect();
+    running = startProcess(['run'], processEnv(env, await freePort(), { LOG_LEVEL: 'warn' }));
     await waitUntilConsumed(env, 180_000);
     running.child.kill('SIGTERM');
     expect(await running.exited).toBe(0);

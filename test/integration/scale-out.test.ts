@@ -13,15 +13,13 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { AssignerProtocol } from 'kafkajs';
-import type { Producer } from 'kafkajs';
 import type { AlertRecord, FreezeCommand } from '../../src/actions/records.js';
 import { consumerGroups, recordsNotCommitted } from '../../src/stream/consumer-groups.js';
 import type { TestEnv } from '../support/harness.js';
 import { createTestEnv, kafka, readTopic, waitFor, waitUntilConsumed } from '../support/harness.js';
 import { freePort, processEnv, startProcess } from '../support/process.js';
 import type { RunningMonitor } from '../support/process.js';
-import type { KnownStream } from '../support/stream.js';
-import { expectExactAnswers, knownStream } from '../support/stream.js';
+import { expectExactAnswers, knownStream, produceChats } from '../support/stream.js';
 
 /**
  * Partitions per input topic, deliberately unequal (PARTITIONING.md: the barrier is per topic, not
@@ -29,23 +27,6 @@ import { expectExactAnswers, knownStream } from '../support/stream.js';
  */
 const PARTITIONS = { approvals: 3, membership: 6, control: 6, messages: 4 } as const;
 const CHATS = 2000;
-
-/**
- * Produces chats [from, to) of a knownStream: each chat's approvals, then its membership, then
- * its message, so everything a chat's events depend on is on its topic first (contract §1).
- * Cut by chat, not by fraction, so no chat's approvals land in a later request than its members.
- */
-async function produceChats(producer: Producer, e: TestEnv, s: KnownStream, from: number, to: number): Promise<number> {
-  // knownStream writes 4 approvals for every fifth chat (the violating pair gets none), 6 otherwise.
-  const approvalsBefore = (c: number) => c * 6 - Math.ceil(c / 5) * 2;
-  const parts = [
-    [e.config.topics.approvals, s.approvals.slice(approvalsBefore(from), approvalsBefore(to))],
-    [e.config.topics.membership, s.membership.slice(2 * from, 2 * to)],
-    [e.config.topics.messages, s.messages.slice(from, to)],
-  ] as const;
-  for (const [topic, messages] of parts) if (messages.length > 0) await producer.send({ topic, messages, acks: -1 });
-  return parts.reduce((n, [, m]) => n + m.length, 0);
-}
 
 let env: TestEnv | undefined;
 const running: Instance[] = [];
@@ -102,8 +83,6 @@ describe('scale-out: three processes in one group', () => {
       topicPartitions: (['membership', 'control', 'messages'] as const).map((role) => ({ topic: e.config.topics[role], count: PARTITIONS[role] })),
     });
     const stream = knownStream(CHATS, Date.now(), 'so');
-    // Self-check of produceChats' arithmetic: the cut must fall exactly between chats.
-    expect(stream.approvals.length).toBe(CHATS * 6 - Math.ceil(CHATS / 5) * 2);
     const events = stream.approvals.length + stream.membership.length + stream.messages.length;
     const groups = consumerGroups(e.config);
     const roleOf = Object.fromEntries((Object.keys(PARTITIONS) as Array<keyof typeof PARTITIONS>).map((r) => [e.config.topics[r], r]));

@@ -13,14 +13,18 @@ export interface KnownStream {
   messages: Rec[];
   /** `chatId|a|b` of every pairing that must be alerted. */
   expected: Set<string>;
+  /** Where each chat's records start in each list (one entry more than chats: the ends). */
+  starts: Array<{ approvals: number; membership: number; messages: number }>;
 }
 
 /** Every fifth chat pairs two children who never approved each other; everything else is allowed. */
 export function knownStream(chats: number, base: number, tag = 's'): KnownStream {
   const json = JSON.stringify;
   const at = (s: number) => new Date(base + s).toISOString();
-  const out: KnownStream = { approvals: [], membership: [], messages: [], expected: new Set() };
+  const out: KnownStream = { approvals: [], membership: [], messages: [], expected: new Set(), starts: [] };
+  const mark = () => out.starts.push({ approvals: out.approvals.length, membership: out.membership.length, messages: out.messages.length });
   for (let c = 0; c < chats; c++) {
+    mark();
     const chat = `${tag}-chat-${c}`;
     const [a, b, d] = [`${tag}${c}-a`, `${tag}${c}-b`, `${tag}${c}-d`];
     for (const [x, y] of [[a, b], [a, d], [b, d]] as const) {
@@ -35,16 +39,32 @@ export function knownStream(chats: number, base: number, tag = 's'): KnownStream
     out.membership.push({ key: chat, value: json({ type: 'member.added', eventId: `${tag}-ma-${c}`, occurredAt: at(c + 2), chatId: chat, userId: d, addedBy: a }) });
     out.messages.push({ key: chat, value: json({ type: 'message.sent', eventId: `${tag}-ms-${c}`, occurredAt: at(c + 3), chatId: chat, messageId: `m${c}`, senderId: a, text: 'hi' }) });
   }
+  mark();
   return out;
 }
 
-/** Produces the part [from, to) of each list (as fractions), in order, in large batches. */
-export async function produceStream(producer: Producer, env: TestEnv, s: KnownStream, from = 0, to = 1): Promise<void> {
-  const part = (list: Rec[]) => list.slice(Math.floor(list.length * from), Math.floor(list.length * to));
-  for (const [topic, list] of [[env.config.topics.approvals, s.approvals], [env.config.topics.membership, s.membership], [env.config.topics.messages, s.messages]] as const) {
-    const records = part(list);
+/**
+ * Produces chats [from, to): their approvals, then their membership, then their messages, so
+ * that everything a chat's events depend on is on its topic first (contract §1). Returns how
+ * many records it produced.
+ */
+export async function produceChats(producer: Producer, env: TestEnv, s: KnownStream, from: number, to: number): Promise<number> {
+  const [a, b] = [s.starts[from]!, s.starts[to]!];
+  const parts = [
+    [env.config.topics.approvals, s.approvals.slice(a.approvals, b.approvals)],
+    [env.config.topics.membership, s.membership.slice(a.membership, b.membership)],
+    [env.config.topics.messages, s.messages.slice(a.messages, b.messages)],
+  ] as const;
+  for (const [topic, records] of parts) {
     for (let i = 0; i < records.length; i += 2000) await producer.send({ topic, messages: records.slice(i, i + 2000), acks: -1 });
   }
+  return parts.reduce((n, [, records]) => n + records.length, 0);
+}
+
+/** Produces the part [from, to) of the stream, as fractions of its chats (cut between chats), in order. */
+export async function produceStream(producer: Producer, env: TestEnv, s: KnownStream, from = 0, to = 1): Promise<void> {
+  const chats = s.starts.length - 1;
+  await produceChats(producer, env, s, Math.round(chats * from), Math.round(chats * to));
 }
 
 export interface RunFigures {
