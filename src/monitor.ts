@@ -142,8 +142,8 @@ export class Monitor {
       sessionTimeout: 10_000,
       heartbeatInterval: 1_000,
       allowAutoTopicCreation: false,
-      maxBytesPerPartition: 128 * 1024,
-      maxBytes: 1024 * 1024,
+      maxBytesPerPartition: 1024 * 1024,
+      maxBytes: 2 * 1024 * 1024,
     };
     const consumers: ConsumerSlot[] = consumerGroups(config).map(({ name, groupId, topics }) => ({
       name,

@@ -7,11 +7,11 @@
  * cannot slip between them. Decisions are compare-and-set records in state, so two judges never
  * raise the same episode twice.
  */
-import type { ChatUnfrozen, InputEvent } from '../events/schema.js';
+import type { ChatUnfrozen, InputEvent, MembershipEvent } from '../events/schema.js';
 import type { AlertAction, AlertRecord, FreezeCommand, TriggerRef } from '../actions/records.js';
 import { affectedChildren, alertIdOf } from '../actions/records.js';
 import type { ChatFacts } from '../policy/chat-facts.js';
-import { approvalsNeeded, membersAt, violationsAt } from '../policy/chat-facts.js';
+import { approvalsNeeded, violationsAt } from '../policy/chat-facts.js';
 import type { Scope, UnapprovedPairing } from '../policy/pairing.js';
 import { pairKey, parsePairKey, scopeCovers } from '../policy/pairing.js';
 import { holdsAt } from '../policy/timeline.js';
@@ -83,6 +83,12 @@ export interface JudgeHooks {
   pending?: ReadonlySet<string>;
   /** The sender's state for a `message.sent`, read beforehand with the rest of its batch. */
   sender?: SenderState;
+  /**
+   * The state this record's chunk was prepared with (judge/chunk.ts): its facts are already
+   * written, and what judging reads first is served from memory. Decisions are confirmed
+   * against the store itself.
+   */
+  view?: StateStore;
 }
 
 /**
@@ -93,13 +99,24 @@ export function messageStanding(sender: SenderState, at: number): { member: bool
   return { member: holdsAt(sender.membership, at), afterFreeze: sender.frozen !== null && at >= sender.frozen.record.triggerAt };
 }
 
+/** What a membership event does to its chat, and which of the chat's pairs it can change. */
+export function membershipEffect(e: MembershipEvent): { chatId: string; userIds: string[]; joined: boolean; scope: Scope } {
+  switch (e.type) {
+    case 'chat.created':
+      return { chatId: e.chatId, userIds: [...new Set([...e.members, e.createdBy])], joined: true, scope: { kind: 'all' } };
+    case 'member.added':
+    case 'member.removed':
+      return { chatId: e.chatId, userIds: [e.userId], joined: e.type === 'member.added', scope: { kind: 'user', userId: e.userId } };
+  }
+}
+
 export async function judgeEvent(deps: JudgeDeps, t: Trigger, hooks: JudgeHooks = {}): Promise<Judgement> {
-  const { store } = deps;
+  const store = hooks.view ?? deps.store;
   const e = t.event;
   const outputs: Output[] = [];
   let freezesWithheld = 0;
   const judge = async (chatId: string, scope: Scope, extra: string[] = [], chat?: ChatState) => {
-    const r = await reconcileChat(deps, chatId, scope, t, extra, hooks.pending, chat);
+    const r = await reconcileChat(deps, store, chatId, scope, t, extra, hooks.pending, chat);
     outputs.push(...r.outputs);
     if (r.freezeWithheld) freezesWithheld++;
   };
@@ -116,15 +133,11 @@ export async function judgeEvent(deps: JudgeDeps, t: Trigger, hooks: JudgeHooks 
       for (const chatId of await sharedChats(store, e.childId, e.contactId)) await judge(chatId, scope);
       break;
     }
-    case 'chat.created': {
-      const members = [...new Set([...e.members, e.createdBy])];
-      await judge(e.chatId, { kind: 'all' }, [], await store.applyMembership(e.chatId, members, true, t.at));
-      break;
-    }
+    case 'chat.created':
     case 'member.added':
     case 'member.removed': {
-      const chat = await store.applyMembership(e.chatId, [e.userId], e.type === 'member.added', t.at);
-      await judge(e.chatId, { kind: 'user', userId: e.userId }, [], chat);
+      const { chatId, userIds, joined, scope } = membershipEffect(e);
+      await judge(chatId, scope, [], await store.applyMembership(chatId, userIds, joined, t.at));
       break;
     }
     case 'message.sent': {
@@ -191,11 +204,18 @@ async function sharedChats(store: StateStore, a: string, b: string): Promise<str
   return ca.filter((c) => other.has(c));
 }
 
+/**
+ * Which users' facts judging `scope` of a chat needs: the approvals among its members as of the
+ * event (with `extra`) and as of now, and those members' roles.
+ */
+export function factsNeeded(chat: ChatState, scope: Scope, at: number, extra: readonly string[]): Map<string, string[]> {
+  const members = new Set(extra);
+  for (const [userId, t] of chat.members) if (holdsAt(t, at) || holdsAt(t, Infinity)) members.add(userId);
+  return approvalsNeeded([...members], scope);
+}
+
 async function readFacts(store: StateStore, chat: ChatState, scope: Scope, at: number, extra: readonly string[]): Promise<ChatFacts> {
-  const members = new Set([...membersAt({ members: chat.members, users: new Map() }, at), ...extra]);
-  for (const m of membersAt({ members: chat.members, users: new Map() }, Infinity)) members.add(m);
-  const users = await store.readUsers(approvalsNeeded([...members], scope));
-  return { members: chat.members, users };
+  return { members: chat.members, users: await store.readUsers(factsNeeded(chat, scope, at, extra)) };
 }
 
 async function withinFreezeBudget(deps: JudgeDeps): Promise<boolean> {
@@ -204,8 +224,14 @@ async function withinFreezeBudget(deps: JudgeDeps): Promise<boolean> {
   return (await deps.store.countFreeze(deps.now(), budget.windowMs)) <= budget.limit;
 }
 
+/**
+ * Judges `scope` of a chat and takes the decisions. `store` serves what is read first and takes
+ * the decisions (a chunk's view, or the store itself); the re-read that confirms an opened
+ * episode always goes to the store itself.
+ */
 async function reconcileChat(
   deps: JudgeDeps,
+  store: StateStore,
   chatId: string,
   scope: Scope,
   t: Trigger,
@@ -214,7 +240,6 @@ async function reconcileChat(
   /** The chat as its trigger's own write read it back; read here when absent. */
   read?: ChatState,
 ): Promise<{ outputs: Output[]; freezeWithheld: boolean }> {
-  const { store } = deps;
   const chat = read ?? (await store.readChat(chatId));
   const facts = await readFacts(store, chat, scope, t.at, extra);
   // Judged twice: as of the event (what the event itself did) and as of now (what is true given
@@ -260,8 +285,8 @@ async function reconcileChat(
   if (opened.length > 0) {
     // Re-read after deciding: an approval applied by another judge between our read and our
     // decision must close what we just opened, or the stale episode would hide a later violation.
-    const again = await store.readChat(chatId);
-    const recheck = new Set(violationsAt(await readFacts(store, again, scope, t.at, extra), scope, Infinity).map((p) => pairKey(p.pair)));
+    const again = await deps.store.readChat(chatId);
+    const recheck = new Set(violationsAt(await readFacts(deps.store, again, scope, t.at, extra), scope, Infinity).map((p) => pairKey(p.pair)));
     confirmed = [];
     for (const o of opened) {
       if (recheck.has(o.key)) confirmed.push(o);

@@ -15,7 +15,8 @@ import type { EpisodeRecord, FreezeRecord } from './records.js';
 import { decodeEpisode, decodeFreeze, encodeRecord } from './records.js';
 import type { RedisClient } from './redis-client.js';
 import { defineScripts } from './scripts.js';
-import type { ChatState, SenderState, StateStore } from './store.js';
+import { applyMembershipSwitch } from './membership.js';
+import type { ChatState, ChatSwitches, SenderState, StateStore } from './store.js';
 
 /** Receives each operation's round trip; the operation is a method name, never a key or an id. */
 export type OperationObserver = (operation: string, seconds: number) => void;
@@ -93,22 +94,44 @@ export class RedisStateStore implements StateStore {
     });
   }
 
-  applyMembership(chatId: string, userIds: readonly string[], joined: boolean, at: number): Promise<ChatState> {
-    return this.timed('applyMembership', async () => {
+  async applyMembership(chatId: string, userIds: readonly string[], joined: boolean, at: number): Promise<ChatState> {
+    const change = { userIds, joined, at };
+    const [chat] = await this.applyMembershipChanges([{ chatId, switches: [change] }]);
+    applyMembershipSwitch(chat!.members, change);
+    return chat!;
+  }
+
+  applyMembershipChanges(chats: readonly ChatSwitches[]): Promise<ChatState[]> {
+    if (chats.length === 0) return Promise.resolve([]);
+    return this.timed('applyMembershipChanges', async () => {
       // The toggles first: whoever reads the index afterwards finds the membership already there.
-      // The chat is read back in the same round trip, after its toggles (same key, same server,
-      // applied in order): what judging reads includes this write. One server applies the whole
-      // round trip in order; on a cluster the users' index sets live on other nodes, which nothing
-      // orders, so the index waits for the toggles.
-      const toggle: Command = (r) => r.pgToggle(this.keys.members(chatId), joined ? '1' : '0', at, ...userIds);
-      const index: Command[] = joined ? userIds.map((u) => (r) => r.sadd(this.keys.userChats(u), chatId)) : [];
-      const read = this.chatReads(chatId);
-      if (this.redis.isCluster) {
-        const [, ...chat] = await this.roundTrip([toggle, ...read]);
-        await this.roundTrip(index);
-        return decodeChat(chat);
+      // One server applies a round trip in order; on a cluster the users' index sets live on
+      // other nodes, which nothing orders, so the index waits for the toggles.
+      const toggles = chats.map(({ chatId, switches }): Command => {
+        const args: Array<string | number> = [];
+        for (const s of switches) args.push(s.joined ? '1' : '0', s.at, s.userIds.length, ...s.userIds);
+        return (r) => r.pgMembership(this.keys.members(chatId), this.keys.episodes(chatId), ...args);
+      });
+      const joinedChats = new Map<string, Set<string>>();
+      for (const { chatId, switches } of chats) {
+        for (const s of switches) {
+          if (!s.joined) continue;
+          for (const u of s.userIds) {
+            const set = joinedChats.get(u);
+            if (set) set.add(chatId);
+            else joinedChats.set(u, new Set([chatId]));
+          }
+        }
       }
-      return decodeChat((await this.roundTrip([toggle, ...index, ...read])).slice(1 + index.length));
+      const index = [...joinedChats].map(([u, ids]): Command => (r) => r.sadd(this.keys.userChats(u), ...ids));
+      let replies: unknown[];
+      if (this.redis.isCluster) {
+        replies = await this.roundTrip(toggles);
+        await this.roundTrip(index);
+      } else {
+        replies = (await this.roundTrip([...toggles, ...index])).slice(0, toggles.length);
+      }
+      return replies.map((r) => decodeChat(r as [string[], string[]]));
     });
   }
 
@@ -117,7 +140,7 @@ export class RedisStateStore implements StateStore {
   }
 
   readChat(chatId: string): Promise<ChatState> {
-    return this.timed('readChat', async () => decodeChat(await this.roundTrip(this.chatReads(chatId))));
+    return this.timed('readChat', async () => decodeChat((await this.roundTrip(this.chatReads(chatId))) as [Record<string, string>, Record<string, string>]));
   }
 
   /** The commands that read a chat, for `decodeChat`. */
@@ -132,29 +155,29 @@ export class RedisStateStore implements StateStore {
   readSenders(messages: ReadonlyArray<{ chatId: string; userId: string }>): Promise<SenderState[]> {
     if (messages.length === 0) return Promise.resolve([]);
     return this.timed('readSenders', async () => {
-      // A batch holds runs of messages in the same chats from the same senders: each chat's freeze
-      // and each sender's membership is read once.
+      // A chunk holds runs of messages in the same chats from the same senders: two commands per
+      // chat, its senders' memberships and its freeze, each read once.
+      const chats = new Map<string, Map<string, number>>();
+      for (const { chatId, userId } of messages) {
+        const senders = chats.get(chatId);
+        if (!senders) chats.set(chatId, new Map([[userId, 0]]));
+        else if (!senders.has(userId)) senders.set(userId, senders.size);
+      }
       const commands: Command[] = [];
-      const indices = new Map<string, number>();
-      const read = (id: string, command: Command) => {
-        let i = indices.get(id);
-        if (i === undefined) indices.set(id, (i = commands.push(command) - 1));
-        return i;
-      };
-      const refs = messages.map(({ chatId, userId }) => [
-        read(`m\u0000${chatId}\u0000${userId}`, (r) => r.hget(this.keys.members(chatId), userId)),
-        read(`f\u0000${chatId}`, (r) => r.hget(this.keys.episodes(chatId), FROZEN_FIELD)),
-      ]);
-      const rows = (await this.roundTrip(commands)) as Array<string | null>;
-      const decoded = new Map<number, unknown>();
-      const once = <T>(i: number, decode: (raw: string | null) => T): T => {
-        if (!decoded.has(i)) decoded.set(i, decode(rows[i]!));
-        return decoded.get(i) as T;
-      };
-      return refs.map(([m, f]) => ({
-        membership: once(m!, decodeToggle),
-        frozen: once(f!, (raw) => (raw ? decodeFreeze(raw) : null)),
-      }));
+      for (const [chatId, senders] of chats) {
+        commands.push((r) => r.hmget(this.keys.members(chatId), ...senders.keys()), (r) => r.hget(this.keys.episodes(chatId), FROZEN_FIELD));
+      }
+      const replies = await this.roundTrip(commands);
+      const states = new Map<string, { memberships: Toggle[]; frozen: SenderState['frozen'] }>();
+      let i = 0;
+      for (const chatId of chats.keys()) {
+        const [memberships, frozen] = [replies[i++] as Array<string | null>, replies[i++] as string | null];
+        states.set(chatId, { memberships: memberships.map(decodeToggle), frozen: frozen ? decodeFreeze(frozen) : null });
+      }
+      return messages.map(({ chatId, userId }) => {
+        const chat = states.get(chatId)!;
+        return { membership: chat.memberships[chats.get(chatId)!.get(userId)!]!, frozen: chat.frozen };
+      });
     });
   }
 
@@ -249,14 +272,22 @@ export class RedisStateStore implements StateStore {
   }
 }
 
-/** A chat's state from the replies to `chatReads`. */
-function decodeChat(replies: readonly unknown[]): ChatState {
-  const [members, decisions] = replies as [Record<string, string>, Record<string, string>];
+/** A chat's state from its members and decisions hashes, as HGETALL gives them (flat or as objects). */
+function decodeChat([members, decisions]: readonly [string[] | Record<string, string>, string[] | Record<string, string>]): ChatState {
   const state: ChatState = { members: new Map(), episodes: new Map(), frozen: null };
-  for (const [u, v] of Object.entries(members)) state.members.set(u, decodeToggle(v));
-  for (const [field, raw] of Object.entries(decisions)) {
+  forEachField(members, (u, v) => state.members.set(u, decodeToggle(v)));
+  forEachField(decisions, (field, raw) => {
     if (field === FROZEN_FIELD) state.frozen = decodeFreeze(raw);
     else state.episodes.set(field, decodeEpisode(raw));
-  }
+  });
   return state;
+}
+
+/** The fields of a hash, from a Lua script's flat reply or ioredis's HGETALL object. */
+function forEachField(hash: string[] | Record<string, string>, fn: (field: string, value: string) => void): void {
+  if (Array.isArray(hash)) {
+    for (let i = 0; i + 1 < hash.length; i += 2) fn(hash[i]!, hash[i + 1]!);
+  } else {
+    for (const field of Object.keys(hash)) fn(field, hash[field]!);
+  }
 }

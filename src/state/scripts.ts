@@ -1,4 +1,8 @@
-/** Registers pairguard's Lua scripts (src/state/lua/, one command per file) on an ioredis client. */
+/**
+ * Registers pairguard's Lua scripts (src/state/lua/, one command per file) on an ioredis client.
+ * A line `--- @include "name"` in a script is replaced by lua/includes/name.lua, so a merge that
+ * two scripts need is written once.
+ */
 import { readFileSync } from 'node:fs';
 import type { Result } from 'ioredis';
 import type { RedisClient } from './redis-client.js';
@@ -6,25 +10,34 @@ import type { RedisClient } from './redis-client.js';
 declare module 'ioredis' {
   interface RedisCommander<Context> {
     pgToggle(key: string, on: '1' | '0', at: number, ...fields: string[]): Result<number, Context>;
+    pgMembership(members: string, decisions: string, ...switches: Array<string | number>): Result<[string[], string[]], Context>;
     pgRole(key: string, field: string, role: string, at: number): Result<number, Context>;
     pgHashMax(key: string, ...fieldValues: string[]): Result<number, Context>;
     pgHashSwap(key: string, field: string, expected: string, next: string): Result<number, Context>;
   }
 }
 
-/** Command name → [file in lua/, number of keys]. Each script touches one key, so one slot on a cluster. */
+/** Command name → [file in lua/, number of keys]. The keys of a script share one slot on a cluster. */
 const SCRIPTS = {
   pgToggle: ['toggle', 1],
+  pgMembership: ['membership', 2],
   pgRole: ['role', 1],
   pgHashMax: ['hash-max', 1],
   pgHashSwap: ['hash-swap', 1],
 } as const;
 
+const INCLUDE = /^--- @include "([a-z-]+)"$/gm;
+
 const sources = new Map<string, string>();
-function source(file: string): string {
+function read(path: string): string {
+  return readFileSync(new URL(`./lua/${path}.lua`, import.meta.url), 'utf8');
+}
+
+/** A script's source with its includes expanded. */
+export function scriptSource(file: string): string {
   let lua = sources.get(file);
   if (!lua) {
-    lua = readFileSync(new URL(`./lua/${file}.lua`, import.meta.url), 'utf8');
+    lua = read(file).replace(INCLUDE, (_, name: string) => read(`includes/${name}`).trimEnd());
     sources.set(file, lua);
   }
   return lua;
@@ -33,7 +46,7 @@ function source(file: string): string {
 export function defineScripts<C extends RedisClient>(redis: C): C {
   for (const [command, [file, numberOfKeys]] of Object.entries(SCRIPTS)) {
     if (typeof (redis as unknown as Record<string, unknown>)[command] !== 'function') {
-      redis.defineCommand(command, { numberOfKeys, lua: source(file) });
+      redis.defineCommand(command, { numberOfKeys, lua: scriptSource(file) });
     }
   }
   return redis;

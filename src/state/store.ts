@@ -16,6 +16,22 @@ export interface ChatState {
   frozen: Stored<FreezeRecord> | null;
 }
 
+/** Users joining or leaving a chat at one moment. */
+export interface MembershipSwitch {
+  /** The users, all switched the same way. */
+  userIds: readonly string[];
+  /** True when they join, false when they leave. */
+  joined: boolean;
+  /** When (ms). */
+  at: number;
+}
+
+/** One chat's membership switches from a chunk of records, in record order. */
+export interface ChatSwitches {
+  chatId: string;
+  switches: readonly MembershipSwitch[];
+}
+
 /** What the message fast path needs: is the sender a member, and is the chat frozen. */
 export interface SenderState {
   membership: Toggle;
@@ -30,6 +46,13 @@ export interface StateStore {
    * Returns the chat as read after the write, in the same round trip.
    */
   applyMembership(chatId: string, userIds: readonly string[], joined: boolean, at: number): Promise<ChatState>;
+  /**
+   * Writes the membership switches of many chats in one round trip, atomically per chat and in
+   * order within a chat, and indexes the chats under the users who join. Returns each chat as it
+   * was just before its switches (in the order given), so that replaying them
+   * (`applyMembershipSwitch`) gives the chat as each switch left it.
+   */
+  applyMembershipChanges(chats: readonly ChatSwitches[]): Promise<ChatState[]>;
 
   /** Chats that may hold the user (a superset: callers recheck membership). */
   chatsOf(userId: string): Promise<string[]>;

@@ -10,11 +10,13 @@ import pLimit from 'p-limit';
 import type { Config } from '../config.js';
 import type { DecodeLimits, Decoded } from '../events/decode.js';
 import { decodeControl, decodeInput } from '../events/decode.js';
-import type { ChatUnfrozen, InputEvent, Stream } from '../events/schema.js';
+import type { ChatUnfrozen, InputEvent, MembershipEvent, Stream } from '../events/schema.js';
+import type { ChunkRecord } from '../judge/chunk.js';
+import { prepareChunk } from '../judge/chunk.js';
 import type { JudgeDeps, JudgeHooks, Output, Trigger } from '../judge/judge.js';
 import { judgeEvent, judgeUnfreeze, messageStanding } from '../judge/judge.js';
 import type { Logger } from '../observability/logger.js';
-import type { SenderState } from '../state/store.js';
+import type { SenderState, StateStore } from '../state/store.js';
 import type { EventOutcome, Metrics } from '../observability/metrics.js';
 import { deadLetterOf } from './dead-letter.js';
 import type { DeadLetterOut, Publisher } from './publisher.js';
@@ -65,26 +67,28 @@ export async function handleBatch(ctx: BatchContext, payload: EachBatchPayload):
 
   // Judging against a Redis that lost its state would be judging blind (every approval
   // forgotten: a false freeze for every chat), so the batch is checked first and left
-  // uncommitted if the state is gone. The check, the membership barrier and the senders'
-  // prefetch below are all reads: they go out together, and nothing is written before the check.
-  const intact = ctx.judge.store.stateIntact();
+  // uncommitted if the state is gone. The check, the membership barrier and the first chunk's
+  // reads are all reads: they go out together, and nothing is written before the check.
+  let intact: Promise<boolean> | null = ctx.judge.store.stateIntact();
   if (source === 'membership') settleQuietly(catchUp('membership'));
-
-  // Messages are most of the traffic, and most come from members of chats that are not frozen:
-  // decode the batch first and read every sender's state in one round trip.
-  const decodedBatch = source === 'control' ? null : batch.messages.map((m) => decodeInput(source, m.value, ctx.limits));
-  const prefetched = source === 'messages' && decodedBatch ? settleQuietly(prefetchSenders(ctx, decodedBatch)) : null;
-  if (!(await intact)) {
-    ctx.onStateLost();
-    return;
-  }
-  const senders = await prefetched;
 
   let last: KafkaMessage | null = null;
   for (let from = 0; from < batch.messages.length; from += FLUSH_EVERY) {
     if (!payload.isRunning() || payload.isStale()) break;
     const chunk = { from, to: Math.min(batch.messages.length, from + FLUSH_EVERY) };
-    const judged = await judgeChunk(ctx, payload, source, chunk, { decodedBatch, senders, unsent, catchUp });
+    // Decoded a chunk at a time, so what a chunk allocates dies young.
+    const decoded = source === 'control' ? null : batch.messages.slice(chunk.from, chunk.to).map((m) => decodeInput(source, m.value, ctx.limits));
+    // Messages are most of the traffic, and most come from members of chats that are not
+    // frozen: every sender's state in the chunk is read in one round trip.
+    const senders = source === 'messages' && decoded ? settleQuietly(prefetchSenders(ctx, decoded, chunk.from)) : null;
+    if (intact) {
+      if (!(await intact)) {
+        ctx.onStateLost();
+        return;
+      }
+      intact = null;
+    }
+    const judged = await judgeChunk(ctx, payload, source, chunk, { decoded, senders: await senders, unsent, catchUp });
     // An abandoned chunk (shutting down, partition revoked) is neither written nor committed: it
     // is judged again by whoever consumes it next, and decisions it already recorded are
     // recognised then as unsent and sent.
@@ -115,7 +119,8 @@ interface RecordResult {
 }
 
 interface ChunkInputs {
-  decodedBatch: ReadonlyArray<Decoded<InputEvent>> | null;
+  /** The chunk's records decoded, from its first (null for the control topic). */
+  decoded: ReadonlyArray<Decoded<InputEvent>> | null;
   senders: ReadonlyMap<number, SenderState> | null;
   unsent: Set<string>;
   catchUp: (stream: 'membership' | 'messages') => Promise<boolean>;
@@ -146,6 +151,9 @@ async function judgeChunk(
   // Lane → indices of its records, in order; the judging of each record, by index.
   const lanes = new Map<string, number[]>();
   const judges = new Map<number, () => Promise<RecordResult>>();
+  // Membership records are prepared together before any is judged (judge/chunk.ts).
+  const membership: ChunkRecord[] = [];
+  let view: StateStore | undefined;
   const enqueue = (lane: string, index: number, judge: () => Promise<RecordResult>) => {
     const queue = lanes.get(lane);
     if (queue) queue.push(index);
@@ -166,7 +174,7 @@ async function judgeChunk(
       else enqueue(decoded.event.chatId, index, () => judgeControl(ctx, decoded.event, decoded.at, inputs.unsent));
       continue;
     }
-    const decoded = inputs.decodedBatch![index]!;
+    const decoded = inputs.decoded![index - chunk.from]!;
     if (!decoded.ok) {
       dead(decoded.reason, decoded.detail);
       continue;
@@ -184,8 +192,9 @@ async function judgeChunk(
       at: decoded.at,
       ref: { eventId: decoded.event.eventId, type: decoded.event.type, topic: batch.topic, partition: batch.partition, offset: Number(message.offset) },
     };
+    if (source === 'membership') membership.push({ event: decoded.event as MembershipEvent, at: decoded.at });
     enqueue(laneOf(decoded.event), index, async () => {
-      const hooks: JudgeHooks = source === 'messages' ? { catchUp: () => inputs.catchUp('messages'), pending: inputs.unsent, sender } : { pending: inputs.unsent };
+      const hooks: JudgeHooks = source === 'messages' ? { catchUp: () => inputs.catchUp('messages'), pending: inputs.unsent, sender } : { pending: inputs.unsent, view };
       const judgement = await judgeEvent(ctx.judge, trigger, hooks);
       for (const o of judgement.outputs) inputs.unsent.add(o.record.alertId);
       if (judgement.messageAfterFreeze) ctx.metrics.messagesAfterFreeze.inc();
@@ -196,6 +205,7 @@ async function judgeChunk(
   }
 
   if (source === 'membership' && judges.size > 0 && !(await inputs.catchUp('membership'))) return null;
+  if (membership.length > 0) view = await prepareChunk(ctx.judge.store, membership);
 
   // The limit is per chunk, never shared between batches: a lane of messages waiting at its
   // barrier must not hold a slot that the approvals it waits for need.
@@ -287,10 +297,11 @@ function deadLetterFor(ctx: BatchContext, batch: Batch, message: KafkaMessage, s
   };
 }
 
-async function prefetchSenders(ctx: BatchContext, decoded: ReadonlyArray<Decoded<InputEvent>>): Promise<Map<number, SenderState>> {
+/** The senders' states of a chunk's messages, by the messages' indices in the batch. */
+async function prefetchSenders(ctx: BatchContext, decoded: ReadonlyArray<Decoded<InputEvent>>, from: number): Promise<Map<number, SenderState>> {
   const wanted: Array<{ index: number; chatId: string; userId: string }> = [];
-  decoded.forEach((d, index) => {
-    if (d.ok && d.event.type === 'message.sent') wanted.push({ index, chatId: d.event.chatId, userId: d.event.senderId });
+  decoded.forEach((d, i) => {
+    if (d.ok && d.event.type === 'message.sent') wanted.push({ index: from + i, chatId: d.event.chatId, userId: d.event.senderId });
   });
   const states = await ctx.judge.store.readSenders(wanted);
   return new Map(wanted.map((w, i) => [w.index, states[i]!]));

@@ -5,7 +5,7 @@ import { NEVER, UNREGISTERED, applyRegistration, applySwitch } from '../../src/p
 import { FROZEN_FIELD } from '../../src/state/keys.js';
 import type { EpisodeRecord, FreezeRecord } from '../../src/state/records.js';
 import { decodeEpisode, decodeFreeze, encodeRecord } from '../../src/state/records.js';
-import type { ChatState, StateStore } from '../../src/state/store.js';
+import type { ChatState, ChatSwitches, StateStore } from '../../src/state/store.js';
 
 export class MemoryStore implements StateStore {
   roles = new Map<string, RoleHistory>();
@@ -29,6 +29,14 @@ export class MemoryStore implements StateStore {
       if (joined) getOr(this.index, u, () => new Set<string>()).add(chatId);
     }
     return this.readChat(chatId);
+  }
+  async applyMembershipChanges(chats: readonly ChatSwitches[]) {
+    const before: ChatState[] = [];
+    for (const { chatId, switches } of chats) {
+      before.push(await this.readChat(chatId));
+      for (const s of switches) await this.applyMembership(chatId, s.userIds, s.joined, s.at);
+    }
+    return before;
   }
   async chatsOf(userId: string) {
     return [...(this.index.get(userId) ?? [])];
