@@ -348,7 +348,10 @@ async function latency(admin: Admin, producer: Producer, runTag: string, cleanup
   const tail = kafka.consumer({ groupId: `tail-${tag}`, maxWaitTimeInMs: 5 });
   await tail.connect();
   await tail.subscribe({ topic: topics.control, fromBeginning: true });
+  // No commits: a commit after each batch holds up the next fetch by the coordinator's write,
+  // which would be counted as pairguard's latency.
   await tail.run({
+    autoCommit: false,
     eachMessage: async ({ message }) => {
       const v = JSON.parse(message.value!.toString()) as { type: string; chatId: string };
       const sent = producedAt.get(v.chatId);

@@ -31,6 +31,7 @@ import { handleBatch } from './stream/batch-handler.js';
 import { consumerGroups } from './stream/consumer-groups.js';
 import { createKafka } from './stream/kafka-client.js';
 import { refreshLag } from './stream/lag-watch.js';
+import { OffsetCommits } from './stream/offset-commits.js';
 import { Publisher } from './stream/publisher.js';
 import { ensureTopics } from './stream/topics.js';
 
@@ -44,6 +45,8 @@ export interface MonitorOptions {
   healthIntervalMs?: number;
   /** How often the high watermarks are read, so the lag of partitions without batches stays current. */
   lagIntervalMs?: number;
+  /** How often judged offsets are committed (see stream/offset-commits.ts). */
+  commitIntervalMs?: number;
 }
 
 /** One of the monitor's consumers: its name, group and topics. */
@@ -60,9 +63,15 @@ interface ConsumerSlot {
   assignment: Assignment | null;
   /** A restart of this consumer is scheduled (see superviseStopped). */
   restarting: boolean;
+  /** Offsets judged and not committed yet (see stream/offset-commits.ts). */
+  commits: OffsetCommits;
+  /** Batches being judged right now. */
+  inFlight: number;
 }
 
 const SHUTDOWN_STEP_MS = 10_000;
+/** How often judged offsets are committed by default (see stream/offset-commits.ts). */
+const COMMIT_INTERVAL_MS = 100;
 /** Batches of different partitions one consumer judges at once. */
 const PARTITIONS_IN_FLIGHT = 4;
 
@@ -145,14 +154,23 @@ export class Monitor {
       maxBytesPerPartition: 1024 * 1024,
       maxBytes: 2 * 1024 * 1024,
     };
-    const consumers: ConsumerSlot[] = consumerGroups(config).map(({ name, groupId, topics }) => ({
-      name,
-      groupId,
-      topics,
-      consumer: kafka.consumer({ ...consumerOptions, groupId }),
-      assignment: null,
-      restarting: false,
-    }));
+    const consumers: ConsumerSlot[] = consumerGroups(config).map(({ name, groupId, topics }) => {
+      const slot: ConsumerSlot = {
+        name,
+        groupId,
+        topics,
+        consumer: kafka.consumer({ ...consumerOptions, groupId }),
+        assignment: null,
+        restarting: false,
+        commits: new OffsetCommits(
+          () => slot.consumer,
+          (err) => logger.debug({ consumer: name, err: err.message }, 'offsets not committed yet, will try again'),
+        ),
+        inFlight: 0,
+      };
+      return slot;
+    });
+    const slotOfTopic = new Map(consumers.flatMap((c) => c.topics.map((t) => [t, c] as const)));
     metrics.initialise({ consumers: consumers.map((c) => [c.name, c.topics] as const) });
 
     let monitor: Monitor | null = null;
@@ -179,6 +197,7 @@ export class Monitor {
       logger,
       limits: { maxValueBytes: config.maxEventBytes, maxMembers: config.maxChatMembers },
       onStateLost: () => m.loseState(),
+      done: (topic, partition, nextOffset) => slotOfTopic.get(topic)?.commits.done(topic, partition, nextOffset),
       dependenciesApplied: (stream, heartbeat) => {
         const waited = metrics.barrierWait.startTimer({ stream });
         return waitUntilApplied({
@@ -202,6 +221,7 @@ export class Monitor {
         metrics,
         onAssigned: (assignment) => {
           slot.assignment = assignment;
+          slot.commits.retain(assignment);
         },
         // Only the consumer currently in the slot can ask for a restart.
         onStopped: (reason) => {
@@ -209,6 +229,7 @@ export class Monitor {
         },
       });
       const eachBatch = async (payload: Parameters<typeof handleBatch>[1]) => {
+        slot.inFlight++;
         try {
           await handleBatch(ctx, payload);
         } catch (err) {
@@ -216,17 +237,21 @@ export class Monitor {
           metrics.batchFailures.inc({ topic: payload.batch.topic });
           logger.error({ consumer: slot.name, topic: payload.batch.topic, partition: payload.batch.partition, err: (err as Error).message }, 'batch failed, will be retried');
           throw err;
+        } finally {
+          slot.inFlight--;
         }
       };
       await slot.consumer.connect();
       await slot.consumer.subscribe({ topics: [...slot.topics], fromBeginning: true });
       // Partitions are judged concurrently: judging is round-trip bound, and safe to interleave
       // (facts are written before they are read; decisions are compare-and-set).
-      await slot.consumer.run({ eachBatchAutoResolve: false, partitionsConsumedConcurrently: PARTITIONS_IN_FLIGHT, eachBatch });
+      // Offsets are committed by slot.commits, off the judging path.
+      await slot.consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: PARTITIONS_IN_FLIGHT, eachBatch });
     };
     for (const slot of consumers) await run(slot);
 
     m.startHealthChecks(store, opts.healthIntervalMs ?? 2_000);
+    m.repeat(opts.commitIntervalMs ?? COMMIT_INTERVAL_MS, () => Promise.all(consumers.map((c) => c.commits.flush())));
     m.repeat(opts.lagIntervalMs ?? 5_000, () =>
       refreshLag(
         admin,
@@ -345,7 +370,23 @@ export class Monitor {
         clearTimeout(timer);
       }
     };
-    await Promise.all(this.consumers.map(({ name, consumer }) => step(`${name} consumer`, () => consumer.disconnect())));
+    // Each consumer stops fetching, finishes the batches in flight, commits what they judged, and
+    // leaves its group.
+    await Promise.all(
+      this.consumers.map(async (slot) => {
+        await step(`${slot.name} consumer drain`, async () => {
+          // A consumer that never started running has nothing to pause or commit.
+          try {
+            slot.consumer.pause(slot.topics.map((topic) => ({ topic })));
+          } catch {
+            return;
+          }
+          while (slot.inFlight > 0) await new Promise((r) => setTimeout(r, 5));
+          await slot.commits.flush();
+        });
+        await step(`${slot.name} consumer`, () => slot.consumer.disconnect());
+      }),
+    );
     await step('producer', () => this.producer.disconnect());
     await step('admin', () => this.admin.disconnect());
     await step('redis', () => this.redis.quit());

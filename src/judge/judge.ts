@@ -11,9 +11,9 @@ import type { ChatUnfrozen, InputEvent, MembershipEvent } from '../events/schema
 import type { AlertAction, AlertRecord, FreezeCommand, TriggerRef } from '../actions/records.js';
 import { affectedChildren, alertIdOf } from '../actions/records.js';
 import type { ChatFacts } from '../policy/chat-facts.js';
-import { approvalsNeeded, violationsAt } from '../policy/chat-facts.js';
+import { approvalsNeeded, factsAt, membersAt, violationsAt } from '../policy/chat-facts.js';
 import type { Scope, UnapprovedPairing } from '../policy/pairing.js';
-import { pairKey, parsePairKey, scopeCovers } from '../policy/pairing.js';
+import { judgePair, pairKey, parsePairKey, scopeCovers } from '../policy/pairing.js';
 import { holdsAt } from '../policy/timeline.js';
 import { FROZEN_FIELD } from '../state/keys.js';
 import type { EpisodeRecord, FreezeRecord, Stored } from '../state/records.js';
@@ -218,6 +218,28 @@ async function readFacts(store: StateStore, chat: ChatState, scope: Scope, at: n
   return { members: chat.members, users: await store.readUsers(factsNeeded(chat, scope, at, extra)) };
 }
 
+/** An episode this judgement decided to open. */
+interface Opened {
+  pairing: UnapprovedPairing;
+  key: string;
+  episode: Stored<EpisodeRecord>;
+}
+
+/** The facts that judging `pairs` needs: each user's approval of the other, and both roles. */
+function pairsNeeds(pairs: ReadonlyArray<readonly [string, string]>): Map<string, string[]> {
+  const needs = new Map<string, string[]>();
+  const add = (child: string, contact: string) => {
+    const list = needs.get(child);
+    if (!list) needs.set(child, [contact]);
+    else if (!list.includes(contact)) list.push(contact);
+  };
+  for (const [a, b] of pairs) {
+    add(a, b);
+    add(b, a);
+  }
+  return needs;
+}
+
 async function withinFreezeBudget(deps: JudgeDeps): Promise<boolean> {
   const budget = deps.freezeBudget;
   if (!budget || budget.limit === 0) return true;
@@ -252,10 +274,9 @@ async function reconcileChat(
   for (const p of current) if (!seenAtEvent.has(pairKey(p.pair))) atEvent.push(p);
 
   const freezes: Output[] = [];
-  const opened: Array<{ pairing: UnapprovedPairing; key: string; episode: Stored<EpisodeRecord> }> = [];
   const over: UnapprovedPairing[] = [];
   const recovered: Array<{ pairing: UnapprovedPairing; episode: Stored<EpisodeRecord> }> = [];
-
+  const toOpen: Opened[] = [];
   for (const pairing of atEvent) {
     const key = pairKey(pairing.pair);
     const alertId = alertIdOf(chatId, pairing.pair, t.ref.eventId);
@@ -273,28 +294,34 @@ async function reconcileChat(
       continue;
     }
     const record: EpisodeRecord = { alertId, openedAt: deps.now(), triggerAt: t.at, sent: false };
-    if (await store.openEpisode(chatId, key, record)) opened.push({ pairing, key, episode: { raw: encodeRecord(record), record } });
+    toOpen.push({ pairing, key, episode: { raw: encodeRecord(record), record } });
   }
+  const toClose = [...chat.episodes].filter(([key]) => scopeCovers(scope, parsePairKey(key)) && !stillViolating.has(key));
 
-  for (const [key, episode] of chat.episodes) {
-    if (scopeCovers(scope, parsePairKey(key)) && !stillViolating.has(key)) await store.swapDecision(chatId, key, episode.raw, null);
-  }
+  // The decisions of one judgement touch different fields: they go out together, one round trip.
+  const [openedFlags] = await Promise.all([
+    Promise.all(toOpen.map((o) => store.openEpisode(chatId, o.key, o.episode.record))),
+    Promise.all(toClose.map(([key, episode]) => store.swapDecision(chatId, key, episode.raw, null))),
+  ]);
+  const opened = toOpen.filter((_, i) => openedFlags[i]);
 
   let confirmed = opened;
   let frozen = chat.frozen;
+  // The freeze budget is counted while the opened episodes are confirmed, when a freeze may follow.
+  const mayFreeze = deps.mode === 'enforce' && !frozen && (opened.length > 0 || recovered.length > 0);
+  const budget = mayFreeze ? withinFreezeBudget(deps) : null;
+  // Awaited below when a freeze follows (a failure then fails the judgement); otherwise unused.
+  budget?.catch(() => undefined);
   if (opened.length > 0) {
     // Re-read after deciding: an approval applied by another judge between our read and our
     // decision must close what we just opened, or the stale episode would hide a later violation.
-    const again = await deps.store.readChat(chatId);
-    const recheck = new Set(violationsAt(await readFacts(deps.store, again, scope, t.at, extra), scope, Infinity).map((p) => pairKey(p.pair)));
-    confirmed = [];
-    for (const o of opened) {
-      if (recheck.has(o.key)) confirmed.push(o);
-      else {
-        await store.swapDecision(chatId, o.key, o.episode.raw, null);
-        over.push(o.pairing);
-      }
-    }
+    const [again, users] = await Promise.all([deps.store.readChat(chatId), deps.store.readUsers(pairsNeeds(opened.map((o) => o.pairing.pair)))]);
+    const membersNow = new Set(membersAt({ members: again.members, users }, Infinity));
+    const factsNow = factsAt(users, Infinity);
+    const stale = opened.filter(({ pairing: { pair: [a, b] } }) => !membersNow.has(a) || !membersNow.has(b) || judgePair(a, b, factsNow) === null);
+    await Promise.all(stale.map((o) => store.swapDecision(chatId, o.key, o.episode.raw, null)));
+    over.push(...stale.map((o) => o.pairing));
+    confirmed = opened.filter((o) => !stale.includes(o));
     frozen = again.frozen;
   }
 
@@ -303,7 +330,7 @@ async function reconcileChat(
   const causes = [...confirmed.map((o) => o.episode.record), ...recovered.map((r) => r.episode.record)];
   let freezeWithheld = false;
   if (deps.mode === 'enforce' && causes.length > 0 && !frozen) {
-    if (!(await withinFreezeBudget(deps))) {
+    if (!(await (budget ?? withinFreezeBudget(deps)))) {
       // Over budget: keep alerting, stop freezing. The alert says alert-only; a human decides.
       freezeWithheld = true;
     } else {

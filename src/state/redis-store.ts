@@ -211,9 +211,15 @@ export class RedisStateStore implements StateStore {
 
   recordFreeze(chatId: string, record: FreezeRecord): Promise<boolean> {
     return this.timed('recordFreeze', async () => {
-      if ((await this.redis.hsetnx(this.keys.episodes(chatId), FROZEN_FIELD, encodeRecord(record))) === 0) return false;
-      // The index after the field; a crash in between is repaired when the freeze is marked sent (keys.ts).
-      await this.redis.sadd(this.keys.frozenChats(), chatId);
+      // The index after the field; a crash in between is repaired when the freeze is marked sent
+      // (keys.ts). One server applies a round trip in order, so both go together (a chat whose
+      // freeze was already recorded belongs in the index anyway); on a cluster the index, on
+      // another node, waits for the field.
+      const field: Command = (r) => r.hsetnx(this.keys.episodes(chatId), FROZEN_FIELD, encodeRecord(record));
+      const index: Command = (r) => r.sadd(this.keys.frozenChats(), chatId);
+      if (!this.redis.isCluster) return (await this.roundTrip([field, index]))[0] === 1;
+      if ((await this.roundTrip([field]))[0] === 0) return false;
+      await this.roundTrip([index]);
       return true;
     });
   }

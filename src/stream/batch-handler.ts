@@ -36,6 +36,8 @@ export interface BatchContext {
   limits: DecodeLimits;
   /** Called when the state in Redis is found gone; the batch is left unprocessed and uncommitted. */
   onStateLost: () => void;
+  /** The records of a partition before `nextOffset` are judged and their outputs written: committable. */
+  done: (topic: string, partition: number, nextOffset: string) => void;
   /**
    * Waits until the records a stream depends on are in state (membership: approvals; messages:
    * approvals and membership); false when shutting down.
@@ -265,8 +267,9 @@ async function flush(ctx: BatchContext, payload: EachBatchPayload, source: Sourc
   if (source === 'approvals' || source === 'membership') {
     await ctx.judge.store.markApplied(batch.topic, new Map([[batch.partition, (BigInt(last.offset) + 1n).toString()]]));
   }
+  // Resolved, the partition is fetched from the next record on; the commit comes later (monitor.ts).
   payload.resolveOffset(last.offset);
-  await payload.commitOffsetsIfNecessary();
+  ctx.done(batch.topic, batch.partition, (BigInt(last.offset) + 1n).toString());
   await payload.heartbeat();
   for (const [key, n] of judged.counts) {
     const [type, outcome] = key.split('\u0000') as [string, EventOutcome];

@@ -2,6 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AlertRecord } from '../../src/actions/records.js';
 import type { TestEnv } from '../support/harness.js';
+import { consumerGroups, recordsNotCommitted } from '../../src/stream/consumer-groups.js';
 import { createTestEnv, kafka, readTopic, waitFor, waitUntilConsumed } from '../support/harness.js';
 import { expectExactAnswers, knownStream, produceStream } from '../support/stream.js';
 
@@ -44,6 +45,32 @@ describe('cross-topic ordering', () => {
 });
 
 describe('restarts', () => {
+  it('a monitor stopped cleanly commits everything it judged, though its commit timer never fired', async () => {
+    env = await createTestEnv();
+    const stream = knownStream(200, Date.now());
+    const producer = kafka.producer();
+    await producer.connect();
+    await produceStream(producer, env, stream);
+    await producer.disconnect();
+    // The timer's first commit is an hour away: only the stop can commit.
+    const monitor = await env.startMonitor({}, { commitIntervalMs: 3_600_000 });
+    const judged = async () => {
+      const page = await monitor.metrics.registry.metrics();
+      return [...page.matchAll(/^pairguard_events_total\{[^}]*\} (\d+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
+    };
+    // Every record the groups read (the monitor's own freezes on the control topic included) is judged.
+    const records = async () => {
+      let n = 0;
+      for (const g of consumerGroups(env.config)) for (const t of g.topics) for (const p of await env.admin.fetchTopicOffsets(t)) n += Number(p.high);
+      return n;
+    };
+    await waitFor('every record judged', async () => (await judged()) === (await records()) && (await readTopic(env.admin, env.config.topics.control)).length === stream.expected.size, 60_000);
+    expect(await recordsNotCommitted(env.admin, env.config)).toBe(BigInt(await records()));
+    await monitor.stop();
+    expect(await recordsNotCommitted(env.admin, env.config)).toBe(0n);
+  });
+
+
   it('a monitor stopped mid-stream and started again neither misses nor duplicates an alert', async () => {
     env = await createTestEnv();
     const stream = knownStream(400, Date.now());

@@ -39,6 +39,8 @@ export interface MonitorTestOptions {
   processMetrics?: boolean;
   /** Interval of the high-watermark look behind the lag gauges (default 1 s in tests). */
   lagIntervalMs?: number;
+  /** How often judged offsets are committed (the monitor's default when absent). */
+  commitIntervalMs?: number;
 }
 
 export interface TestEnv {
@@ -98,6 +100,7 @@ export async function createTestEnv(opts: { partitions?: number; env?: Record<st
         metrics: new Metrics({ processMetrics: opts.processMetrics ?? false }),
         healthIntervalMs: 200,
         lagIntervalMs: opts.lagIntervalMs ?? 1_000,
+        commitIntervalMs: opts.commitIntervalMs,
       });
       monitors.push(m);
       return m;
