@@ -4,6 +4,7 @@
  * one by one (judgeEvent with the view) reads nothing more unless it finds a violation.
  */
 import type { MembershipEvent } from '../events/schema.js';
+import type { FactsNeeded } from '../policy/chat-facts.js';
 import type { Scope } from '../policy/pairing.js';
 import { ChunkView } from '../state/chunk-view.js';
 import { applyMembershipSwitch, copyChat } from '../state/membership.js';
@@ -31,7 +32,7 @@ export async function prepareChunk(store: StateStore, records: readonly ChunkRec
 
   // Replays each chat's switches, as judging will, to learn which facts each record needs.
   const view = new ChunkView(store);
-  const needs = new Map<string, Set<string>>();
+  const needs = new Map<string, Set<string> | 'all'>();
   ids.forEach((chatId, i) => {
     const entries = chats.get(chatId)!;
     view.addChat(chatId, before[i]!, entries.map((c) => c.change));
@@ -39,13 +40,15 @@ export async function prepareChunk(store: StateStore, records: readonly ChunkRec
     for (const { change, scope } of entries) {
       applyMembershipSwitch(chat.members, change);
       for (const [userId, contacts] of factsNeeded(chat, scope, change.at, [])) {
-        const set = needs.get(userId);
-        if (set) for (const c of contacts) set.add(c);
+        const had = needs.get(userId);
+        if (had === 'all') continue;
+        if (contacts === 'all') needs.set(userId, 'all');
+        else if (had) for (const c of contacts) had.add(c);
         else needs.set(userId, new Set(contacts));
       }
     }
   });
-  const asLists = new Map([...needs].map(([u, contacts]) => [u, [...contacts]]));
-  view.addUsers(await store.readUsers(asLists), asLists);
+  const union: FactsNeeded = new Map([...needs].map(([u, contacts]) => [u, contacts === 'all' ? 'all' : [...contacts]]));
+  view.addUsers(await store.readUsers(union), union);
   return view;
 }

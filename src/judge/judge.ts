@@ -11,7 +11,8 @@ import type { ChatUnfrozen, InputEvent, MembershipEvent } from '../events/schema
 import type { AlertAction, AlertRecord, FreezeCommand, TriggerRef } from '../actions/records.js';
 import { affectedChildren, alertIdOf } from '../actions/records.js';
 import type { ChatFacts } from '../policy/chat-facts.js';
-import { approvalsNeeded, factsAt, membersAt, violationsAt } from '../policy/chat-facts.js';
+import type { FactsNeeded } from '../policy/chat-facts.js';
+import { factsAt, factsNeededAmong, membersAt, violationsThenAndNow } from '../policy/chat-facts.js';
 import type { Scope, UnapprovedPairing } from '../policy/pairing.js';
 import { judgePair, pairKey, parsePairKey, scopeCovers } from '../policy/pairing.js';
 import { holdsAt } from '../policy/timeline.js';
@@ -205,13 +206,13 @@ async function sharedChats(store: StateStore, a: string, b: string): Promise<str
 }
 
 /**
- * Which users' facts judging `scope` of a chat needs: the approvals among its members as of the
- * event (with `extra`) and as of now, and those members' roles.
+ * Which users' facts judging `scope` of a chat needs: those of its members as of the event (with
+ * `extra`) and as of now.
  */
-export function factsNeeded(chat: ChatState, scope: Scope, at: number, extra: readonly string[]): Map<string, string[]> {
+export function factsNeeded(chat: ChatState, scope: Scope, at: number, extra: readonly string[]): FactsNeeded {
   const members = new Set(extra);
   for (const [userId, t] of chat.members) if (holdsAt(t, at) || holdsAt(t, Infinity)) members.add(userId);
-  return approvalsNeeded([...members], scope);
+  return factsNeededAmong([...members], scope);
 }
 
 async function readFacts(store: StateStore, chat: ChatState, scope: Scope, at: number, extra: readonly string[]): Promise<ChatFacts> {
@@ -226,7 +227,7 @@ interface Opened {
 }
 
 /** The facts that judging `pairs` needs: each user's approval of the other, and both roles. */
-function pairsNeeds(pairs: ReadonlyArray<readonly [string, string]>): Map<string, string[]> {
+function pairsNeeds(pairs: ReadonlyArray<readonly [string, string]>): FactsNeeded {
   const needs = new Map<string, string[]>();
   const add = (child: string, contact: string) => {
     const list = needs.get(child);
@@ -267,9 +268,8 @@ async function reconcileChat(
   // Judged twice: as of the event (what the event itself did) and as of now (what is true given
   // every fact consumed so far). A revocation consumed before the chat it applies to is only
   // visible "now"; an approval consumed early but made after the event is only visible "then".
-  const current = violationsAt(facts, scope, Infinity);
+  const { atEvent, current } = violationsThenAndNow(facts, scope, t.at, extra);
   const stillViolating = new Set(current.map((p) => pairKey(p.pair)));
-  const atEvent = violationsAt(facts, scope, t.at, extra);
   const seenAtEvent = new Set(atEvent.map((p) => pairKey(p.pair)));
   for (const p of current) if (!seenAtEvent.has(pairKey(p.pair))) atEvent.push(p);
 

@@ -3,8 +3,8 @@
  * membership history, and each relevant user's role and approval histories. Judging "as of" a
  * moment turns it into the plain member list and `Facts` that `pairing.ts` takes.
  */
-import type { Facts, Scope, UnapprovedPairing } from './pairing.js';
-import { unapprovedPairings } from './pairing.js';
+import type { ApprovalEdge, Facts, Scope, UnapprovedPairing } from './pairing.js';
+import { sortPair, unapprovedPairings } from './pairing.js';
 import type { Millis, RoleHistory, Toggle } from './timeline.js';
 import { NEVER, UNREGISTERED, holdsAt, roleAt } from './timeline.js';
 
@@ -52,30 +52,132 @@ export function violationsAt(
   return unapprovedPairings(members, scope, factsAt(chat.users, at));
 }
 
-/** Which users' approvals towards which contacts must be read to judge `scope` among `members`. */
-export function approvalsNeeded(members: readonly string[], scope: Scope): Map<string, string[]> {
-  const need = new Map<string, string[]>();
-  const unique = [...new Set(members)];
-  const add = (child: string, contact: string) => {
-    if (child === contact) return;
-    const list = need.get(child);
-    if (list) list.push(contact);
-    else need.set(child, [contact]);
-  };
-  for (const m of unique) {
-    switch (scope.kind) {
-      case 'all':
-        for (const o of unique) add(m, o);
-        break;
-      case 'user':
-        if (m === scope.userId) for (const o of unique) add(m, o);
-        else add(m, scope.userId);
-        break;
-      case 'pair':
-        if (m === scope.a) add(m, scope.b);
-        else if (m === scope.b) add(m, scope.a);
-        break;
+/** The unapproved pairings of one judgement: as of the event, and as of now. */
+export interface ThenAndNow {
+  /** As `violationsAt(chat, scope, at, extra)` gives them. */
+  atEvent: UnapprovedPairing[];
+  /** As `violationsAt(chat, scope, Infinity)` gives them. */
+  current: UnapprovedPairing[];
+}
+
+/** What judging a user's pairs at two moments needs, looked up once. */
+interface Side {
+  childThen: boolean;
+  childNow: boolean;
+  approvals: ReadonlyMap<string, Toggle> | undefined;
+  /** A member as of the event (or one of `extra`). */
+  then: boolean;
+  /** A member now. */
+  now: boolean;
+}
+
+/**
+ * `violationsAt` as of the event and as of now, in one pass: each pair's approvals are looked up
+ * once for both moments, each member's role once. Judging a large chat is pairwise, so this is
+ * where its cost goes.
+ */
+export function violationsThenAndNow(chat: ChatFacts, scope: Scope, at: Millis, extra: readonly string[] = []): ThenAndNow {
+  const sides = new Map<string, Side>();
+  const side = (userId: string): Side => {
+    let s = sides.get(userId);
+    if (!s) {
+      const facts = chat.users.get(userId);
+      const role = facts?.role ?? UNREGISTERED;
+      s = { childThen: roleAt(role, at) !== 'adult', childNow: roleAt(role, Infinity) !== 'adult', approvals: facts?.approvals, then: false, now: false };
+      sides.set(userId, s);
     }
+    return s;
+  };
+  for (const [userId, t] of chat.members) {
+    const then = holdsAt(t, at);
+    const now = holdsAt(t, Infinity);
+    if (!then && !now) continue;
+    const s = side(userId);
+    s.then ||= then;
+    s.now ||= now;
+  }
+  for (const userId of extra) side(userId).then = true;
+
+  const out: ThenAndNow = { atEvent: [], current: [] };
+  /** Judges the pair x < y at whichever moments both were members. */
+  const judge = (x: string, sx: Side, y: string, sy: Side) => {
+    const then = sx.then && sy.then;
+    const now = sx.now && sy.now;
+    if (!then && !now) return;
+    const xy = sx.approvals?.get(y) ?? NEVER;
+    const yx = sy.approvals?.get(x) ?? NEVER;
+    if (then) {
+      const missing = missingOf(x, y, sx.childThen && !holdsAt(xy, at), sy.childThen && !holdsAt(yx, at));
+      if (missing) out.atEvent.push({ pair: [x, y], missing });
+    }
+    if (now) {
+      const missing = missingOf(x, y, sx.childNow && !holdsAt(xy, Infinity), sy.childNow && !holdsAt(yx, Infinity));
+      if (missing) out.current.push({ pair: [x, y], missing });
+    }
+  };
+  const ids = [...sides.keys()].sort();
+  const of = ids.map((id) => sides.get(id)!);
+  switch (scope.kind) {
+    case 'all':
+      for (let i = 0; i < ids.length; i++) for (let j = i + 1; j < ids.length; j++) judge(ids[i]!, of[i]!, ids[j]!, of[j]!);
+      break;
+    case 'user': {
+      const u = sides.get(scope.userId);
+      if (!u) break;
+      for (let i = 0; i < ids.length; i++) {
+        const m = ids[i]!;
+        if (m < scope.userId) judge(m, of[i]!, scope.userId, u);
+        else if (m > scope.userId) judge(scope.userId, u, m, of[i]!);
+      }
+      break;
+    }
+    case 'pair': {
+      const [x, y] = sortPair(scope.a, scope.b);
+      const [sx, sy] = [sides.get(x), sides.get(y)];
+      if (x !== y && sx && sy) judge(x, sx, y, sy);
+      break;
+    }
+  }
+  return out;
+}
+
+/** The absent directions of the pair x < y, or null when both are there. */
+function missingOf(x: string, y: string, xMissing: boolean, yMissing: boolean): ApprovalEdge[] | null {
+  if (!xMissing && !yMissing) return null;
+  const missing: ApprovalEdge[] = [];
+  if (xMissing) missing.push({ childId: x, contactId: y });
+  if (yMissing) missing.push({ childId: y, contactId: x });
+  return missing;
+}
+
+/**
+ * Which users' facts a judgement reads: by user, the contacts whose approval by that user matter,
+ * or `all` of the user's approvals. A user absent here is not judged.
+ */
+export type FactsNeeded = ReadonlyMap<string, readonly string[] | 'all'>;
+
+/**
+ * The facts that judging `scope` among `members` needs: for a user judged against every other
+ * member, all their approvals (one read, whatever the chat's size); for one judged against a
+ * single member, that one approval.
+ */
+export function factsNeededAmong(members: readonly string[], scope: Scope): Map<string, string[] | 'all'> {
+  const unique = [...new Set(members)];
+  const need = new Map<string, string[] | 'all'>();
+  switch (scope.kind) {
+    case 'all':
+      if (unique.length > 1) for (const m of unique) need.set(m, 'all');
+      break;
+    case 'user':
+      if (unique.length < 2 || !unique.includes(scope.userId)) break;
+      for (const m of unique) need.set(m, m === scope.userId ? 'all' : [scope.userId]);
+      break;
+    case 'pair':
+      if (scope.a !== scope.b && unique.includes(scope.a) && unique.includes(scope.b)) {
+        need.set(scope.a, [scope.b]);
+        need.set(scope.b, [scope.a]);
+      }
+      break;
   }
   return need;
 }

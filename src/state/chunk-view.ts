@@ -12,7 +12,7 @@
  * store and, once taken, are kept here too. Anything not loaded, and every other operation, is
  * the store's.
  */
-import type { UserFacts } from '../policy/chat-facts.js';
+import type { FactsNeeded, UserFacts } from '../policy/chat-facts.js';
 import type { Role } from '../policy/timeline.js';
 import { FROZEN_FIELD } from './keys.js';
 import { applyMembershipSwitch, copyChat } from './membership.js';
@@ -26,10 +26,13 @@ interface LoadedChat {
   pending: MembershipSwitch[];
 }
 
-/** A user's facts as loaded, and which contacts' approvals were loaded (absent there: never approved). */
+/**
+ * A user's facts as loaded, and which contacts' approvals were loaded (`all`, or those named; a
+ * loaded contact without an approval was never approved).
+ */
 interface LoadedUser {
   facts: UserFacts;
-  contacts: ReadonlySet<string>;
+  contacts: ReadonlySet<string> | 'all';
 }
 
 export class ChunkView implements StateStore {
@@ -44,10 +47,10 @@ export class ChunkView implements StateStore {
   }
 
   /** Users' facts as read for `needs`. */
-  addUsers(facts: ReadonlyMap<string, UserFacts>, needs: ReadonlyMap<string, readonly string[]>): void {
+  addUsers(facts: ReadonlyMap<string, UserFacts>, needs: FactsNeeded): void {
     for (const [userId, contacts] of needs) {
       const f = facts.get(userId);
-      if (f) this.users.set(userId, { facts: f, contacts: new Set(contacts) });
+      if (f) this.users.set(userId, { facts: f, contacts: contacts === 'all' ? 'all' : new Set(contacts) });
     }
   }
 
@@ -68,11 +71,11 @@ export class ChunkView implements StateStore {
     return chat ? copyChat(chat.state) : this.store.readChat(chatId);
   }
 
-  async readUsers(needs: ReadonlyMap<string, readonly string[]>): Promise<Map<string, UserFacts>> {
+  async readUsers(needs: FactsNeeded): Promise<Map<string, UserFacts>> {
     const out = new Map<string, UserFacts>();
     for (const [userId, contacts] of needs) {
       const user = this.users.get(userId);
-      if (!user || contacts.some((c) => !user.contacts.has(c))) return this.store.readUsers(needs);
+      if (!user || !covers(user.contacts, contacts)) return this.store.readUsers(needs);
       out.set(userId, user.facts);
     }
     return out;
@@ -150,4 +153,10 @@ export class ChunkView implements StateStore {
   appliedOffsets(topic: string): Promise<Map<number, bigint>> {
     return this.store.appliedOffsets(topic);
   }
+}
+
+/** Whether contacts loaded cover contacts needed. */
+function covers(loaded: ReadonlySet<string> | 'all', needed: readonly string[] | 'all'): boolean {
+  if (loaded === 'all') return true;
+  return needed !== 'all' && needed.every((c) => loaded.has(c));
 }

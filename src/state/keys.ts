@@ -39,8 +39,11 @@
 export const ROLE_FIELD = 'r';
 export const FROZEN_FIELD = 'frozen';
 
+/** Approval fields of a user's hash are this prefix and the contact's id. */
+export const APPROVAL_PREFIX = 'a:';
+
 export function approvalField(contactId: string): string {
-  return `a:${contactId}`;
+  return `${APPROVAL_PREFIX}${contactId}`;
 }
 
 export class Keys {

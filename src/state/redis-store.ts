@@ -7,10 +7,10 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { ChainableCommander } from 'ioredis';
-import type { UserFacts } from '../policy/chat-facts.js';
+import type { FactsNeeded, UserFacts } from '../policy/chat-facts.js';
 import type { Role, Toggle } from '../policy/timeline.js';
 import { decodeRole, decodeToggle } from '../policy/timeline.js';
-import { FROZEN_FIELD, Keys, ROLE_FIELD, approvalField } from './keys.js';
+import { APPROVAL_PREFIX, FROZEN_FIELD, Keys, ROLE_FIELD, approvalField } from './keys.js';
 import type { EpisodeRecord, FreezeRecord } from './records.js';
 import { decodeEpisode, decodeFreeze, encodeRecord } from './records.js';
 import type { RedisClient } from './redis-client.js';
@@ -181,19 +181,24 @@ export class RedisStateStore implements StateStore {
     });
   }
 
-  readUsers(needs: ReadonlyMap<string, readonly string[]>): Promise<Map<string, UserFacts>> {
+  readUsers(needs: FactsNeeded): Promise<Map<string, UserFacts>> {
     // Nothing to read is no round trip, and must not count as a fast one.
     if (needs.size === 0) return Promise.resolve(new Map());
     return this.timed('readUsers', async () => {
-      const users = [...needs.keys()];
-      const rows = (await this.roundTrip(users.map((u): Command => (r) => r.hmget(this.keys.user(u), ROLE_FIELD, ...needs.get(u)!.map(approvalField))))) as Array<
-        Array<string | null>
-      >;
+      const users = [...needs];
+      const rows = await this.roundTrip(
+        users.map(([u, contacts]): Command => (contacts === 'all' ? (r) => r.hgetall(this.keys.user(u)) : (r) => r.hmget(this.keys.user(u), ROLE_FIELD, ...contacts.map(approvalField)))),
+      );
       const out = new Map<string, UserFacts>();
-      users.forEach((u, i) => {
-        const [role, ...edges] = rows[i]!;
-        const contacts = needs.get(u)!;
+      users.forEach(([u, contacts], i) => {
         const approvals = new Map<string, Toggle>();
+        if (contacts === 'all') {
+          const hash = rows[i] as Record<string, string>;
+          for (const field of Object.keys(hash)) if (field.startsWith(APPROVAL_PREFIX)) approvals.set(field.slice(APPROVAL_PREFIX.length), decodeToggle(hash[field]));
+          out.set(u, { role: decodeRole(hash[ROLE_FIELD]), approvals });
+          return;
+        }
+        const [role, ...edges] = rows[i] as Array<string | null>;
         contacts.forEach((c, j) => {
           if (edges[j]) approvals.set(c, decodeToggle(edges[j]));
         });

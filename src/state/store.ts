@@ -2,7 +2,7 @@
  * The state port: only the operations judging needs. The Redis adapter implements it; unit tests
  * of the judge can implement it in memory.
  */
-import type { UserFacts } from '../policy/chat-facts.js';
+import type { FactsNeeded, UserFacts } from '../policy/chat-facts.js';
 import type { Role, Toggle } from '../policy/timeline.js';
 import type { EpisodeRecord, FreezeRecord, Stored } from './records.js';
 
@@ -62,7 +62,7 @@ export interface StateStore {
   /** `readSender` for many messages in one round trip. */
   readSenders(messages: ReadonlyArray<{ chatId: string; userId: string }>): Promise<SenderState[]>;
   /** Roles and the named approval histories of users. */
-  readUsers(needs: ReadonlyMap<string, readonly string[]>): Promise<Map<string, UserFacts>>;
+  readUsers(needs: FactsNeeded): Promise<Map<string, UserFacts>>;
 
   /** Opens an episode unless one is open for the pair; true when this call opened it. */
   openEpisode(chatId: string, pairKey: string, record: EpisodeRecord): Promise<boolean>;

@@ -1,5 +1,5 @@
 /** An in-memory StateStore for unit tests of the judge; merges mirror the Redis Lua scripts. */
-import type { UserFacts } from '../../src/policy/chat-facts.js';
+import type { FactsNeeded, UserFacts } from '../../src/policy/chat-facts.js';
 import type { Role, RoleHistory, Toggle } from '../../src/policy/timeline.js';
 import { NEVER, UNREGISTERED, applyRegistration, applySwitch } from '../../src/policy/timeline.js';
 import { FROZEN_FIELD } from '../../src/state/keys.js';
@@ -56,12 +56,13 @@ export class MemoryStore implements StateStore {
   async readSenders(messages: ReadonlyArray<{ chatId: string; userId: string }>) {
     return Promise.all(messages.map((m) => this.readSender(m.chatId, m.userId)));
   }
-  async readUsers(needs: ReadonlyMap<string, readonly string[]>) {
+  async readUsers(needs: FactsNeeded) {
     const out = new Map<string, UserFacts>();
     for (const [u, contacts] of needs) {
+      const all = this.approvals.get(u) ?? new Map<string, Toggle>();
       const approvals = new Map<string, Toggle>();
-      for (const c of contacts) {
-        const t = this.approvals.get(u)?.get(c);
+      for (const c of contacts === 'all' ? all.keys() : contacts) {
+        const t = all.get(c);
         if (t) approvals.set(c, t);
       }
       out.set(u, { role: this.roles.get(u) ?? UNREGISTERED, approvals });

@@ -7,13 +7,33 @@
 -- Returns { members before, as HGETALL gives them; decisions, as HGETALL gives them }.
 --- @include "toggle-merge"
 local before = redis.call('HGETALL', KEYS[1])
+local toggles = {}
+for i = 1, #before, 2 do toggles[before[i]] = before[i + 1] end
+-- Merged in memory, written once: a large chat's creation is one HSET, not one per member.
+local changed, order = {}, {}
 local i = 1
 while i <= #ARGV do
   local on_switch, at, n = ARGV[i] == '1', tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
   for j = i + 3, i + 2 + n do
-    local merged = merge_switch(redis.call('HGET', KEYS[1], ARGV[j]), on_switch, at)
-    if merged then redis.call('HSET', KEYS[1], ARGV[j], merged) end
+    local user = ARGV[j]
+    local merged = merge_switch(toggles[user], on_switch, at)
+    if merged then
+      toggles[user] = merged
+      if not changed[user] then
+        changed[user] = true
+        order[#order + 1] = user
+      end
+    end
   end
   i = i + 3 + n
+end
+-- In slices, as unpack's stack is bounded.
+for first = 1, #order, 500 do
+  local fields = {}
+  for k = first, math.min(#order, first + 499) do
+    fields[#fields + 1] = order[k]
+    fields[#fields + 1] = toggles[order[k]]
+  end
+  redis.call('HSET', KEYS[1], unpack(fields))
 end
 return { before, redis.call('HGETALL', KEYS[2]) }
