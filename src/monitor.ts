@@ -144,15 +144,16 @@ export class Monitor {
 
     // Short fetch waits: an alert must land before a stranger's next message, not after a poll
     // interval. A 10 s session: a crashed instance's partitions move to a live one within seconds.
-    // Fetches are capped so the records held in memory stay small whatever the backlog
-    // (3 consumers × up to 4 partitions in flight × 256 KiB).
+    // Fetches are capped so the records held in memory stay small whatever the backlog (3
+    // consumers × 1 MiB); a backlog is still read in batches of thousands of records, which is
+    // what lets a batch's round trips to Redis serve many records (BENCHMARKS.md).
     const consumerOptions = {
       maxWaitTimeInMs: 100,
       sessionTimeout: 10_000,
       heartbeatInterval: 1_000,
       allowAutoTopicCreation: false,
-      maxBytesPerPartition: 1024 * 1024,
-      maxBytes: 2 * 1024 * 1024,
+      maxBytesPerPartition: 512 * 1024,
+      maxBytes: 1024 * 1024,
     };
     const consumers: ConsumerSlot[] = consumerGroups(config).map(({ name, groupId, topics }) => {
       const slot: ConsumerSlot = {

@@ -211,7 +211,9 @@ async function sharedChats(store: StateStore, a: string, b: string): Promise<str
  */
 export function factsNeeded(chat: ChatState, scope: Scope, at: number, extra: readonly string[]): FactsNeeded {
   const members = new Set(extra);
-  for (const [userId, t] of chat.members) if (holdsAt(t, at) || holdsAt(t, Infinity)) members.add(userId);
+  chat.members.forEach((t, userId) => {
+    if (holdsAt(t, at) || holdsAt(t, Infinity)) members.add(userId);
+  });
   return factsNeededAmong([...members], scope);
 }
 
@@ -270,8 +272,10 @@ async function reconcileChat(
   // visible "now"; an approval consumed early but made after the event is only visible "then".
   const { atEvent, current } = violationsThenAndNow(facts, scope, t.at, extra);
   const stillViolating = new Set(current.map((p) => pairKey(p.pair)));
-  const seenAtEvent = new Set(atEvent.map((p) => pairKey(p.pair)));
-  for (const p of current) if (!seenAtEvent.has(pairKey(p.pair))) atEvent.push(p);
+  if (current.length > 0) {
+    const seenAtEvent = new Set(atEvent.map((p) => pairKey(p.pair)));
+    for (const p of current) if (!seenAtEvent.has(pairKey(p.pair))) atEvent.push(p);
+  }
 
   const freezes: Output[] = [];
   const over: UnapprovedPairing[] = [];
@@ -296,14 +300,17 @@ async function reconcileChat(
     const record: EpisodeRecord = { alertId, openedAt: deps.now(), triggerAt: t.at, sent: false };
     toOpen.push({ pairing, key, episode: { raw: encodeRecord(record), record } });
   }
-  const toClose = [...chat.episodes].filter(([key]) => scopeCovers(scope, parsePairKey(key)) && !stillViolating.has(key));
+  const toClose = chat.episodes.size === 0 ? [] : [...chat.episodes].filter(([key]) => scopeCovers(scope, parsePairKey(key)) && !stillViolating.has(key));
 
   // The decisions of one judgement touch different fields: they go out together, one round trip.
-  const [openedFlags] = await Promise.all([
-    Promise.all(toOpen.map((o) => store.openEpisode(chatId, o.key, o.episode.record))),
-    Promise.all(toClose.map(([key, episode]) => store.swapDecision(chatId, key, episode.raw, null))),
-  ]);
-  const opened = toOpen.filter((_, i) => openedFlags[i]);
+  let opened: Opened[] = [];
+  if (toOpen.length > 0 || toClose.length > 0) {
+    const [openedFlags] = await Promise.all([
+      Promise.all(toOpen.map((o) => store.openEpisode(chatId, o.key, o.episode.record))),
+      Promise.all(toClose.map(([key, episode]) => store.swapDecision(chatId, key, episode.raw, null))),
+    ]);
+    opened = toOpen.filter((_, i) => openedFlags[i]);
+  }
 
   let confirmed = opened;
   let frozen = chat.frozen;

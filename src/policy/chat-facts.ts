@@ -88,14 +88,14 @@ export function violationsThenAndNow(chat: ChatFacts, scope: Scope, at: Millis, 
     }
     return s;
   };
-  for (const [userId, t] of chat.members) {
+  chat.members.forEach((t, userId) => {
     const then = holdsAt(t, at);
     const now = holdsAt(t, Infinity);
-    if (!then && !now) continue;
+    if (!then && !now) return;
     const s = side(userId);
     s.then ||= then;
     s.now ||= now;
-  }
+  });
   for (const userId of extra) side(userId).then = true;
 
   const out: ThenAndNow = { atEvent: [], current: [] };
