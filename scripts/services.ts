@@ -592,6 +592,15 @@ export async function startServices(opts: StartOptions = {}): Promise<StartResul
   return { startedRedis, ...kafka };
 }
 
+/**
+ * Installs the broker jars when missing, without starting anything: for tests that run a broker of
+ * their own beside one that `startServices` found already running. Returns the ms Maven took, or
+ * null when the jars were there.
+ */
+export async function installKafkaJars(opts: { log?: (line: string) => void } = {}): Promise<number | null> {
+  return ensureJars(opts.log ?? defaultLog);
+}
+
 /** Stops the broker and redis-server that startServices() started (per the pid files); idempotent. */
 export async function stopServices(opts: { log?: (line: string) => void } = {}): Promise<StopResult> {
   const log = opts.log ?? defaultLog;

@@ -10,6 +10,7 @@ import { existsSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
+import { installKafkaJars } from '../../scripts/services.js';
 import { freePort } from './process.js';
 
 const LIBS = path.resolve('.services/kafka/libs');
@@ -28,7 +29,9 @@ export class PrivateBroker {
   }
 
   static async create(): Promise<PrivateBroker> {
-    if (!existsSync(LIBS)) throw new Error(`no Kafka jars in ${LIBS}: run npm run services first`);
+    // `npm run services` skips the jars when it finds a broker already running.
+    await installKafkaJars({ log: () => undefined });
+    if (!existsSync(LIBS)) throw new Error(`no Kafka jars in ${LIBS}`);
     const [port, controller] = [await freePort(), await freePort()];
     const dir = mkdtempSync(path.join(tmpdir(), 'pairguard-broker-'));
     const props = path.join(dir, 'server.properties');
