@@ -249,7 +249,7 @@ export class Monitor {
       // Offsets are committed by slot.commits, off the judging path.
       await slot.consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: PARTITIONS_IN_FLIGHT, eachBatch });
     };
-    for (const slot of consumers) await run(slot);
+    await Promise.all(consumers.map((slot) => run(slot)));
 
     m.startHealthChecks(store, opts.healthIntervalMs ?? 2_000);
     m.repeat(opts.commitIntervalMs ?? COMMIT_INTERVAL_MS, () => Promise.all(consumers.map((c) => c.commits.flush())));
