@@ -194,7 +194,7 @@ export class RedisStateStore implements StateStore {
         const approvals = new Map<string, Toggle>();
         if (contacts === 'all') {
           const hash = rows[i] as Record<string, string>;
-          for (const field of Object.keys(hash)) if (field.startsWith(APPROVAL_PREFIX)) approvals.set(field.slice(APPROVAL_PREFIX.length), decodeToggle(hash[field]));
+          for (const field of Object.keys(hash)) if (field.startsWith(APPROVAL_PREFIX)) approvals.set(contactOf(field), decodeToggle(hash[field]));
           out.set(u, { role: decodeRole(hash[ROLE_FIELD]), approvals });
           return;
         }
@@ -281,6 +281,15 @@ export class RedisStateStore implements StateStore {
       return new Map(Object.entries(raw).map(([p, o]) => [Number(p), BigInt(o)]));
     });
   }
+}
+
+/**
+ * The contact an approval field names, as a string of its own. Sliced out of the field name it
+ * would be a V8 sliced string, and every lookup of it in a judgement (one per pair and moment)
+ * would compare through the slice: a large chat's judgement took twice as long.
+ */
+function contactOf(field: string): string {
+  return Buffer.from(field).toString('utf8', APPROVAL_PREFIX.length);
 }
 
 /** A chat's state from its members and decisions hashes, as HGETALL gives them (flat or as objects). */
