@@ -49,6 +49,17 @@ describe('Redis state', () => {
     );
   });
 
+  it('reads a whole user back: the role and every approval, whatever the contact ids hold', async () => {
+    const contacts = ['plain', 'a:colon', 'ünïcödé-kid', 'with space', 'r'];
+    await store.applyRegistration('whole-user', 'child', 5);
+    for (const [i, c] of contacts.entries()) await store.applyApproval('whole-user', c, i !== 2, 10 + i);
+    const users = await store.readUsers(new Map([['whole-user', 'all'], ['nobody', 'all']]));
+    const whole = users.get('whole-user')!;
+    expect(whole.role).toEqual(applyRegistration(UNREGISTERED, 'child', 5));
+    expect(new Map([...whole.approvals].sort())).toEqual(new Map(contacts.map((c, i) => [c, applySwitch(NEVER, i !== 2, 10 + i)] as const).sort()));
+    expect(users.get('nobody')).toEqual({ role: UNREGISTERED, approvals: new Map() });
+  });
+
   it('keeps every key of one user or chat in one hash slot', () => {
     const slotTag = (k: string) => k.slice(k.indexOf('{') + 1, k.indexOf('}'));
     expect(slotTag(store.keys.user('u1'))).toBe(slotTag(store.keys.userChats('u1')));
@@ -113,7 +124,7 @@ describe('Redis state', () => {
 
   it('times every round trip under its operation name only', () => {
     expect(new Set(timed)).toEqual(
-      new Set(['applyApproval', 'applyRegistration', 'markApplied', 'appliedOffsets', 'openEpisode', 'readChat', 'swapDecision', 'recordFreeze', 'frozenChats']),
+      new Set(['applyApproval', 'applyRegistration', 'readUsers', 'markApplied', 'appliedOffsets', 'openEpisode', 'readChat', 'swapDecision', 'recordFreeze', 'frozenChats']),
     );
   });
 });
