@@ -26,7 +26,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import type { Config } from '../src/config.js';
 import { loadConfig, prefixedTopicEnv } from '../src/config.js';
 import { RedisStateStore } from '../src/state/redis-store.js';
-import { recordsNotCommitted } from '../src/stream/consumer-groups.js';
+import { consumerGroups } from '../src/stream/consumer-groups.js';
 import type { Workload } from './workload.js';
 import { generateWorkload } from './workload.js';
 
@@ -217,18 +217,61 @@ async function redisCost(redis: Redis, total: number, run: () => Promise<void>):
   return { total: Number((sum / total).toFixed(2)), byCommand, cpuMicrosPerEvent: Number(((cpu * 1e6) / total).toFixed(2)) };
 }
 
-async function pairguardRate(admin: Admin, topics: Topics, total: number, tag: string): Promise<Rates & { peakRssMb: number }> {
+/** Records of each input topic that pairguard's groups have committed, by topic role. */
+async function committedByRole(admin: Admin, groupId: string, topics: Topics): Promise<Record<'approvals' | 'membership' | 'messages', number>> {
+  const done = { approvals: 0, membership: 0, messages: 0 };
+  for (const g of consumerGroups({ groupId, topics })) {
+    for (const t of await admin.fetchOffsets({ groupId: g.groupId, topics: g.topics })) {
+      const role = (['approvals', 'membership', 'messages'] as const).find((r) => topics[r] === t.topic);
+      if (role) done[role] = t.partitions.reduce((n, p) => n + Math.max(0, Number(p.offset)), 0);
+    }
+  }
+  return done;
+}
+
+/**
+ * When each input topic was consumed: from the last sample with none of its records committed to
+ * the first with all of them (100 ms samples, so indicative to ±0.1 s). The ordering rule makes
+ * pairguard take a pre-loaded stream topic by topic: approvals, then membership, then messages.
+ */
+interface Phase {
+  records: number;
+  seconds: number;
+  eventsPerSecond: number;
+}
+
+async function pairguardRate(admin: Admin, topics: Topics, total: number, tag: string, sizes?: Record<'approvals' | 'membership' | 'messages', number>): Promise<Rates & { peakRssMb: number; phases?: Record<string, Phase> }> {
   const progress = new Progress(total);
+  const started = performance.now();
+  const windows = new Map<string, { from: number; to: number | null }>();
   const run = startPairguard(topics, tag, 19464);
   for (;;) {
-    const remaining = Number(await recordsNotCommitted(admin, { groupId: `pairguard-${tag}`, topics }));
-    progress.record(total - remaining);
-    if (remaining <= 0) break;
+    const now = (performance.now() - started) / 1000;
+    const done = await committedByRole(admin, `pairguard-${tag}`, topics);
+    const sum = done.approvals + done.membership + done.messages;
+    progress.record(sum);
+    if (sizes) {
+      for (const role of ['approvals', 'membership', 'messages'] as const) {
+        const w = windows.get(role) ?? { from: 0, to: null };
+        if (done[role] === 0) w.from = now;
+        if (w.to === null && done[role] >= sizes[role]) w.to = now;
+        windows.set(role, w);
+      }
+    }
+    if (sum >= total) break;
     await new Promise((r) => setTimeout(r, 100));
   }
   const peakRssMb = run.peakRssMb();
   await run.stop();
-  return { ...ratesOf(progress), peakRssMb };
+  const phases = sizes
+    ? Object.fromEntries(
+        [...windows].map(([role, w]) => {
+          const seconds = Number(((w.to ?? 0) - w.from).toFixed(2));
+          return [role, { records: sizes[role as keyof typeof sizes], seconds, eventsPerSecond: Math.round(sizes[role as keyof typeof sizes] / Math.max(0.1, seconds)) }];
+        }),
+      )
+    : undefined;
+  return { ...ratesOf(progress), peakRssMb, phases };
 }
 
 async function deletePrefix(redis: Redis, prefix: string) {
@@ -261,11 +304,14 @@ async function main() {
     const pg: Rates[] = [];
     const rss: number[] = [];
     const commands: RedisCost[] = [];
+    const phases: Array<Record<string, Phase>> = [];
     for (let i = 0; i < num(args.repeat); i++) {
       raw.push(await rawRate(topics, total));
       const tag = `${runTag}-tp${i}`;
-      let r!: Rates & { peakRssMb: number };
-      commands.push(await redisCost(redis, total, async () => void (r = await pairguardRate(admin, topics, total, tag))));
+      let r!: Rates & { peakRssMb: number; phases?: Record<string, Phase> };
+      const sizes = { approvals: w.approvals.length, membership: w.membership.length, messages: w.messages.length };
+      commands.push(await redisCost(redis, total, async () => void (r = await pairguardRate(admin, topics, total, tag, sizes))));
+      phases.push(r.phases!);
       pg.push(r);
       rss.push(r.peakRssMb);
       await deletePrefix(redis, `bench:${tag}:`);
@@ -285,6 +331,7 @@ async function main() {
       pairguardStartSeconds: summary(pg, 'startSeconds'),
       peakRssMb: rss.map(Math.round),
       redis: commands,
+      phases,
     };
   }
 
@@ -459,7 +506,7 @@ function table(r: Record<string, unknown>): string {
   const rows: string[] = ['figure | measured | target', '--- | --- | ---'];
   type Summary = { median: number };
   type Side = { raw: Summary; pairguard: Summary; ratio: number };
-  const t = r.throughput as { sustained: Side; overall: Side; pairguardStartSeconds: Summary; peakRssMb: number[]; redis: RedisCost[] } | undefined;
+  const t = r.throughput as { sustained: Side; overall: Side; pairguardStartSeconds: Summary; peakRssMb: number[]; redis: RedisCost[]; phases: Array<Record<string, Phase>> } | undefined;
   if (t) {
     rows.push(`raw kafkajs, sustained / overall (median) | ${t.sustained.raw.median} / ${t.overall.raw.median} ev/s |`);
     rows.push(`pairguard, sustained / overall (median) | ${t.sustained.pairguard.median} / ${t.overall.pairguard.median} ev/s |`);
@@ -467,6 +514,8 @@ function table(r: Record<string, unknown>): string {
     rows.push(`pairguard start to first 1% done (median) | ${t.pairguardStartSeconds.median} s |`);
     rows.push(`peak RSS (throughput runs) | ${Math.max(...t.peakRssMb)} MB | ≤ 200 MB`);
     rows.push(`Redis commands / CPU µs per event (each run) | ${t.redis.map((c) => `${c.total} / ${c.cpuMicrosPerEvent}`).join(', ')} |`);
+    const p = t.phases[0];
+    if (p) rows.push(`topic by topic, first run (approvals, membership, messages) | ${['approvals', 'membership', 'messages'].map((k) => `${p[k]!.eventsPerSecond} ev/s for ${p[k]!.seconds} s`).join('; ')} |`);
   }
   const l = r.latency as { ms: Record<string, number>; achievedRate: number; peakRssMb: number } | undefined;
   if (l) rows.push(`detection latency at ${l.achievedRate} ev/s p50/p95/p99/max | ${l.ms.p50}/${l.ms.p95}/${l.ms.p99}/${l.ms.max} ms | p99 ≤ 25 ms`);
