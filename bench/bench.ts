@@ -11,7 +11,7 @@
  *   scaling     pairguard's throughput for chats of 2, 10 and 50 members, `--repeat` times; medians
  *
  * Options: --events N (500000) --repeat N (3) --rate N (2000) --seconds N (60)
- *          --scaling-events N (150000) --only throughput,latency,memory,scaling
+ *          --scaling-events N (300000) --only throughput,latency,memory,scaling
  *          --cpu-prof DIR (write a V8 CPU profile of each pairguard process to DIR)
  *          --node-options S (NODE_OPTIONS of the pairguard processes; default as the Dockerfile)
  */
@@ -37,7 +37,7 @@ const { values: args } = parseArgs({
     repeat: { type: 'string', default: '3' },
     rate: { type: 'string', default: '2000' },
     seconds: { type: 'string', default: '60' },
-    'scaling-events': { type: 'string', default: '150000' },
+    'scaling-events': { type: 'string', default: '300000' },
     only: { type: 'string', default: 'throughput,latency,memory,scaling' },
     partitions: { type: 'string', default: '3' },
     'cpu-prof': { type: 'string' },

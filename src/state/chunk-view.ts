@@ -11,11 +11,14 @@
  * left it, exactly as if the records had been written and judged one by one. Decisions go to the
  * store and, once taken, are kept here too. Anything not loaded, and every other operation, is
  * the store's.
+ *
+ * A chat's state is handed out as kept here, not copied (a large chat's copy per record was a
+ * good part of judging it): the chat's next record, or a decision taken on it, changes it.
  */
 import type { FactsNeeded, UserFacts } from '../policy/chat-facts.js';
 import type { Role } from '../policy/timeline.js';
 import { FROZEN_FIELD } from './keys.js';
-import { applyMembershipSwitch, copyChat } from './membership.js';
+import { applyMembershipSwitch } from './membership.js';
 import type { EpisodeRecord, FreezeRecord } from './records.js';
 import { decodeEpisode, decodeFreeze, encodeRecord } from './records.js';
 import type { ChatState, ChatSwitches, MembershipSwitch, SenderState, StateStore } from './store.js';
@@ -63,12 +66,11 @@ export class ChunkView implements StateStore {
       throw new Error(`membership switch of chat ${chatId} judged out of the order in which it was written`);
     }
     applyMembershipSwitch(chat.state.members, next);
-    return copyChat(chat.state);
+    return chat.state;
   }
 
   async readChat(chatId: string): Promise<ChatState> {
-    const chat = this.chats.get(chatId);
-    return chat ? copyChat(chat.state) : this.store.readChat(chatId);
+    return this.chats.get(chatId)?.state ?? this.store.readChat(chatId);
   }
 
   async readUsers(needs: FactsNeeded): Promise<Map<string, UserFacts>> {
