@@ -214,7 +214,7 @@ export function factsNeeded(chat: ChatState, scope: Scope, at: number, extra: re
   chat.members.forEach((t, userId) => {
     if (holdsAt(t, at) || holdsAt(t, Infinity)) members.add(userId);
   });
-  return factsNeededAmong([...members], scope);
+  return factsNeededAmong(members, scope);
 }
 
 async function readFacts(store: StateStore, chat: ChatState, scope: Scope, at: number, extra: readonly string[]): Promise<ChatFacts> {

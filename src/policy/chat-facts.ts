@@ -161,19 +161,18 @@ export type FactsNeeded = ReadonlyMap<string, readonly string[] | 'all'>;
  * member, all their approvals (one read, whatever the chat's size); for one judged against a
  * single member, that one approval.
  */
-export function factsNeededAmong(members: readonly string[], scope: Scope): Map<string, string[] | 'all'> {
-  const unique = [...new Set(members)];
+export function factsNeededAmong(members: ReadonlySet<string>, scope: Scope): Map<string, string[] | 'all'> {
   const need = new Map<string, string[] | 'all'>();
   switch (scope.kind) {
     case 'all':
-      if (unique.length > 1) for (const m of unique) need.set(m, 'all');
+      if (members.size > 1) for (const m of members) need.set(m, 'all');
       break;
     case 'user':
-      if (unique.length < 2 || !unique.includes(scope.userId)) break;
-      for (const m of unique) need.set(m, m === scope.userId ? 'all' : [scope.userId]);
+      if (members.size < 2 || !members.has(scope.userId)) break;
+      for (const m of members) need.set(m, m === scope.userId ? 'all' : [scope.userId]);
       break;
     case 'pair':
-      if (scope.a !== scope.b && unique.includes(scope.a) && unique.includes(scope.b)) {
+      if (scope.a !== scope.b && members.has(scope.a) && members.has(scope.b)) {
         need.set(scope.a, [scope.b]);
         need.set(scope.b, [scope.a]);
       }

@@ -41,6 +41,8 @@ interface LoadedUser {
 export class ChunkView implements StateStore {
   private readonly chats = new Map<string, LoadedChat>();
   private readonly users = new Map<string, LoadedUser>();
+  /** The facts of every user loaded: what `readUsers` hands out when they cover what is asked. */
+  private readonly facts = new Map<string, UserFacts>();
 
   constructor(private readonly store: StateStore) {}
 
@@ -53,7 +55,9 @@ export class ChunkView implements StateStore {
   addUsers(facts: ReadonlyMap<string, UserFacts>, needs: FactsNeeded): void {
     for (const [userId, contacts] of needs) {
       const f = facts.get(userId);
-      if (f) this.users.set(userId, { facts: f, contacts: contacts === 'all' ? 'all' : new Set(contacts) });
+      if (!f) continue;
+      this.users.set(userId, { facts: f, contacts: contacts === 'all' ? 'all' : new Set(contacts) });
+      this.facts.set(userId, f);
     }
   }
 
@@ -73,14 +77,13 @@ export class ChunkView implements StateStore {
     return this.chats.get(chatId)?.state ?? this.store.readChat(chatId);
   }
 
-  async readUsers(needs: FactsNeeded): Promise<Map<string, UserFacts>> {
-    const out = new Map<string, UserFacts>();
+  /** The loaded users' facts when they cover `needs` (users not asked for come along, unread); else the store's. */
+  async readUsers(needs: FactsNeeded): Promise<ReadonlyMap<string, UserFacts>> {
     for (const [userId, contacts] of needs) {
       const user = this.users.get(userId);
       if (!user || !covers(user.contacts, contacts)) return this.store.readUsers(needs);
-      out.set(userId, user.facts);
     }
-    return out;
+    return this.facts;
   }
 
   async openEpisode(chatId: string, pairKey: string, record: EpisodeRecord): Promise<boolean> {

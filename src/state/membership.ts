@@ -3,9 +3,13 @@ import type { Toggle } from '../policy/timeline.js';
 import { NEVER, applySwitch } from '../policy/timeline.js';
 import type { ChatState, MembershipSwitch } from './store.js';
 
-/** Applies one switch to a chat's membership toggles, in place. */
+/** Applies one switch to a chat's membership toggles, in place; a switch that changes nothing leaves no entry, as in Redis. */
 export function applyMembershipSwitch(members: Map<string, Toggle>, s: MembershipSwitch): void {
-  for (const u of s.userIds) members.set(u, applySwitch(members.get(u) ?? NEVER, s.joined, s.at));
+  for (const u of s.userIds) {
+    const before = members.get(u) ?? NEVER;
+    const after = applySwitch(before, s.joined, s.at);
+    if (after !== before) members.set(u, after);
+  }
 }
 
 /** A copy of a chat's state that later switches and decisions on the original do not change. */

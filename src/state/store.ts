@@ -62,7 +62,7 @@ export interface StateStore {
   /** `readSender` for many messages in one round trip. */
   readSenders(messages: ReadonlyArray<{ chatId: string; userId: string }>): Promise<SenderState[]>;
   /** Roles and the named approval histories of users. */
-  readUsers(needs: FactsNeeded): Promise<Map<string, UserFacts>>;
+  readUsers(needs: FactsNeeded): Promise<ReadonlyMap<string, UserFacts>>;
 
   /** Opens an episode unless one is open for the pair; true when this call opened it. */
   openEpisode(chatId: string, pairKey: string, record: EpisodeRecord): Promise<boolean>;

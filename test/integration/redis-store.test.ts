@@ -2,7 +2,9 @@
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Toggle } from '../../src/policy/timeline.js';
 import { NEVER, UNREGISTERED, applyRegistration, applySwitch, decodeRole, decodeToggle } from '../../src/policy/timeline.js';
+import { applyMembershipSwitch } from '../../src/state/membership.js';
 import { RedisStateStore } from '../../src/state/redis-store.js';
 import { REDIS_URL, deleteKeys } from '../support/harness.js';
 
@@ -24,10 +26,36 @@ afterAll(async () => {
 });
 
 let n = 0;
+/** Moments of switches: mostly real ones, some at or before 1970 (which the merges ignore or keep alike). */
+const moment = fc.oneof(
+  fc.integer({ min: 1, max: 40 }).map((s) => 1_700_000_000_000 + s * 1000),
+  fc.constantFrom(0, -1000),
+);
+
 describe('Redis state', () => {
+  it('writes a chunk of membership switches exactly as the pure model replays them, and returns each chat as it was before', async () => {
+    const users = ['u1', 'u2', 'u3'];
+    const switchOf = fc.record({ userIds: fc.subarray(users, { minLength: 1 }), joined: fc.boolean(), at: moment });
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.array(switchOf, { maxLength: 4 }), { minLength: 1, maxLength: 3 }), async (chunks) => {
+        const chatId = `chat-${++n}`;
+        const model = new Map<string, Toggle>();
+        for (const switches of chunks) {
+          const [before] = await store.applyMembershipChanges([{ chatId, switches }]);
+          expect(before!.members).toEqual(model);
+          for (const s of switches) applyMembershipSwitch(model, s);
+          const stored = new Map(Object.entries(await redis.hgetall(store.keys.members(chatId))).map(([u, v]) => [u, decodeToggle(v)]));
+          expect(stored).toEqual(model);
+          for (const u of new Set(switches.filter((s) => s.joined).flatMap((s) => s.userIds))) expect(await store.chatsOf(u)).toContain(chatId);
+        }
+      }),
+      { numRuns: 60 },
+    );
+  });
+
   it('merges approval switches exactly as the pure model does', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 1, max: 40 }).map((s) => 1_700_000_000_000 + s * 1000)), { maxLength: 8 }), async (switches) => {
+      fc.asyncProperty(fc.array(fc.tuple(fc.boolean(), moment), { maxLength: 8 }), async (switches) => {
         const child = `child-${++n}`;
         for (const [on, at] of switches) await store.applyApproval(child, 'x', on, at);
         const stored = decodeToggle(await redis.hget(store.keys.user(child), 'a:x'));
@@ -124,7 +152,7 @@ describe('Redis state', () => {
 
   it('times every round trip under its operation name only', () => {
     expect(new Set(timed)).toEqual(
-      new Set(['applyApproval', 'applyRegistration', 'readUsers', 'markApplied', 'appliedOffsets', 'openEpisode', 'readChat', 'swapDecision', 'recordFreeze', 'frozenChats']),
+      new Set(['applyMembershipChanges', 'chatsOf', 'applyApproval', 'applyRegistration', 'readUsers', 'markApplied', 'appliedOffsets', 'openEpisode', 'readChat', 'swapDecision', 'recordFreeze', 'frozenChats']),
     );
   });
 });
