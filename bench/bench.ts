@@ -388,6 +388,7 @@ async function main() {
 
   if (only.has('latency')) {
     results.latency = await latency(admin, producer, runTag, cleanupTopics);
+    await deletePrefix(redis, `bench:${runTag}-lt:`);
   }
 
   if (only.has('memory')) {
