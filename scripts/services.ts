@@ -471,7 +471,7 @@ async function startKafka(
     path.join(LIBS, '*'),
   ];
 
-  const clusterId = randomBytes(16).toString('base64url');
+  const clusterId = kafkaClusterId();
   let format: RunResult;
   try {
     format = await run(
@@ -590,6 +590,18 @@ export async function startServices(opts: StartOptions = {}): Promise<StartResul
   const startedRedis = await startRedis(log);
   const kafka = await startKafka(log, opts.kafkaTimeoutMs ?? KAFKA_READY_TIMEOUT_MS);
   return { startedRedis, ...kafka };
+}
+
+/**
+ * A cluster id for `kafka-storage format -t`: 16 random bytes in base64url, like Kafka's own
+ * `Uuid.randomUuid()`, which also draws again when the id would start with "-" (the tool would
+ * read it as an option; one id in 64 does).
+ */
+export function kafkaClusterId(): string {
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
 }
 
 /**

@@ -264,12 +264,13 @@ async function flush(ctx: BatchContext, payload: EachBatchPayload, source: Sourc
   const { batch } = payload;
   await ctx.publisher.publish(judged.outputs, judged.deadLetters);
   recordOutputs(ctx, judged.outputs);
+  const next = (BigInt(last.offset) + 1n).toString();
   if (source === 'approvals' || source === 'membership') {
-    await ctx.judge.store.markApplied(batch.topic, new Map([[batch.partition, (BigInt(last.offset) + 1n).toString()]]));
+    await ctx.judge.store.markApplied(batch.topic, new Map([[batch.partition, next]]));
   }
   // Resolved, the partition is fetched from the next record on; the commit comes later (monitor.ts).
   payload.resolveOffset(last.offset);
-  ctx.done(batch.topic, batch.partition, (BigInt(last.offset) + 1n).toString());
+  ctx.done(batch.topic, batch.partition, next);
   await payload.heartbeat();
   for (const [key, n] of judged.counts) {
     const [type, outcome] = key.split('\u0000') as [string, EventOutcome];

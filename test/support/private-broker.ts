@@ -5,12 +5,11 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
-import { installKafkaJars } from '../../scripts/services.js';
+import { installKafkaJars, kafkaClusterId } from '../../scripts/services.js';
 import { freePort } from './process.js';
 
 const LIBS = path.resolve('.services/kafka/libs');
@@ -61,7 +60,7 @@ export class PrivateBroker {
         '',
       ].join('\n'),
     );
-    const clusterId = randomBytes(16).toString('base64url');
+    const clusterId = kafkaClusterId();
     execFileSync('java', ['-Xmx256m', `-Dlog4j2.configurationFile=${LOG4J}`, `-Dkafka.logs.dir=${dir}`, '-cp', `${LIBS}/*`, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props, '--ignore-formatted'], { stdio: 'ignore' });
     const broker = new PrivateBroker(port, dir, props);
     await broker.start();
