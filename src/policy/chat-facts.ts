@@ -40,6 +40,8 @@ export function factsAt(users: ReadonlyMap<string, UserFacts>, at: Millis): Fact
 /**
  * The unapproved pairings within `scope` at moment `at`. `extraMembers` are users treated as
  * members at that moment whatever their history says (a message sender who was not a known member).
+ * The rule at one moment, said plainly: the judge uses `violationsThenAndNow`, which is tested to
+ * give exactly this at both its moments.
  */
 export function violationsAt(
   chat: ChatFacts,

@@ -14,7 +14,9 @@
  *
  * Atomic (one Lua script or command on one key): each toggle and role merge, opening an episode,
  * recording a freeze (HSETNX of the chat's "frozen" field), every compare-and-set of a decision,
- * the applied-offset marks, the freeze-budget count. Nothing atomic spans two users or chats.
+ * the applied-offset marks, the freeze-budget count. One script touches a chat's two keys, which
+ * share its tag: a chunk's membership switches for the chat, applied with the chat read as it was
+ * (lua/membership.lua). Nothing atomic spans two users or chats.
  *
  * The chat's "frozen" field is the truth about a freeze; the frozen-chats set is an index of it,
  * the one key tagged by neither a user nor a chat. Updating both in one script would cross slots

@@ -5,6 +5,7 @@ import { NEVER, UNREGISTERED, applyRegistration, applySwitch } from '../../src/p
 import { FROZEN_FIELD } from '../../src/state/keys.js';
 import type { EpisodeRecord, FreezeRecord } from '../../src/state/records.js';
 import { decodeEpisode, decodeFreeze, encodeRecord } from '../../src/state/records.js';
+import { applyMembershipSwitch } from '../../src/state/membership.js';
 import type { ChatState, ChatSwitches, StateStore } from '../../src/state/store.js';
 
 export class MemoryStore implements StateStore {
@@ -23,11 +24,8 @@ export class MemoryStore implements StateStore {
     m.set(contactId, applySwitch(m.get(contactId) ?? NEVER, approved, at));
   }
   async applyMembership(chatId: string, userIds: readonly string[], joined: boolean, at: number) {
-    const m = getOr(this.members, chatId, () => new Map<string, Toggle>());
-    for (const u of userIds) {
-      m.set(u, applySwitch(m.get(u) ?? NEVER, joined, at));
-      if (joined) getOr(this.index, u, () => new Set<string>()).add(chatId);
-    }
+    applyMembershipSwitch(getOr(this.members, chatId, () => new Map<string, Toggle>()), { userIds, joined, at });
+    if (joined) for (const u of userIds) getOr(this.index, u, () => new Set<string>()).add(chatId);
     return this.readChat(chatId);
   }
   async applyMembershipChanges(chats: readonly ChatSwitches[]) {
