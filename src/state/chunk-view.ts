@@ -29,20 +29,15 @@ interface LoadedChat {
   pending: MembershipSwitch[];
 }
 
-/**
- * A user's facts as loaded, and which contacts' approvals were loaded (`all`, or those named; a
- * loaded contact without an approval was never approved).
- */
-interface LoadedUser {
-  facts: UserFacts;
-  contacts: ReadonlySet<string> | 'all';
-}
-
 export class ChunkView implements StateStore {
   private readonly chats = new Map<string, LoadedChat>();
-  private readonly users = new Map<string, LoadedUser>();
   /** The facts of every user loaded: what `readUsers` hands out when they cover what is asked. */
   private readonly facts = new Map<string, UserFacts>();
+  /**
+   * Which contacts' approvals were loaded, by user (`all`, or those named; a loaded contact
+   * without an approval was never approved).
+   */
+  private readonly loaded = new Map<string, ReadonlySet<string> | 'all'>();
 
   constructor(private readonly store: StateStore) {}
 
@@ -56,7 +51,7 @@ export class ChunkView implements StateStore {
     for (const [userId, contacts] of needs) {
       const f = facts.get(userId);
       if (!f) continue;
-      this.users.set(userId, { facts: f, contacts: contacts === 'all' ? 'all' : new Set(contacts) });
+      this.loaded.set(userId, contacts === 'all' ? 'all' : new Set(contacts));
       this.facts.set(userId, f);
     }
   }
@@ -80,8 +75,8 @@ export class ChunkView implements StateStore {
   /** The loaded users' facts when they cover `needs` (users not asked for come along, unread); else the store's. */
   async readUsers(needs: FactsNeeded): Promise<ReadonlyMap<string, UserFacts>> {
     for (const [userId, contacts] of needs) {
-      const user = this.users.get(userId);
-      if (!user || !covers(user.contacts, contacts)) return this.store.readUsers(needs);
+      const loaded = this.loaded.get(userId);
+      if (!loaded || !covers(loaded, contacts)) return this.store.readUsers(needs);
     }
     return this.facts;
   }
