@@ -15,6 +15,10 @@ export const DEFAULT_TOPICS = {
   deadLetter: 'pairguard.dead-letter',
 } as const;
 
+/** Codecs pairguard can write its own output batches with (every Kafka codec; reading accepts all of them). */
+export const OUTPUT_COMPRESSIONS = ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const;
+export type OutputCompression = (typeof OUTPUT_COMPRESSIONS)[number];
+
 export type TopicRole = keyof typeof DEFAULT_TOPICS;
 export type Topics = Record<TopicRole, string>;
 
@@ -24,6 +28,8 @@ export interface Config {
   kafkaBrokers: string[];
   /** Kafka client id, shown in broker logs and quotas. */
   kafkaClientId: string;
+  /** Codec of the batches pairguard writes (alerts, freezes, dead letters); see stream/codecs.ts. */
+  kafkaOutputCompression: OutputCompression;
   /** Redis connection URL: one server (may name a database number), or redis-cluster://h1:p1,h2:p2 (see state/redis-client.ts). */
   redisUrl: string;
   /** Prefix of every Redis key pairguard writes (lets tests and tenants share a Redis). */
@@ -71,6 +77,7 @@ const schema = z.object({
     .transform((s) => s.split(',').map((b) => b.trim()).filter(Boolean))
     .pipe(z.array(z.string().regex(/^[^\s:]+:\d{1,5}$/, 'each broker must be host:port')).min(1, 'must name at least one broker')),
   KAFKA_CLIENT_ID: z.string().min(1).default('pairguard'),
+  KAFKA_OUTPUT_COMPRESSION: z.enum(OUTPUT_COMPRESSIONS).default('none'),
   REDIS_URL: z
     .string()
     .default('redis://127.0.0.1:6379')
@@ -156,6 +163,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   return {
     kafkaBrokers: e.KAFKA_BROKERS,
     kafkaClientId: e.KAFKA_CLIENT_ID,
+    kafkaOutputCompression: e.KAFKA_OUTPUT_COMPRESSION,
     redisUrl: e.REDIS_URL,
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
     mode: e.PAIRGUARD_MODE,

@@ -159,6 +159,20 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly undecodableBatches = new Counter({
+    name: 'pairguard_undecodable_batches_total',
+    help: 'Fetches that stopped at a record batch no codec could decode (unknown codec or corrupt batch), by consumer and codec',
+    labelNames: ['consumer', 'codec'] as const,
+    registers: [this.registry],
+  });
+
+  readonly consumerHeld = new Gauge({
+    name: 'pairguard_consumer_held',
+    help: '1 while a consumer holds at a record batch it cannot decode (nothing after it is judged until it can be), by consumer',
+    labelNames: ['consumer'] as const,
+    registers: [this.registry],
+  });
+
   readonly assignedPartitions = new Gauge({
     name: 'pairguard_consumer_assigned_partitions',
     help: 'Partitions assigned to this process at its last group join, by consumer',
@@ -195,6 +209,7 @@ export class Metrics {
       this.rebalances.inc({ consumer }, 0);
       this.consumerCrashes.inc({ consumer, restart: 'true' }, 0);
       this.consumerCrashes.inc({ consumer, restart: 'false' }, 0);
+      this.consumerHeld.set({ consumer }, 0);
       for (const topic of topics) {
         this.batchFailures.inc({ topic }, 0);
         for (const reason of DECODE_FAILURES) this.deadLetters.inc({ topic, reason }, 0);
