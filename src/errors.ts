@@ -7,7 +7,8 @@ export type ErrorCode =
   | 'USAGE_INVALID'
   | 'HISTORY_READ_STALLED'
   | 'SHUTDOWN_TIMEOUT'
-  | 'STATE_LOST';
+  | 'STATE_LOST'
+  | 'BATCH_UNDECODABLE';
 
 export class PairguardError extends Error {
   constructor(

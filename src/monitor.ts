@@ -29,6 +29,7 @@ import { recordsNotApplied, waitUntilApplied } from './stream/applied-barrier.js
 import type { BatchContext } from './stream/batch-handler.js';
 import { handleBatch } from './stream/batch-handler.js';
 import { consumerGroups } from './stream/consumer-groups.js';
+import { kafkajsCompression } from './stream/codecs.js';
 import { createKafka } from './stream/kafka-client.js';
 import { refreshLag } from './stream/lag-watch.js';
 import { OffsetCommits } from './stream/offset-commits.js';
@@ -193,7 +194,7 @@ export class Monitor {
     const ctx: BatchContext = {
       config,
       judge,
-      publisher: new Publisher(producer, store, config.topics),
+      publisher: new Publisher(producer, store, config.topics, kafkajsCompression(config.kafkaOutputCompression)),
       metrics,
       logger,
       limits: { maxValueBytes: config.maxEventBytes, maxMembers: config.maxChatMembers },

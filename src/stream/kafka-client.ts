@@ -4,9 +4,11 @@ import type { KafkaConfig, SASLOptions } from 'kafkajs';
 import { Kafka } from 'kafkajs';
 import type { Config } from '../config.js';
 import type { Logger } from '../observability/logger.js';
+import { registerCodecs } from './codecs.js';
 import { kafkaLogCreator } from '../observability/logger.js';
 
 export function createKafka(config: Config, logger: Logger, clientSuffix = ''): Kafka {
+  registerCodecs();
   const options: KafkaConfig = {
     clientId: `${config.kafkaClientId}${clientSuffix}`,
     brokers: config.kafkaBrokers,

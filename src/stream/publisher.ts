@@ -3,7 +3,7 @@
  * only then marks the decisions as sent in state: a crash in between re-sends them with the same
  * alertId rather than losing them.
  */
-import type { Producer } from 'kafkajs';
+import type { CompressionTypes, Producer } from 'kafkajs';
 import type { DeadLetter } from '../actions/records.js';
 import type { Topics } from '../config.js';
 import type { Output } from '../judge/judge.js';
@@ -19,6 +19,8 @@ export class Publisher {
     private readonly producer: Producer,
     private readonly store: StateStore,
     private readonly topics: Topics,
+    /** Codec of the written batches (KAFKA_OUTPUT_COMPRESSION); undefined writes them uncompressed. */
+    private readonly compression?: CompressionTypes,
   ) {}
 
   async publish(outputs: readonly Output[], deadLetters: readonly DeadLetterOut[]): Promise<void> {
@@ -30,7 +32,7 @@ export class Publisher {
       { topic: this.topics.control, messages: freezes.map((o) => ({ key: o.chatId, value: JSON.stringify(o.record) })) },
       { topic: this.topics.deadLetter, messages: deadLetters.map((d) => ({ key: d.key, value: JSON.stringify(d.record) })) },
     ].filter((t) => t.messages.length > 0);
-    await this.producer.sendBatch({ topicMessages, acks: -1 });
+    await this.producer.sendBatch({ topicMessages, acks: -1, compression: this.compression });
     await Promise.all(
       outputs.flatMap((o) => (o.mark ? [this.store.swapDecision(o.mark.chatId, o.mark.field, o.mark.expected, o.mark.next)] : [])),
     );

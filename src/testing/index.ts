@@ -32,6 +32,7 @@ import { Monitor } from '../monitor.js';
 import { createLogger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
 import { createRedis, deleteByPrefix } from '../state/redis-client.js';
+import { registerCodecs } from '../stream/codecs.js';
 import { consumerGroups, recordsNotCommitted } from '../stream/consumer-groups.js';
 import type { ReplaySummary } from '../cli/replay.js';
 import { replayFile, replayLines } from '../cli/replay.js';
@@ -107,6 +108,7 @@ export async function createPairguardTestEnv(opts: PairguardTestEnvOptions = {})
     LOG_LEVEL: opts.logLevel ?? 'info',
     ...prefixedTopicEnv(id),
   });
+  registerCodecs();
   const kafka = new Kafka({ clientId: `pairguard-testing-${id}`, brokers, logLevel: logLevel.NOTHING });
   const admin: Admin = kafka.admin();
   await admin.connect();

@@ -10,6 +10,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import type { Config } from '../../src/config.js';
 import { loadConfig, prefixedTopicEnv } from '../../src/config.js';
 import { Monitor } from '../../src/monitor.js';
+import { registerCodecs } from '../../src/stream/codecs.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { Metrics } from '../../src/observability/metrics.js';
 import type { RedisClient } from '../../src/state/redis-client.js';
@@ -19,6 +20,7 @@ import { consumerGroups, recordsNotCommitted } from '../../src/stream/consumer-g
 export const BROKERS = ['127.0.0.1:9092'];
 export const REDIS_URL = 'redis://127.0.0.1:6379';
 
+registerCodecs();
 export const kafka = new Kafka({ clientId: 'pairguard-test', brokers: BROKERS, logLevel: logLevel.NOTHING });
 
 /** Everything a monitor logged, as text, for assertions. */
@@ -57,7 +59,9 @@ export interface TestEnv {
 }
 
 /** A fresh, isolated environment: topics created with `partitions` partitions each. */
-export async function createTestEnv(opts: { partitions?: number; env?: Record<string, string>; brokers?: string[] } = {}): Promise<TestEnv> {
+export async function createTestEnv(
+  opts: { partitions?: number; env?: Record<string, string>; brokers?: string[]; /** Broker configs of every topic, e.g. compression.type. */ topicConfig?: Record<string, string> } = {},
+): Promise<TestEnv> {
   const client = opts.brokers ? new Kafka({ clientId: 'pairguard-test', brokers: opts.brokers, logLevel: logLevel.NOTHING }) : kafka;
   const id = `t${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
   const config = loadConfig({
@@ -74,7 +78,12 @@ export async function createTestEnv(opts: { partitions?: number; env?: Record<st
   await admin.connect();
   await admin.createTopics({
     waitForLeaders: true,
-    topics: Object.values(config.topics).map((topic) => ({ topic, numPartitions: opts.partitions ?? 3, replicationFactor: 1 })),
+    topics: Object.values(config.topics).map((topic) => ({
+      topic,
+      numPartitions: opts.partitions ?? 3,
+      replicationFactor: 1,
+      configEntries: Object.entries(opts.topicConfig ?? {}).map(([name, value]) => ({ name, value })),
+    })),
   });
   // Leaders are named before they serve: a produce request sent now can fail on one partition
   // ("not the leader") and kafkajs then retries the whole request, writing the records of the

@@ -1,0 +1,100 @@
+/**
+ * Topics as platforms write them: every Kafka codec, records from Kafka's own Java client with
+ * headers, and topics whose broker config forces a codec (the broker recompresses what it is
+ * sent). Each case writes a background of approved friends' chats plus one 2019 flaw, with ids of
+ * its own, into one monitor's topics; the flaw must be alerted and frozen, every record judged,
+ * nothing dead-lettered. DumpLogSegments proves the batches on disk really are in that codec.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { replayLines } from '../../src/cli/replay.js';
+import type { AlertRecord, FreezeCommand } from '../../src/actions/records.js';
+import type { CodecName } from '../../src/stream/codecs.js';
+import type { TestEnv } from '../support/harness.js';
+import { createTestEnv, readTopic, waitUntilConsumed } from '../support/harness.js';
+import { batchCodecs, produceWithJava, recordsOfLines } from '../support/kafka-java.js';
+
+const CODECS: CodecName[] = ['gzip', 'snappy', 'lz4', 'zstd'];
+
+/** `friends` pairs of mutually approved children chatting, then the 2019 flaw; ids unique to `tag`. */
+function history(tag: string, friends: number): string[] {
+  let n = 0;
+  const at = (s: number) => new Date(Date.UTC(2026, 10, 21, 9, 0, s)).toISOString();
+  const ev = (type: string, s: number, body: Record<string, unknown>) => JSON.stringify({ type, eventId: `${tag}-${++n}`, occurredAt: at(s), ...body });
+  const lines: string[] = [];
+  for (let i = 0; i < friends; i++) {
+    const [a, b] = [`${tag}-a${i}`, `${tag}-b${i}`];
+    lines.push(ev('user.registered', 0, { userId: a, role: 'child' }), ev('user.registered', 0, { userId: b, role: 'child' }));
+    lines.push(ev('contact.approved', 1, { childId: a, contactId: b, approvedBy: `${a}-parent` }));
+    lines.push(ev('contact.approved', 1, { childId: b, contactId: a, approvedBy: `${b}-parent` }));
+    lines.push(ev('chat.created', 2, { chatId: `${tag}-chat${i}`, createdBy: a, members: [a, b] }));
+    lines.push(ev('message.sent', 3, { chatId: `${tag}-chat${i}`, messageId: `${tag}-m${i}`, senderId: b, text: 'see you at school' }));
+  }
+  const [alice, bob, carol] = [`${tag}-alice`, `${tag}-bob`, `${tag}-carol`];
+  for (const u of [alice, bob, carol]) lines.push(ev('user.registered', 0, { userId: u, role: 'child' }));
+  for (const [c, k] of [[alice, bob], [bob, alice], [alice, carol], [carol, alice]] as const) lines.push(ev('contact.approved', 1, { childId: c, contactId: k, approvedBy: `${c}-parent` }));
+  lines.push(ev('chat.created', 2, { chatId: `${tag}-group`, createdBy: alice, members: [alice, bob, carol] }));
+  lines.push(ev('message.sent', 3, { chatId: `${tag}-group`, messageId: `${tag}-mflaw`, senderId: carol, text: 'hi' }));
+  return lines;
+}
+
+const FRIENDS = 150;
+const RECORDS_PER_CASE = FRIENDS * 6 + 9;
+
+describe('every Kafka codec', () => {
+  let env: TestEnv;
+  let producerCodec: (topic: string) => Promise<void>;
+  let handled = 0;
+
+  beforeAll(async () => {
+    // Outputs are written in zstd too, so the monitor's own batches go through the codecs.
+    env = await createTestEnv({ env: { KAFKA_OUTPUT_COMPRESSION: 'zstd' } });
+    producerCodec = async (codec: string) => {
+      await env.admin.alterConfigs({
+        validateOnly: false,
+        resources: [env.config.topics.approvals, env.config.topics.membership, env.config.topics.messages].map((name) => ({
+          type: 2, // ConfigResourceTypes.TOPIC
+          name,
+          configEntries: [{ name: 'compression.type', value: codec }],
+        })),
+      });
+    };
+    await env.startMonitor();
+  });
+  afterAll(async () => env?.cleanup());
+
+  async function expectJudged(tag: string) {
+    handled += RECORDS_PER_CASE;
+    await waitUntilConsumed(env);
+    const alerts = (await readTopic<AlertRecord>(env.admin, env.config.topics.alerts)).filter((a) => a.key!.startsWith(`${tag}-`));
+    const freezes = (await readTopic<FreezeCommand>(env.admin, env.config.topics.control)).filter((f) => f.key === `${tag}-group` && f.value.type === 'chat.freeze');
+    expect(alerts.map((a) => [a.key, a.value.pair, a.value.action])).toEqual([[`${tag}-group`, [`${tag}-bob`, `${tag}-carol`], 'frozen']]);
+    expect(freezes.map((f) => f.value.alertId)).toEqual([alerts[0]!.value.alertId]);
+    const dead = await env.admin.fetchTopicOffsets(env.config.topics.deadLetter);
+    expect(dead.reduce((s, p) => s + Number(p.high), 0)).toBe(0);
+    const metrics = await (await fetch(`http://127.0.0.1:${env.monitors[0]!.httpPort}/metrics`)).text();
+    const total = [...metrics.matchAll(/^pairguard_events_total\{[^}]*outcome="(applied|violation)"[^}]*\} (\d+)$/gm)].reduce((s, m) => s + Number(m[2]), 0);
+    expect(total).toBe(handled);
+  }
+
+  it.each(CODECS)("judges %s batches written by Kafka's Java client with headers", async (codec) => {
+    const tag = `java-${codec}`;
+    await producerCodec('producer');
+    await produceWithJava(env.config.kafkaBrokers.join(','), recordsOfLines(history(tag, FRIENDS), env.config.topics, tag), { 'compression.type': codec });
+    await expectJudged(tag);
+    expect(new Set(batchCodecs(env.config.topics.membership))).toContain(codec);
+  });
+
+  it.each(CODECS)('judges a topic whose broker config forces %s on uncompressed kafkajs writes', async (codec) => {
+    const tag = `forced-${codec}`;
+    await producerCodec(codec);
+    const before = new Set(batchCodecs(env.config.topics.approvals).map((c, i) => `${i}:${c}`));
+    await replayLines({ kafka: env.kafka, topics: env.config.topics, createPartitions: 0 }, history(tag, FRIENDS));
+    await expectJudged(tag);
+    const added = batchCodecs(env.config.topics.approvals).filter((c, i) => !before.has(`${i}:${c}`));
+    expect(added).toContain(codec);
+  });
+
+  it('writes its own outputs in the KAFKA_OUTPUT_COMPRESSION codec', () => {
+    expect(new Set(batchCodecs(env.config.topics.alerts))).toEqual(new Set(['zstd']));
+  });
+});

@@ -1,0 +1,103 @@
+/**
+ * Records written by Kafka's own Java client (test/support/java/RecordProducer.java), the way
+ * platform producers write them: their codecs, their batching, headers, transactions. The class
+ * is compiled once per source version into .services/java, against the jars `npm run services`
+ * installed (kafka-clients with lz4-java, zstd-jni and snappy-java).
+ */
+import { execFile, execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import type { Message } from 'kafkajs';
+import { parseLine } from '../../src/cli/replay.js';
+import type { Topics } from '../../src/config.js';
+import { installKafkaJars } from '../../scripts/services.js';
+
+const SOURCE = path.resolve('test/support/java/RecordProducer.java');
+const LIBS = path.resolve('.services/kafka/libs');
+
+/** One record to write: topic, key, value and headers, as bytes or text. */
+export interface JavaRecord {
+  topic: string;
+  key: string | Buffer | null;
+  value: string | Buffer | null;
+  headers?: Record<string, string>;
+}
+
+async function compiled(): Promise<string> {
+  await installKafkaJars({ log: () => undefined });
+  const hash = createHash('sha256').update(readFileSync(SOURCE)).digest('hex').slice(0, 12);
+  const dir = path.resolve('.services/java', hash);
+  if (!existsSync(path.join(dir, 'RecordProducer.class'))) {
+    mkdirSync(dir, { recursive: true });
+    execFileSync('javac', ['-d', dir, '-cp', `${LIBS}/*`, SOURCE], { stdio: 'pipe' });
+  }
+  return dir;
+}
+
+const b64 = (v: string | Buffer | null): string => (v === null ? '' : Buffer.from(v).toString('base64'));
+
+/**
+ * Writes `records` with the Java client, with producer `settings` (compression.type,
+ * transactional.id, ...); resolves when every record is acknowledged (and the transaction
+ * committed, or aborted with `abort`).
+ */
+export async function produceWithJava(
+  brokers: string,
+  records: readonly JavaRecord[],
+  settings: Record<string, string> = {},
+  opts: { abort?: boolean } = {},
+): Promise<void> {
+  const classes = await compiled();
+  const lines = records.map((r) =>
+    [r.topic, b64(r.key), b64(r.value), Object.entries(r.headers ?? {}).map(([k, v]) => `${k}=${b64(v)}`).join(',')].join('\t'),
+  );
+  const args = ['-Xmx256m', '-cp', `${classes}:${LIBS}/*`, 'RecordProducer', `bootstrap.servers=${brokers}`, 'linger.ms=5', 'batch.size=65536'];
+  for (const [k, v] of Object.entries(settings)) args.push(`${k}=${v}`);
+  if (opts.abort) args.push('--abort');
+  await new Promise<void>((resolve, reject) => {
+    const child = execFile('java', args, { maxBuffer: 16 * 1024 * 1024, timeout: 120_000 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`java producer failed: ${err.message}\n${stderr.split('\n').filter((l) => !/^\s*(at |SLF4J)/.test(l)).slice(-15).join('\n')}`));
+      else if (!stdout.includes(`sent ${records.length}`)) reject(new Error(`java producer did not confirm ${records.length} records: ${stdout}`));
+      else resolve();
+    });
+    child.stdin!.end(lines.join('\n') + '\n');
+  });
+}
+
+/** The records `pairguard replay` would write for JSONL lines, with headers as platform producers add them. */
+export function recordsOfLines(lines: readonly string[], topics: Topics, source = 'lines'): JavaRecord[] {
+  const out: JavaRecord[] = [];
+  lines.forEach((line, i) => {
+      const parsed = parseLine(line, i + 1);
+      if (!parsed) return;
+      const m: Message = parsed.message;
+      out.push({
+        topic: topics[parsed.role],
+        key: (m.key as string | Buffer | null | undefined) ?? null,
+        value: (m.value as string | Buffer | null | undefined) ?? null,
+        headers: { 'content-type': 'application/json', traceparent: `00-${createHash('md5').update(`${source}:${i}`).digest('hex')}-00f067aa0ba902b7-01`, 'x-producer': 'platform-java' },
+      });
+    });
+  return out;
+}
+
+/** The records of a JSONL fixture file (see recordsOfLines). */
+export function fixtureRecords(file: string, topics: Topics): JavaRecord[] {
+  return recordsOfLines(readFileSync(file, 'utf8').split('\n'), topics, file);
+}
+
+/**
+ * The codec of every record batch a topic's partitions hold on the local broker's disk, read with
+ * Kafka's own DumpLogSegments (the local broker's log.dirs, see scripts/services.ts).
+ */
+export function batchCodecs(topic: string, logDirs = path.resolve('.services/kafka/data/kraft-logs')): string[] {
+  const codecs: string[] = [];
+  for (const dir of readdirSync(logDirs).filter((d) => d.startsWith(`${topic}-`) && /^\d+$/.test(d.slice(topic.length + 1)))) {
+    const segments = readdirSync(path.join(logDirs, dir)).filter((f) => f.endsWith('.log'));
+    if (segments.length === 0) continue;
+    const out = execFileSync('java', ['-Xmx256m', '-cp', `${LIBS}/*`, 'kafka.tools.DumpLogSegments', '--files', segments.map((f) => path.join(logDirs, dir, f)).join(',')], { encoding: 'utf8' });
+    for (const m of out.matchAll(/compresscodec: (\w+)/g)) codecs.push(m[1]!.toLowerCase());
+  }
+  return codecs;
+}
