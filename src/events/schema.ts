@@ -1,87 +1,110 @@
 /**
  * The input events of contract §2 as zod schemas. Unknown extra fields are dropped on parse, and
  * a message's `text` is checked for type and then dropped at once, so no later code can hold it.
+ * The titles and descriptions end up in the published JSON Schemas (src/schemas/).
  */
 import { z } from 'zod';
 
 /** Longest id accepted; ids are opaque strings chosen by the platform. */
 export const MAX_ID_LENGTH = 256;
 
-const id = z
+/** An opaque id chosen by the platform. A regex, not a refinement, so JSON Schema can state it. */
+export const id = z
   .string()
   .min(1, 'must not be empty')
   .max(MAX_ID_LENGTH, `must be at most ${MAX_ID_LENGTH} characters`)
-  .refine((s) => !s.includes('\u0000'), 'must not contain NUL');
+  .regex(/^[^\u0000]*$/, 'must not contain NUL');
 
-const occurredAt = z.iso.datetime({ offset: true, message: 'must be an ISO-8601 date-time' });
+/** An ISO-8601 date-time with `Z` or an offset. */
+export const isoDateTime = z.iso.datetime({ offset: true, message: 'must be an ISO-8601 date-time' });
 
-const base = { eventId: id, occurredAt };
+const base = {
+  eventId: id.describe('Unique id of this event.'),
+  occurredAt: isoDateTime.describe('When it happened on the platform (ISO-8601); pairguard judges the event as of this moment.'),
+};
 
-export const userRegistered = z.object({
-  type: z.literal('user.registered'),
-  ...base,
-  userId: id,
-  role: z.enum(['child', 'adult']),
-});
+export const userRegistered = z
+  .object({
+    type: z.literal('user.registered'),
+    ...base,
+    userId: id.describe('The user registered; the Kafka key.'),
+    role: z.enum(['child', 'adult']).describe('A user whose role is unknown is treated as a child.'),
+  })
+  .meta({ title: 'UserRegistered', description: 'A user and their role, on the approvals topic.' });
 
-export const contactApproved = z.object({
-  type: z.literal('contact.approved'),
-  ...base,
-  childId: id,
-  contactId: id,
-  approvedBy: id.optional(),
-});
+export const contactApproved = z
+  .object({
+    type: z.literal('contact.approved'),
+    ...base,
+    childId: id.describe("The child whose guardian approved; the Kafka key."),
+    contactId: id.describe('The contact approved for that child (one direction only).'),
+    approvedBy: id.optional().describe('Who approved (the guardian).'),
+  })
+  .meta({ title: 'ContactApproved', description: "A guardian approved a contact for their child, on the approvals topic." });
 
-export const contactRevoked = z.object({
-  type: z.literal('contact.revoked'),
-  ...base,
-  childId: id,
-  contactId: id,
-  revokedBy: id.optional(),
-});
+export const contactRevoked = z
+  .object({
+    type: z.literal('contact.revoked'),
+    ...base,
+    childId: id.describe('The child whose approval is withdrawn; the Kafka key.'),
+    contactId: id.describe('The contact no longer approved for that child.'),
+    revokedBy: id.optional().describe('Who revoked it.'),
+  })
+  .meta({ title: 'ContactRevoked', description: 'A guardian withdrew an approval, on the approvals topic.' });
 
-export const chatCreated = z.object({
-  type: z.literal('chat.created'),
-  ...base,
-  chatId: id,
-  createdBy: id,
-  members: z.array(id).min(1, 'must list at least the creator'),
-});
+export const chatCreated = z
+  .object({
+    type: z.literal('chat.created'),
+    ...base,
+    chatId: id.describe('The new chat; the Kafka key.'),
+    createdBy: id.describe('Who created it.'),
+    members: z.array(id).min(1, 'must list at least the creator').describe('Every member, the creator included.'),
+  })
+  .meta({ title: 'ChatCreated', description: 'A chat and its first members, on the membership topic.' });
 
-export const memberAdded = z.object({
-  type: z.literal('member.added'),
-  ...base,
-  chatId: id,
-  userId: id,
-  addedBy: id.optional(),
-});
+export const memberAdded = z
+  .object({
+    type: z.literal('member.added'),
+    ...base,
+    chatId: id.describe('The chat; the Kafka key.'),
+    userId: id.describe('The member who joined.'),
+    addedBy: id.optional().describe('Who added them.'),
+  })
+  .meta({ title: 'MemberAdded', description: 'A user joined a chat, on the membership topic.' });
 
-export const memberRemoved = z.object({
-  type: z.literal('member.removed'),
-  ...base,
-  chatId: id,
-  userId: id,
-  removedBy: id.optional(),
-});
+export const memberRemoved = z
+  .object({
+    type: z.literal('member.removed'),
+    ...base,
+    chatId: id.describe('The chat; the Kafka key.'),
+    userId: id.describe('The member who left.'),
+    removedBy: id.optional().describe('Who removed them.'),
+  })
+  .meta({ title: 'MemberRemoved', description: 'A user left a chat, on the membership topic.' });
 
-export const messageSent = z
+/** `message.sent` as written, before its text is dropped. */
+export const messageSentInput = z
   .object({
     type: z.literal('message.sent'),
     ...base,
-    chatId: id,
-    messageId: id,
-    senderId: id,
-    text: z.string().optional(),
+    chatId: id.describe('The chat; the Kafka key.'),
+    messageId: id.describe('The message.'),
+    senderId: id.describe('Who sent it; a sender who is not a known member is judged as joining at that moment.'),
+    text: z.string().optional().describe("The child's message: checked to be a string, then dropped; it never leaves pairguard."),
   })
-  .transform(({ text: _text, ...withoutText }) => withoutText);
+  .meta({ title: 'MessageSent', description: 'A message in a chat, on the messages topic.' });
+
+export const messageSent = messageSentInput.transform(({ text: _text, ...withoutText }) => withoutText);
 
 /** Written on the control topic by a reviewer's tool; pairguard's own `chat.freeze` is ignored. */
-export const chatUnfrozen = z.object({
-  type: z.literal('chat.unfrozen'),
-  chatId: id,
-  by: id.optional(),
-  occurredAt,
-});
+export const chatUnfrozen = z
+  .object({
+    type: z.literal('chat.unfrozen'),
+    chatId: id.describe('The chat a reviewer cleared; the Kafka key.'),
+    by: id.optional().describe('The reviewer.'),
+    occurredAt: isoDateTime.describe('When the reviewer cleared it; a violation after this moment freezes the chat again.'),
+  })
+  .meta({ title: 'ChatUnfrozen', description: "A human reviewer's tool lifted a freeze, on the control topic." });
 
 export type UserRegistered = z.infer<typeof userRegistered>;
 export type ContactApproved = z.infer<typeof contactApproved>;
@@ -115,3 +138,16 @@ export const streamOfType: Record<InputEventType, Stream> = {
   'member.removed': 'membership',
   'message.sent': 'messages',
 };
+
+/** The input event types, in contract order. */
+export const INPUT_EVENT_TYPES = Object.keys(streamOfType) as InputEventType[];
+
+/**
+ * Every field the contract names for an event, on any topic, except `text`: what a dead letter
+ * may carry of the original value.
+ */
+export const EVENT_FIELDS: ReadonlySet<string> = new Set(
+  [userRegistered, contactApproved, contactRevoked, chatCreated, memberAdded, memberRemoved, messageSentInput, chatUnfrozen]
+    .flatMap((s) => Object.keys(s.shape))
+    .filter((f) => f !== 'text'),
+);

@@ -9,7 +9,7 @@
  */
 import type { ChatUnfrozen, InputEvent, MembershipEvent } from '../events/schema.js';
 import type { AlertAction, AlertRecord, FreezeCommand, TriggerRef } from '../actions/records.js';
-import { affectedChildren, alertIdOf } from '../actions/records.js';
+import { affectedChildren, alertIdOf, SCHEMA_VERSION } from '../actions/records.js';
 import type { ChatFacts } from '../policy/chat-facts.js';
 import type { FactsNeeded } from '../policy/chat-facts.js';
 import { factsAt, factsNeededAmong, membersAt, violationsThenAndNow } from '../policy/chat-facts.js';
@@ -374,6 +374,7 @@ function alertOutput(
   episode?: Stored<EpisodeRecord>,
 ): Output {
   const record: AlertRecord = {
+    schemaVersion: SCHEMA_VERSION,
     type: 'pairing.unapproved',
     alertId: alertIdOf(chatId, pairing.pair, t.ref.eventId),
     chatId,
@@ -391,6 +392,7 @@ function alertOutput(
 
 function freezeOutput(chatId: string, frozen: Stored<FreezeRecord>): Output {
   const record: FreezeCommand = {
+    schemaVersion: SCHEMA_VERSION,
     type: 'chat.freeze',
     chatId,
     alertId: frozen.record.alertId,

@@ -297,7 +297,7 @@ function deadLetterFor(ctx: BatchContext, batch: Batch, message: KafkaMessage, s
   ctx.logger.warn({ topic: batch.topic, partition: batch.partition, offset: message.offset, reason }, 'malformed record sent to the dead-letter topic');
   return {
     key: message.key,
-    record: deadLetterOf({ topic: batch.topic, partition: batch.partition, offset: message.offset, key: message.key, value: message.value }, `${reason}: ${detail}`, source === 'messages'),
+    record: deadLetterOf({ topic: batch.topic, partition: batch.partition, offset: message.offset, key: message.key, value: message.value }, `${reason}: ${detail}`),
   };
 }
 

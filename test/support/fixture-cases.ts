@@ -3,6 +3,7 @@
  * one server, test/integration/redis-cluster.test.ts on a three-master cluster. Each replays a
  * fixture into fresh topics and asserts the exact alerts, freezes and dead letters.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterEach, expect, it } from 'vitest';
 import type { AlertRecord, DeadLetter, FreezeCommand } from '../../src/actions/records.js';
@@ -180,12 +181,13 @@ export function fixtureCases(target: FixtureTarget): void {
     ]);
     const utf8 = dead.find((d) => d.value.error.startsWith('invalid-utf8'))!;
     expect(utf8.key).toBe('bad-chat');
-    expect(utf8.value).toMatchObject({ key: 'bad-chat', value: 'e/////8=', partition: expect.any(Number), offset: expect.any(Number) });
+    expect(utf8.value).toMatchObject({ schemaVersion: 1, key: 'bad-chat', valueBytes: 5, partition: expect.any(Number), offset: expect.any(Number) });
+    expect(utf8.value).not.toHaveProperty('value');
     const badJson = dead.find((d) => d.value.topic.endsWith('approvals'))!;
-    expect(Buffer.from(badJson.value.value!, 'base64').toString()).toBe('{not json');
-    // From the messages topic: text removed, or the whole value withheld when it cannot be parsed.
-    const msgs = dead.filter((d) => d.value.topic.endsWith('messages')).map((d) => d.value.redacted);
-    expect(msgs.sort()).toEqual([['text'], ['value']]);
+    expect(badJson.value).toMatchObject({ valueBytes: 9, valueSha256: createHash('sha256').update('{not json').digest('hex') });
+    // From the messages topic: only the named fields of an object (no text), no value otherwise.
+    const msgs = dead.filter((d) => d.value.topic.endsWith('messages')).map((d) => (d.value.value ? Object.keys(JSON.parse(Buffer.from(d.value.value, 'base64').toString())) : null));
+    expect(msgs.sort()).toEqual([null, ['type', 'eventId', 'occurredAt', 'chatId', 'messageId', 'senderId']]);
 
     const metrics = await metricsText(monitor.httpPort);
     expect(metrics).toMatch(/pairguard_dead_letters_total\{topic="[^"]+\.membership",reason="invalid-utf8"\} 1/);
