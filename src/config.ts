@@ -2,6 +2,8 @@
  * Configuration, read from the environment once at start-up and validated; the rest of the code
  * receives the typed object and never reads `process.env`.
  */
+import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { PairguardError } from './errors.js';
 import { parseRedisUrl } from './state/redis-client.js';
@@ -56,13 +58,34 @@ export interface Config {
   freezeBudget: number;
   /** Length of a freeze-budget window, in seconds. */
   freezeBudgetWindowSeconds: number;
-  /** TLS to the brokers (system CAs, or `caFile`). */
-  kafkaTls: { caFile: string | null } | null;
+  /** TLS to the brokers: the PEM files, read at start-up (see KafkaTls). */
+  kafkaTls: KafkaTls | null;
   /** SASL authentication to the brokers. */
   kafkaSasl: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string } | null;
   /** Bearer token for /admin endpoints; null disables them. */
   adminToken: string | null;
 }
+
+/** TLS settings, with the PEM files already read (an unreadable one is a ConfigError at load). */
+export interface KafkaTls {
+  /** KAFKA_TLS_CA_FILE, or null for the system CAs. */
+  caFile: string | null;
+  /** That file's certificates (PEM). */
+  ca: string | null;
+  /** KAFKA_TLS_CERT_FILE: the client certificate for mTLS, or null for none. */
+  certFile: string | null;
+  /** That file's certificate chain (PEM). */
+  cert: string | null;
+  /** KAFKA_TLS_KEY_FILE's private key (PEM), present exactly when `cert` is. */
+  key: string | null;
+}
+
+/**
+ * Secrets that may instead be given as `<NAME>_FILE`, a path whose trimmed contents are the
+ * value, as container platforms mount secrets. REDIS_URL carries Redis's user and password, so
+ * REDIS_URL_FILE is how a Redis password is kept out of the environment.
+ */
+export const FILE_SECRETS = ['KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD', 'PAIRGUARD_ADMIN_TOKEN', 'REDIS_URL'] as const;
 
 const topicName = z
   .string()
@@ -107,6 +130,8 @@ const schema = z.object({
   PAIRGUARD_FREEZE_BUDGET_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
   KAFKA_TLS: z.enum(['true', 'false']).default('false'),
   KAFKA_TLS_CA_FILE: z.string().min(1).optional(),
+  KAFKA_TLS_CERT_FILE: z.string().min(1).optional(),
+  KAFKA_TLS_KEY_FILE: z.string().min(1).optional(),
   KAFKA_SASL_MECHANISM: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional(),
   KAFKA_SASL_USERNAME: z.string().min(1).optional(),
   KAFKA_SASL_PASSWORD: z.string().min(1).optional(),
@@ -138,13 +163,15 @@ export class ConfigError extends PairguardError {
 /** Reads configuration from an environment; throws ConfigError on the first bad variable. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   // Treat empty strings as unset, as shells and compose files often pass them.
-  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const cleaned = Object.fromEntries(Object.entries(env).filter((kv): kv is [string, string] => kv[1] !== undefined && kv[1] !== ''));
+  const fromFiles = readSecretFiles(cleaned);
   const result = schema.safeParse(cleaned);
   if (!result.success) {
     const issue = result.error.issues[0]!;
     const name = String(issue.path[0] ?? 'environment');
     const shown = cleaned[name] === undefined ? '' : ` (got ${JSON.stringify(redactSecret(name, cleaned[name]!))})`;
-    throw new ConfigError(`invalid ${name}: ${issue.message}${shown}`);
+    const source = fromFiles.has(name) ? ` (from ${name}_FILE)` : '';
+    throw new ConfigError(`invalid ${name}${source}: ${issue.message}${shown}`);
   }
   const e = result.data;
   const topics: Topics = {
@@ -157,6 +184,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   };
   if (e.KAFKA_SASL_MECHANISM && (!e.KAFKA_SASL_USERNAME || !e.KAFKA_SASL_PASSWORD)) {
     throw new ConfigError(`invalid ${e.KAFKA_SASL_USERNAME ? 'KAFKA_SASL_PASSWORD' : 'KAFKA_SASL_USERNAME'}: required when KAFKA_SASL_MECHANISM is set`);
+  }
+  // Credentials without a mechanism would be ignored, and the broker's refusal would then be a puzzle.
+  if (!e.KAFKA_SASL_MECHANISM && (e.KAFKA_SASL_USERNAME || e.KAFKA_SASL_PASSWORD)) {
+    throw new ConfigError('invalid KAFKA_SASL_MECHANISM: required when KAFKA_SASL_USERNAME or KAFKA_SASL_PASSWORD is set (plain, scram-sha-256 or scram-sha-512)');
   }
   const inputs = [topics.approvals, topics.membership, topics.messages];
   if (new Set(inputs).size !== inputs.length) throw new ConfigError('invalid TOPIC_APPROVALS/TOPIC_MEMBERSHIP/TOPIC_MESSAGES: the three input topics must differ');
@@ -177,10 +208,74 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     approvalCatchUpWarnMs: e.PAIRGUARD_APPROVAL_CATCHUP_WARN_MS,
     freezeBudget: e.PAIRGUARD_FREEZE_BUDGET,
     freezeBudgetWindowSeconds: e.PAIRGUARD_FREEZE_BUDGET_WINDOW_SECONDS,
-    kafkaTls: e.KAFKA_TLS === 'true' || e.KAFKA_TLS_CA_FILE ? { caFile: e.KAFKA_TLS_CA_FILE ?? null } : null,
+    kafkaTls: kafkaTls(e),
     kafkaSasl: e.KAFKA_SASL_MECHANISM ? { mechanism: e.KAFKA_SASL_MECHANISM, username: e.KAFKA_SASL_USERNAME!, password: e.KAFKA_SASL_PASSWORD! } : null,
     adminToken: e.PAIRGUARD_ADMIN_TOKEN ?? null,
   };
+}
+
+/**
+ * Replaces each `<NAME>_FILE` of FILE_SECRETS by `<NAME>` with the file's trimmed contents, in
+ * place; returns the names read from files.
+ */
+function readSecretFiles(env: Record<string, string>): Set<string> {
+  const read = new Set<string>();
+  for (const name of FILE_SECRETS) {
+    const file = env[`${name}_FILE`];
+    if (file === undefined) continue;
+    if (env[name] !== undefined) throw new ConfigError(`invalid ${name}_FILE: ${name} is set too; set only one of them`);
+    const value = readSettingFile(`${name}_FILE`, file).trim();
+    if (value === '') throw new ConfigError(`invalid ${name}_FILE: ${file} is empty`);
+    env[name] = value;
+    delete env[`${name}_FILE`];
+    read.add(name);
+  }
+  return read;
+}
+
+function readSettingFile(variable: string, file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    const { code, message } = err as NodeJS.ErrnoException;
+    throw new ConfigError(`invalid ${variable}: cannot read ${file} (${code ?? message})`);
+  }
+}
+
+/** KAFKA_TLS*, with the PEM files read and checked: a client certificate and its key come together and match. */
+function kafkaTls(e: z.infer<typeof schema>): KafkaTls | null {
+  const { KAFKA_TLS_CA_FILE: caFile, KAFKA_TLS_CERT_FILE: certFile, KAFKA_TLS_KEY_FILE: keyFile } = e;
+  if (e.KAFKA_TLS !== 'true' && !caFile && !certFile && !keyFile) return null;
+  if (Boolean(certFile) !== Boolean(keyFile)) {
+    throw new ConfigError(`invalid ${certFile ? 'KAFKA_TLS_KEY_FILE' : 'KAFKA_TLS_CERT_FILE'}: a client certificate needs both KAFKA_TLS_CERT_FILE and KAFKA_TLS_KEY_FILE`);
+  }
+  const ca = caFile ? pemCertificates('KAFKA_TLS_CA_FILE', caFile) : null;
+  const cert = certFile ? pemCertificates('KAFKA_TLS_CERT_FILE', certFile) : null;
+  let key: string | null = null;
+  if (certFile && keyFile) {
+    key = readSettingFile('KAFKA_TLS_KEY_FILE', keyFile);
+    let privateKey;
+    try {
+      privateKey = createPrivateKey(key);
+    } catch {
+      throw new ConfigError(`invalid KAFKA_TLS_KEY_FILE: ${keyFile} holds no unencrypted PEM private key`);
+    }
+    if (!new X509Certificate(cert!).checkPrivateKey(privateKey)) {
+      throw new ConfigError(`invalid KAFKA_TLS_KEY_FILE: ${keyFile} is not the key of the certificate in KAFKA_TLS_CERT_FILE`);
+    }
+  }
+  return { caFile: caFile ?? null, ca, certFile: certFile ?? null, cert, key };
+}
+
+/** A file's PEM text, once it is known to start with a certificate Node can parse. */
+function pemCertificates(variable: string, file: string): string {
+  const text = readSettingFile(variable, file);
+  try {
+    new X509Certificate(text);
+  } catch {
+    throw new ConfigError(`invalid ${variable}: ${file} holds no PEM certificate`);
+  }
+  return text;
 }
 
 function redactSecret(name: string, value: string): string {
