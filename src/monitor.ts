@@ -24,12 +24,14 @@ import type { ConsumerName } from './stream/consumer-groups.js';
 import { Metrics } from './observability/metrics.js';
 import type { RedisClient } from './state/redis-client.js';
 import { createRedis } from './state/redis-client.js';
+import { connectRedis } from './state/redis-connect.js';
 import { RedisStateStore } from './state/redis-store.js';
 import { recordsNotApplied, waitUntilApplied } from './stream/applied-barrier.js';
 import type { BatchContext } from './stream/batch-handler.js';
 import { handleBatch } from './stream/batch-handler.js';
 import { consumerGroups } from './stream/consumer-groups.js';
 import { kafkajsCompression } from './stream/codecs.js';
+import { connectKafka } from './stream/connect-errors.js';
 import { createKafka } from './stream/kafka-client.js';
 import { refreshLag } from './stream/lag-watch.js';
 import { OffsetCommits } from './stream/offset-commits.js';
@@ -129,12 +131,12 @@ export class Monitor {
     // one write per server.
     const redis = createRedis(config.redisUrl, { lazyConnect: true, connectionName: 'pairguard', autoPipelining: true });
     redis.on('error', (err: Error) => logger.debug({ err: err.message }, 'redis connection error'));
-    await redis.connect();
+    await connectRedis(redis);
     const store = new RedisStateStore(redis, config.redisKeyPrefix, (operation, seconds) => metrics.redisCommandDuration.observe({ operation }, seconds));
 
     const kafka = createKafka(config, logger);
     const admin = kafka.admin();
-    await admin.connect();
+    await connectKafka(admin, config);
     const created = await ensureTopics(admin, config.topics, config.createTopicsPartitions);
     if (created.length > 0) logger.info({ topics: created }, 'created missing topics');
 
