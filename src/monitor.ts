@@ -29,8 +29,8 @@ import { RedisStateStore } from './state/redis-store.js';
 import { recordsNotApplied, waitUntilApplied } from './stream/applied-barrier.js';
 import type { BatchContext } from './stream/batch-handler.js';
 import { handleBatch } from './stream/batch-handler.js';
-import { consumerGroups } from './stream/consumer-groups.js';
-import { kafkajsCompression } from './stream/codecs.js';
+import { consumerGroups, topicsWithUncommitted } from './stream/consumer-groups.js';
+import { kafkajsCompression, undecodableCause } from './stream/codecs.js';
 import { connectKafka } from './stream/connect-errors.js';
 import { createKafka } from './stream/kafka-client.js';
 import { refreshLag } from './stream/lag-watch.js';
@@ -70,6 +70,12 @@ interface ConsumerSlot {
   commits: OffsetCommits;
   /** Batches being judged right now. */
   inFlight: number;
+  /** Why this consumer is not judging (stopped by kafkajs, or held at an undecodable batch), or null. */
+  down: string | null;
+  /** Set while the consumer holds at a record batch it cannot decode; cleared by its next batch. */
+  held: { codec: string; reason: string } | null;
+  /** Restarts since this consumer last judged a batch: the back-off of the next one grows with them. */
+  restartsWithoutProgress: number;
 }
 
 const SHUTDOWN_STEP_MS = 10_000;
@@ -84,7 +90,6 @@ export class Monitor {
   private redisUp = false;
   private kafkaUp = false;
   private caughtUp = false;
-  private consumersCrashed: string | null = null;
   private stateLost = false;
   private onFatal: ((reason: string) => void) | null = null;
 
@@ -113,7 +118,8 @@ export class Monitor {
   notReadyReason(): string | null {
     if (this.stopping) return 'shutting down';
     if (this.stateLost) return 'redis lost pairguard state; restart to rebuild it from the topics';
-    if (this.consumersCrashed) return `consumer stopped: ${this.consumersCrashed}`;
+    const down = this.consumers.flatMap((c) => (c.down ? [c.down] : []));
+    if (down.length > 0) return down.join('; ');
     if (!this.redisUp) return 'redis unreachable';
     if (!this.kafkaUp) return 'kafka unreachable';
     if (!this.caughtUp) return 'approval cache catching up';
@@ -171,6 +177,9 @@ export class Monitor {
           (err) => logger.debug({ consumer: name, err: err.message }, 'offsets not committed yet, will try again'),
         ),
         inFlight: 0,
+        down: null,
+        held: null,
+        restartsWithoutProgress: 0,
       };
       return slot;
     });
@@ -226,13 +235,20 @@ export class Monitor {
         onAssigned: (assignment) => {
           slot.assignment = assignment;
           slot.commits.retain(assignment);
+          // Joined again: running, unless it is still held at a batch it cannot decode.
+          if (!slot.held) slot.down = null;
         },
         // Only the consumer currently in the slot can ask for a restart.
-        onStopped: (reason) => {
-          if (slot.consumer === consumer) m.superviseStopped(slot, reason, () => kafka.consumer({ ...consumerOptions, groupId: slot.groupId }), run);
+        onStopped: (reason, error) => {
+          if (slot.consumer !== consumer) return;
+          const undecodable = undecodableCause(error);
+          if (undecodable) m.holdAtUndecodable(slot, undecodable);
+          m.superviseStopped(slot, reason, () => kafka.consumer({ ...consumerOptions, groupId: slot.groupId }), run, slot.restartsWithoutProgress++);
         },
       });
       const eachBatch = async (payload: Parameters<typeof handleBatch>[1]) => {
+        if (slot.held) m.releaseHold(slot);
+        slot.restartsWithoutProgress = 0;
         slot.inFlight++;
         try {
           await handleBatch(ctx, payload);
@@ -290,7 +306,7 @@ export class Monitor {
    * not-ready, then build the consumer again, with back-off, until it runs or shutdown begins.
    */
   private superviseStopped(slot: ConsumerSlot, reason: string, create: () => Consumer, run: (slot: ConsumerSlot) => Promise<void>, attempt = 0): void {
-    this.consumersCrashed = reason;
+    if (!slot.held) slot.down = `consumer stopped: ${reason}`;
     if (this.stopping || slot.restarting) return;
     slot.restarting = true;
     const delayMs = Math.min(30_000, 1_000 * 2 ** attempt);
@@ -304,8 +320,9 @@ export class Monitor {
         slot.assignment = null;
         try {
           await run(slot);
-          this.consumersCrashed = null;
-          this.logger.info({ consumer: slot.name, attempt: attempt + 1 }, 'consumer restarted');
+          // Running again once it rejoins its group (see onAssigned), not when run() resolves:
+          // kafkajs resolves it before the join, which can still fail.
+          this.logger.info({ consumer: slot.name, attempt: attempt + 1 }, 'consumer restarted, rejoining its group');
         } catch (err) {
           this.logger.error({ consumer: slot.name, err: (err as Error).message, attempt: attempt + 1 }, 'consumer restart failed, will try again');
           this.superviseStopped(slot, `${slot.name}: ${(err as Error).message}`, create, run, attempt + 1);
@@ -313,6 +330,38 @@ export class Monitor {
       })();
     }, delayMs);
     this.timers.add(timer);
+  }
+
+  /**
+   * A fetch stopped at a record batch no codec decodes (an unknown codec, a corrupt batch). The
+   * consumer is held there, never skipping past it: judging later records first could miss or
+   * invent a violation. Readiness names the topic and the reason until a batch is judged again
+   * (the supervisor keeps fetching it, with back-off, in case the cause was transient).
+   */
+  private holdAtUndecodable(slot: ConsumerSlot, error: { codec: string; message: string }): void {
+    const { codec } = error;
+    this.metrics.undecodableBatches.inc({ consumer: slot.name, codec });
+    this.metrics.consumerHeld.set({ consumer: slot.name }, 1);
+    const first = slot.held === null;
+    slot.held = { codec, reason: error.message };
+    slot.down = `${slot.name} consumer holds at a record batch it cannot decode on ${slot.topics.join(' or ')} (${error.message}); nothing after it is judged`;
+    // A consumer reading two topics: the one with records left to judge is the one it stopped on.
+    void topicsWithUncommitted(this.admin, slot.groupId, slot.topics)
+      .then((topics) => {
+        if (topics.length === 0 || slot.held === null) return;
+        slot.down = `${slot.name} consumer holds at a record batch it cannot decode on ${topics.join(' or ')} (${error.message}); nothing after it is judged`;
+        if (first) this.logger.error({ consumer: slot.name, topics, codec, err: error.message }, 'consumer holds at a record batch it cannot decode');
+      })
+      .catch(() => {
+        if (first) this.logger.error({ consumer: slot.name, topics: slot.topics, codec, err: error.message }, 'consumer holds at a record batch it cannot decode');
+      });
+  }
+
+  private releaseHold(slot: ConsumerSlot): void {
+    this.logger.info({ consumer: slot.name, codec: slot.held?.codec }, 'consumer judges again after a batch it could not decode');
+    slot.held = null;
+    slot.down = null;
+    this.metrics.consumerHeld.set({ consumer: slot.name }, 0);
   }
 
   private loseState(): void {

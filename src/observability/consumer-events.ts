@@ -21,7 +21,7 @@ export interface ConsumerWatch {
   /** Called with the partitions this process owns after each group join. */
   onAssigned: (assignment: Assignment) => void;
   /** Called when kafkajs gives up on the consumer (a crash it will not restart). */
-  onStopped: (reason: string) => void;
+  onStopped: (reason: string, error: Error) => void;
 }
 
 export function watchConsumer(consumer: Consumer, w: ConsumerWatch): void {
@@ -43,6 +43,6 @@ export function watchConsumer(consumer: Consumer, w: ConsumerWatch): void {
     const { restart, error } = e.payload;
     metrics.consumerCrashes.inc({ consumer: consumerName, restart: String(restart) });
     logger.error({ consumer: consumerName, groupId: e.payload.groupId, err: error?.message, restart }, 'consumer crashed');
-    if (!restart) w.onStopped(`${consumerName}: ${error?.message}`);
+    if (!restart) w.onStopped(`${consumerName}: ${error?.message}`, error ?? new Error('unknown'));
   });
 }

@@ -36,6 +36,24 @@ export class UndecodableBatchError extends PairguardError {
   }
 }
 
+const UNDECODABLE = /^a (gzip|snappy|lz4|zstd) record batch cannot be decoded: /;
+
+/**
+ * Why a consumer stopped, when it stopped at a batch it cannot decode: one of our codecs failed
+ * (kafkajs rewraps the error, keeping only its message), or kafkajs met a codec nobody
+ * registered ("LZ4 compression not implemented"). Null for any other reason.
+ */
+export function undecodableCause(error: Error): { codec: string; message: string } | null {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; depth++) {
+    const ours = UNDECODABLE.exec(e.message);
+    if (ours) return { codec: ours[1]!, message: e.message };
+    const unregistered = /^(\w+) compression not implemented/i.exec(e.message);
+    if (unregistered) return { codec: unregistered[1]!.toLowerCase(), message: e.message };
+    e = (e as { originalError?: unknown }).originalError ?? e.cause;
+  }
+  return null;
+}
+
 /** The byte-level codecs; kafkajs hands `compress` an encoder and `decompress` the batch's records. */
 export interface ByteCodec {
   compress(data: Buffer): Promise<Buffer>;

@@ -39,3 +39,17 @@ export async function recordsNotCommitted(admin: Admin, config: Pick<Config, 'gr
   }
   return behind;
 }
+
+/** Those of a group's `topics` with records its committed offsets have not passed. */
+export async function topicsWithUncommitted(admin: Admin, groupId: string, topics: readonly string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const t of await admin.fetchOffsets({ groupId, topics: [...topics] })) {
+    const ends = await admin.fetchTopicOffsets(t.topic);
+    const behind = ends.some((h) => {
+      const c = t.partitions.find((p) => p.partition === h.partition);
+      return (c && c.offset !== '-1' ? BigInt(c.offset) : BigInt(h.low)) < BigInt(h.high);
+    });
+    if (behind) out.push(t.topic);
+  }
+  return out;
+}

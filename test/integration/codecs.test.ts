@@ -5,13 +5,15 @@
  * its own, into one monitor's topics; the flaw must be alerted and frozen, every record judged,
  * nothing dead-lettered. DumpLogSegments proves the batches on disk really are in that codec.
  */
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { replayLines } from '../../src/cli/replay.js';
 import type { AlertRecord, FreezeCommand } from '../../src/actions/records.js';
 import type { CodecName } from '../../src/stream/codecs.js';
 import type { TestEnv } from '../support/harness.js';
-import { createTestEnv, readTopic, waitUntilConsumed } from '../support/harness.js';
-import { batchCodecs, produceWithJava, recordsOfLines } from '../support/kafka-java.js';
+import { createTestEnv, readTopic, waitFor, waitUntilConsumed } from '../support/harness.js';
+import { batchCodecs, fixtureRecords, produceWithJava, recordsOfLines } from '../support/kafka-java.js';
 
 const CODECS: CodecName[] = ['gzip', 'snappy', 'lz4', 'zstd'];
 
@@ -96,5 +98,59 @@ describe('every Kafka codec', () => {
 
   it('writes its own outputs in the KAFKA_OUTPUT_COMPRESSION codec', () => {
     expect(new Set(batchCodecs(env.config.topics.alerts))).toEqual(new Set(['zstd']));
+  });
+});
+
+/** The first record batch in `codec` of a partition's first segment on the local broker's disk: file, and where its records start. */
+function firstBatchIn(topic: string, codec: number): { file: string; at: number } {
+  const file = path.resolve('.services/kafka/data/kraft-logs', `${topic}-0`, '00000000000000000000.log');
+  const log = readFileSync(file);
+  for (let at = 0; at + 61 <= log.length; at += 12 + log.readInt32BE(at + 8)) {
+    if ((log.readInt16BE(at + 21) & 0x07) === codec) return { file, at: at + 61 };
+  }
+  throw new Error(`no batch with codec ${codec} in ${file}`);
+}
+
+describe('a record batch that cannot be decoded', () => {
+  let env: TestEnv;
+  afterAll(async () => env?.cleanup());
+
+  it('holds its consumer, names the topic and reason in readiness and metrics, and judges it once it decodes', async () => {
+    env = await createTestEnv({ partitions: 1 });
+    await produceWithJava(env.config.kafkaBrokers.join(','), fixtureRecords('test/fixtures/flaw-2019.jsonl', env.config.topics), { 'compression.type': 'zstd' });
+    // The batch holding chat.created, damaged on the broker's disk after the broker checked it:
+    // its zstd frame no longer starts with the zstd magic number.
+    const { file, at } = firstBatchIn(env.config.topics.membership, 4);
+    const original = readFileSync(file);
+    const damaged = Buffer.from(original);
+    // The records field is an int32 count, then the compressed bytes: overwrite the frame's magic.
+    damaged.writeUInt32BE(0xdeadbeef, at);
+    writeFileSync(file, damaged);
+
+    const monitor = await env.startMonitor();
+    const url = `http://127.0.0.1:${monitor.httpPort}`;
+    const readiness = await waitFor('readiness to name the held batch', async () => {
+      const r = await fetch(`${url}/readyz`);
+      const body = (await r.json()) as { reason?: string };
+      return r.status === 503 && body.reason?.includes('cannot decode') ? body.reason : null;
+    });
+    expect(readiness).toContain(`membership consumer holds at a record batch it cannot decode on ${env.config.topics.membership} (`);
+    expect(readiness).toContain('zstd');
+    await waitFor('the held gauge', async () => /^pairguard_consumer_held\{consumer="membership"\} 1$/m.test(await (await fetch(`${url}/metrics`)).text()));
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    expect(metrics).toMatch(/^pairguard_undecodable_batches_total\{consumer="membership",codec="zstd"\} [1-9]\d*$/m);
+    expect(metrics).toMatch(/^pairguard_consumer_held\{consumer="approvals"\} 0$/m);
+    // Held, not skipped: nothing after the batch was judged or committed, no alert written.
+    const committed = await env.admin.fetchOffsets({ groupId: env.config.groupId, topics: [env.config.topics.membership] });
+    expect(committed[0]!.partitions[0]!.offset).toMatch(/^(-1|0)$/);
+    expect(await readTopic(env.admin, env.config.topics.alerts)).toEqual([]);
+
+    // The cause goes away (here: the bytes are put back); the next fetch judges the batch.
+    writeFileSync(file, original);
+    await waitUntilConsumed(env, 90_000);
+    const alerts = await readTopic<AlertRecord>(env.admin, env.config.topics.alerts);
+    expect(alerts.map((a) => [a.key, a.value.pair])).toEqual([['group-1', ['bob', 'carol']]]);
+    await waitFor('readiness back', async () => (await fetch(`${url}/readyz`)).status === 200);
+    expect(await (await fetch(`${url}/metrics`)).text()).toMatch(/^pairguard_consumer_held\{consumer="membership"\} 0$/m);
   });
 });

@@ -1,7 +1,7 @@
 import { CompressionCodecs, CompressionTypes } from 'kafkajs';
 import { compressSync as snappyBlock } from 'snappy';
 import { describe, expect, it } from 'vitest';
-import { BYTE_CODECS, kafkajsCompression, registerCodecs, snappyDecompress, UndecodableBatchError } from '../../src/stream/codecs.js';
+import { BYTE_CODECS, kafkajsCompression, registerCodecs, snappyDecompress, UndecodableBatchError, undecodableCause } from '../../src/stream/codecs.js';
 import type { CodecName } from '../../src/stream/codecs.js';
 
 const records = Buffer.from(Array.from({ length: 500 }, (_, i) => `{"type":"member.added","chatId":"c${i % 7}","userId":"u${i}"}`).join(''));
@@ -41,6 +41,15 @@ describe('codecs', () => {
       expect((err as UndecodableBatchError).codec).toBe(name);
       expect((err as Error).message).toMatch(new RegExp(`^a ${name} record batch cannot be decoded: `));
     }
+  });
+
+  it('recognises an undecodable batch behind the errors kafkajs wraps it in, and nothing else', () => {
+    const ours = new UndecodableBatchError('zstd', 'Unknown frame descriptor');
+    const rewrapped = Object.assign(new Error(ours.message), { name: 'KafkaJSNonRetriableError' });
+    expect(undecodableCause(rewrapped)).toEqual({ codec: 'zstd', message: 'a zstd record batch cannot be decoded: Unknown frame descriptor' });
+    const nested = Object.assign(new Error('retries exceeded'), { originalError: Object.assign(new Error('LZ4 compression not implemented'), { name: 'KafkaJSNotImplemented' }) });
+    expect(undecodableCause(nested)?.codec).toBe('lz4');
+    expect(undecodableCause(new Error('The group coordinator is not available'))).toBeNull();
   });
 
   it('maps KAFKA_OUTPUT_COMPRESSION values to kafkajs types', () => {
