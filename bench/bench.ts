@@ -9,9 +9,13 @@
  *   latency     a steady produced rate with violations injected: produce → chat.freeze readable
  *   memory      pairguard's peak RSS; Redis bytes per approval edge and per membership
  *   scaling     pairguard's throughput for chats of 2, 10 and 50 members, `--repeat` times; medians
+ *   codecs      pairguard's throughput on the standard workload in topics whose broker config
+ *               forces lz4 and zstd, next to uncompressed ones, alternating, `--repeat` times;
+ *               medians, and each codec's ratio to uncompressed within each repetition
  *
  * Options: --events N (500000) --repeat N (3) --rate N (2000) --seconds N (60)
- *          --scaling-events N (300000) --only throughput,latency,memory,scaling
+ *          --scaling-events N (300000) --codec-events N (300000)
+ *          --only throughput,latency,memory,scaling,codecs
  *          --cpu-prof DIR (write a V8 CPU profile of each pairguard process to DIR)
  *          --node-options S (NODE_OPTIONS of the pairguard processes; default as the Dockerfile)
  */
@@ -38,7 +42,8 @@ const { values: args } = parseArgs({
     rate: { type: 'string', default: '2000' },
     seconds: { type: 'string', default: '60' },
     'scaling-events': { type: 'string', default: '300000' },
-    only: { type: 'string', default: 'throughput,latency,memory,scaling' },
+    'codec-events': { type: 'string', default: '300000' },
+    only: { type: 'string', default: 'throughput,latency,memory,scaling,codecs' },
     partitions: { type: 'string', default: '3' },
     'cpu-prof': { type: 'string' },
     // As the Dockerfile runs pairguard (its NODE_OPTIONS); '' for Node's defaults.
@@ -61,9 +66,9 @@ const log = (s: string) => process.stderr.write(`${s}\n`);
 
 type Topics = Config['topics'];
 
-async function freshTopics(admin: Admin, tag: string): Promise<Topics> {
+async function freshTopics(admin: Admin, tag: string, configEntries: Array<{ name: string; value: string }> = []): Promise<Topics> {
   const t = loadConfig(prefixedTopicEnv(tag)).topics;
-  await admin.createTopics({ waitForLeaders: true, topics: Object.values(t).map((topic) => ({ topic, numPartitions: num(args.partitions), replicationFactor: 1 })) });
+  await admin.createTopics({ waitForLeaders: true, topics: Object.values(t).map((topic) => ({ topic, numPartitions: num(args.partitions), replicationFactor: 1, configEntries })) });
   return t;
 }
 
@@ -386,6 +391,41 @@ async function main() {
     await dropSectionTopics();
   }
 
+  if (only.has('codecs')) {
+    // One stream, written uncompressed by kafkajs into three topic sets; the broker stores the
+    // lz4 and zstd sets' batches in that codec (compression.type), as a platform's topics are.
+    const codecs = ['uncompressed', 'lz4', 'zstd'] as const;
+    const w = generateWorkload({ events: num(args['codec-events']), minMembers: 2, maxMembers: 10, violationRate: 0.01, seed: 3, tag: `${runTag}-c`, start: Date.now() - 3_600_000 });
+    const total = w.approvals.length + w.membership.length + w.messages.length;
+    const sets = new Map<string, Topics>();
+    for (const codec of codecs) {
+      const topics = await freshTopics(admin, `${runTag}-c${codec}`, [{ name: 'compression.type', value: codec }]);
+      cleanupTopics.push(...Object.values(topics));
+      log(`codecs: producing ${total} events into ${codec} topics…`);
+      await produceAll(producer, topics, w);
+      sets.set(codec, topics);
+    }
+    const runs: Record<string, number[]> = Object.fromEntries(codecs.map((c) => [c, []]));
+    for (let i = 0; i < num(args.repeat); i++) {
+      for (const codec of codecs) {
+        const tag = `${runTag}-c${codec}r${i}`;
+        const r = await pairguardRate(admin, sets.get(codec)!, total, tag);
+        await deletePrefix(redis, `bench:${tag}:`);
+        runs[codec]!.push(Math.round(r.sustained));
+        log(`codecs: run ${i + 1}, ${codec} topics: sustained ${Math.round(r.sustained)} ev/s (overall ${Math.round(r.overall)}), peak RSS ${r.peakRssMb.toFixed(0)} MB`);
+      }
+    }
+    const ratios = (codec: string) => runs[codec]!.map((x, i) => Number((x / runs.uncompressed![i]!).toFixed(3)));
+    results.codecs = {
+      events: total,
+      eventsPerSecond: Object.fromEntries(codecs.map((c) => [c, Math.round(median(runs[c]!))])),
+      runs,
+      ratiosToUncompressed: { lz4: ratios('lz4'), zstd: ratios('zstd') },
+      ratioToUncompressed: { lz4: Number(median(ratios('lz4')).toFixed(3)), zstd: Number(median(ratios('zstd')).toFixed(3)) },
+    };
+    await dropSectionTopics();
+  }
+
   if (only.has('latency')) {
     results.latency = await latency(admin, producer, runTag, cleanupTopics);
     await deletePrefix(redis, `bench:${runTag}-lt:`);
@@ -543,6 +583,8 @@ function table(r: Record<string, unknown>): string {
   if (l) rows.push(`detection latency at ${l.achievedRate} ev/s p50/p95/p99/max | ${l.ms.p50}/${l.ms.p95}/${l.ms.p99}/${l.ms.max} ms | p99 ≤ 25 ms`);
   const s = r.scaling as { eventsPerSecond: Record<string, number>; ratio50to2: number } | undefined;
   if (s) rows.push(`throughput 2 / 10 / 50 members (median) | ${s.eventsPerSecond.members2} / ${s.eventsPerSecond.members10} / ${s.eventsPerSecond.members50} ev/s (50:2 = ${s.ratio50to2}, median of per-run ratios) | 50:2 ≥ 0.33`);
+  const c = r.codecs as { eventsPerSecond: Record<string, number>; ratioToUncompressed: Record<string, number> } | undefined;
+  if (c) rows.push(`sustained throughput, uncompressed / lz4 / zstd topics (median) | ${c.eventsPerSecond.uncompressed} / ${c.eventsPerSecond.lz4} / ${c.eventsPerSecond.zstd} ev/s (lz4 ${c.ratioToUncompressed.lz4}, zstd ${c.ratioToUncompressed.zstd} of uncompressed, medians of per-run ratios) |`);
   const m = r.redisMemory as Record<string, number> | undefined;
   if (m) rows.push(`Redis bytes per approval edge / membership | ${m.bytesPerApprovalEdge} / ${m.bytesPerMembership} |`);
   return rows.join('\n');
