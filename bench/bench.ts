@@ -47,7 +47,7 @@ const { values: args } = parseArgs({
     partitions: { type: 'string', default: '3' },
     'cpu-prof': { type: 'string' },
     // As the Dockerfile runs pairguard (its NODE_OPTIONS); '' for Node's defaults.
-    'node-options': { type: 'string', default: '--max-semi-space-size=4' },
+    'node-options': { type: 'string', default: '--max-semi-space-size=4 --disable-warning=TimeoutNegativeWarning' },
   },
 });
 const num = (s: string | undefined) => Number(s);
