@@ -2,17 +2,15 @@
  * `pairguard/testing`: for your own vitest or jest suites. Each environment gets fresh topics, its
  * own consumer groups and Redis key prefix on a real Kafka and Redis; it replays JSONL fixtures
  * (or event objects) into those topics, runs pairguard in-process on them, and waits for the
- * alerts and freezes pairguard writes. `cleanup()` deletes the topics, the groups and the keys.
+ * alerts, freezes and dead letters pairguard writes. `cleanup()` (or leaving an `await using`
+ * block) deletes the topics, the groups and the keys.
  *
  * ```ts
- * import { afterEach, expect, it } from 'vitest';
- * import { createPairguardTestEnv, type PairguardTestEnv } from 'pairguard/testing';
- *
- * let env: PairguardTestEnv;
- * afterEach(() => env?.cleanup());
+ * import { expect, it } from 'vitest';
+ * import { createPairguardTestEnv } from 'pairguard/testing';
  *
  * it('freezes the 2019 group-chat flaw', async () => {
- *   env = await createPairguardTestEnv({ brokers: ['127.0.0.1:9092'], redisUrl: 'redis://127.0.0.1:6379' });
+ *   await using env = await createPairguardTestEnv({ brokers: ['127.0.0.1:9092'], redisUrl: 'redis://127.0.0.1:6379' });
  *   await env.startMonitor();
  *   await env.replay('test/fixtures/flaw-2019.jsonl');
  *   const [alert] = await env.waitForAlerts({ count: 1 });
@@ -23,35 +21,45 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
-import type { Admin, Consumer } from 'kafkajs';
-import { Kafka, logLevel } from 'kafkajs';
-import type { AlertRecord, FreezeCommand } from '../actions/records.js';
+import type { Admin, Consumer, Kafka } from 'kafkajs';
+import type { AlertRecord, DeadLetter, FreezeCommand } from '../actions/records.js';
 import type { Config } from '../config.js';
 import { loadConfig, prefixedTopicEnv } from '../config.js';
 import { Monitor } from '../monitor.js';
 import { createLogger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
 import { createRedis, deleteByPrefix } from '../state/redis-client.js';
-import { registerCodecs } from '../stream/codecs.js';
 import { consumerGroups, recordsNotCommitted } from '../stream/consumer-groups.js';
+import { createKafka } from '../stream/kafka-client.js';
 import type { ReplaySummary } from '../cli/replay.js';
 import { replayFile, replayLines } from '../cli/replay.js';
+import { assertReachable, connectAdmin } from './reachable.js';
 
-export type { AlertRecord, FreezeCommand } from '../actions/records.js';
+export type { AlertRecord, DeadLetter, FreezeCommand } from '../actions/records.js';
 export type { Config } from '../config.js';
 export type { ReplaySummary } from '../cli/replay.js';
 
 export interface PairguardTestEnvOptions {
-  /** Kafka brokers (default 127.0.0.1:9092). */
+  /** Kafka bootstrap brokers, host:port (default 127.0.0.1:9092). */
   brokers?: string[];
   /** Redis (default redis://127.0.0.1:6379; redis-cluster://h1:p1,h2:p2 names a cluster); only keys under this environment's prefix are written and deleted. */
   redisUrl?: string;
+  /** TLS to the brokers: `true` for the system CAs, or PEM files (a private CA; a client certificate and key for mTLS). */
+  tls?: boolean | { caFile?: string; certFile?: string; keyFile?: string };
+  /** SASL authentication to the brokers. */
+  sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
   /** Partitions of each topic (default 3). */
   partitions?: number;
+  /** Replication factor of each topic (default 1; at most the number of brokers). */
+  replicationFactor?: number;
   /** `enforce` (default) or `alert-only`. */
   mode?: 'enforce' | 'alert-only';
   /** pino level of the in-process monitor's logs, written to `env.logs` (default `info`). */
   logLevel?: Config['logLevel'];
+  /** Any other setting of `pairguard run`, named as in its environment (README "Configuration"), e.g. `{ KAFKA_SASL_PASSWORD_FILE: '/run/secrets/kafka' }`. */
+  settings?: Record<string, string>;
+  /** How long the broker and Redis have to answer before creation fails naming the one that did not (default 5 s). */
+  connectTimeoutMs?: number;
 }
 
 export interface WaitOptions<T> {
@@ -63,11 +71,13 @@ export interface WaitOptions<T> {
   timeoutMs?: number;
 }
 
-export interface PairguardTestEnv {
+export interface PairguardTestEnv extends AsyncDisposable {
   /** Short unique id; topic names, groups and the Redis prefix contain it. */
   readonly id: string;
   /** The configuration of this environment (topics, group, Redis prefix, mode). */
   readonly config: Config;
+  /** A kafkajs client of this environment's brokers, for records of your own (TLS and SASL as configured). */
+  readonly kafka: Kafka;
   /** Everything the in-process monitors logged (JSON lines). */
   readonly logs: { text: string };
   /** Starts pairguard in this process on this environment's topics; stopped by `cleanup()`. */
@@ -78,9 +88,11 @@ export interface PairguardTestEnv {
   waitForAlerts(opts?: WaitOptions<AlertRecord>): Promise<AlertRecord[]>;
   /** The `chat.freeze` commands written so far, once the wait is over. */
   waitForFreezes(opts?: WaitOptions<FreezeCommand>): Promise<FreezeCommand[]>;
+  /** The dead letters (records pairguard could not judge) written so far, once the wait is over. */
+  waitForDeadLetters(opts?: WaitOptions<DeadLetter>): Promise<DeadLetter[]>;
   /** Resolves once the monitors have committed every input record and their outputs are collected. */
   waitUntilIdle(timeoutMs?: number): Promise<void>;
-  /** Stops the monitors, deletes the topics, groups and Redis keys; safe to call twice. */
+  /** Stops the monitors, deletes the topics, groups and Redis keys; safe to call twice. `await using` calls it. */
   cleanup(): Promise<void>;
 }
 
@@ -94,53 +106,85 @@ class Sink extends Writable {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function createPairguardTestEnv(opts: PairguardTestEnvOptions = {}): Promise<PairguardTestEnv> {
-  const id = `pgt${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
-  const brokers = opts.brokers ?? ['127.0.0.1:9092'];
-  const config = loadConfig({
-    KAFKA_BROKERS: brokers.join(','),
+/** The environment `pairguard run` would be given for this test environment. */
+function settingsOf(id: string, opts: PairguardTestEnvOptions): Record<string, string | undefined> {
+  const tls = opts.tls === true ? {} : opts.tls || null;
+  return {
+    KAFKA_BROKERS: (opts.brokers ?? ['127.0.0.1:9092']).join(','),
     REDIS_URL: opts.redisUrl ?? 'redis://127.0.0.1:6379',
+    KAFKA_TLS: tls ? 'true' : undefined,
+    KAFKA_TLS_CA_FILE: tls?.caFile,
+    KAFKA_TLS_CERT_FILE: tls?.certFile,
+    KAFKA_TLS_KEY_FILE: tls?.keyFile,
+    KAFKA_SASL_MECHANISM: opts.sasl?.mechanism,
+    KAFKA_SASL_USERNAME: opts.sasl?.username,
+    KAFKA_SASL_PASSWORD: opts.sasl?.password,
+    LOG_LEVEL: opts.logLevel ?? 'info',
+    ...opts.settings,
+    // What keeps environments apart is not the caller's to change.
     REDIS_KEY_PREFIX: `pgtest:${id}:`,
     PAIRGUARD_GROUP_ID: `pairguard-${id}`,
     PAIRGUARD_MODE: opts.mode ?? 'enforce',
     PAIRGUARD_CREATE_TOPICS_PARTITIONS: '0',
     HTTP_PORT: '0',
-    LOG_LEVEL: opts.logLevel ?? 'info',
     ...prefixedTopicEnv(id),
-  });
-  registerCodecs();
-  const kafka = new Kafka({ clientId: `pairguard-testing-${id}`, brokers, logLevel: logLevel.NOTHING });
-  const admin: Admin = kafka.admin();
-  await admin.connect();
-  await admin.createTopics({
-    waitForLeaders: true,
-    topics: Object.values(config.topics).map((topic) => ({ topic, numPartitions: opts.partitions ?? 3, replicationFactor: 1 })),
-  });
+  };
+}
 
-  // Outputs are collected from the first record on, so a wait never misses one written before it began.
-  const alerts: AlertRecord[] = [];
-  const freezes: FreezeCommand[] = [];
-  const seen = new Map<string, bigint>();
+export async function createPairguardTestEnv(opts: PairguardTestEnvOptions = {}): Promise<PairguardTestEnv> {
+  const id = `pgt${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
+  const config = loadConfig(settingsOf(id, opts));
+  const connectTimeoutMs = opts.connectTimeoutMs ?? 5_000;
+  await assertReachable(config.kafkaBrokers, config.redisUrl, connectTimeoutMs);
+  const logs = new Sink();
+  const kafka = createKafka(config, createLogger(config.logLevel, logs), `-testing-${id}`);
+  const admin: Admin = kafka.admin();
   const tailGroup = `pairguard-testing-tail-${id}`;
   const tail: Consumer = kafka.consumer({ groupId: tailGroup, maxWaitTimeInMs: 50 });
-  await tail.connect();
-  await tail.subscribe({ topics: [config.topics.alerts, config.topics.control], fromBeginning: true });
-  await tail.run({
-    autoCommit: false,
-    eachMessage: async ({ topic, partition, message }) => {
-      seen.set(`${topic}/${partition}`, BigInt(message.offset) + 1n);
-      if (!message.value) return;
-      const v = JSON.parse(message.value.toString()) as { type?: string };
-      if (topic === config.topics.alerts) alerts.push(v as AlertRecord);
-      else if (v.type === 'chat.freeze') freezes.push(v as FreezeCommand);
-    },
-  });
-
-  const logs = new Sink();
   const monitors: Monitor[] = [];
+  const outputs = { alerts: [] as AlertRecord[], freezes: [] as FreezeCommand[], deadLetters: [] as DeadLetter[] };
+  const seen = new Map<string, bigint>();
+
+  let cleaning: Promise<void> | null = null;
+  const cleanup = () => {
+    cleaning ??= (async () => {
+      // Every step runs even when one fails.
+      await Promise.allSettled(monitors.map((m) => m.stop()));
+      await tail.disconnect().catch(() => undefined);
+      await deleteTopics(admin, Object.values(config.topics)).catch(() => undefined);
+      await admin.deleteGroups([...consumerGroups(config).map((g) => g.groupId), tailGroup]).catch(() => undefined);
+      await admin.disconnect().catch(() => undefined);
+      await deleteKeys(config);
+    })();
+    return cleaning;
+  };
+
+  // Nothing to undo when this fails: connectAdmin disconnects what it connected.
+  await connectAdmin(admin, config.kafkaBrokers, connectTimeoutMs);
+  try {
+    await createTopics(admin, config, opts.partitions ?? 3, opts.replicationFactor ?? 1);
+    // Outputs are collected from the first record on, so a wait never misses one written before it began.
+    const outputTopics = [config.topics.alerts, config.topics.control, config.topics.deadLetter];
+    await tail.connect();
+    await tail.subscribe({ topics: outputTopics, fromBeginning: true });
+    await tail.run({
+      autoCommit: false,
+      eachMessage: async ({ topic, partition, message }) => {
+        seen.set(`${topic}/${partition}`, BigInt(message.offset) + 1n);
+        if (!message.value) return;
+        const v = JSON.parse(message.value.toString()) as { type?: string };
+        if (topic === config.topics.alerts) outputs.alerts.push(v as AlertRecord);
+        else if (topic === config.topics.deadLetter) outputs.deadLetters.push(v as DeadLetter);
+        else if (v.type === 'chat.freeze') outputs.freezes.push(v as FreezeCommand);
+      },
+    });
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
 
   const collected = async () => {
-    for (const topic of [config.topics.alerts, config.topics.control]) {
+    for (const topic of [config.topics.alerts, config.topics.control, config.topics.deadLetter]) {
       for (const w of await admin.fetchTopicOffsets(topic)) {
         if ((seen.get(`${topic}/${w.partition}`) ?? BigInt(w.low)) < BigInt(w.high)) return false;
       }
@@ -174,10 +218,10 @@ export async function createPairguardTestEnv(opts: PairguardTestEnvOptions = {})
     }
   };
 
-  let cleaning: Promise<void> | null = null;
   return {
     id,
     config,
+    kafka,
     logs,
     async startMonitor(overrides = {}) {
       const m = await Monitor.start({ config: { ...config, ...overrides }, logger: createLogger(config.logLevel, logs), metrics: new Metrics({ processMetrics: false }), healthIntervalMs: 200 });
@@ -189,30 +233,43 @@ export async function createPairguardTestEnv(opts: PairguardTestEnvOptions = {})
       if (typeof source === 'string') return replayFile({ ...base, file: source, progress: false });
       return replayLines(base, [...source].map((e) => (typeof e === 'string' ? e : JSON.stringify(e))));
     },
-    waitForAlerts: (o = {}) => waitFor('alerts', alerts, o),
-    waitForFreezes: (o = {}) => waitFor('freezes', freezes, o),
+    waitForAlerts: (o = {}) => waitFor('alerts', outputs.alerts, o),
+    waitForFreezes: (o = {}) => waitFor('freezes', outputs.freezes, o),
+    waitForDeadLetters: (o = {}) => waitFor('dead letters', outputs.deadLetters, o),
     waitUntilIdle,
-    cleanup() {
-      cleaning ??= (async () => {
-        // Every step runs even when one fails.
-        await Promise.allSettled(monitors.map((m) => m.stop()));
-        await tail.disconnect().catch(() => undefined);
-        await admin.deleteTopics({ topics: Object.values(config.topics) }).catch(() => undefined);
-        await admin.deleteGroups([...consumerGroups(config).map((g) => g.groupId), tailGroup]).catch(() => undefined);
-        await admin.disconnect().catch(() => undefined);
-        // One server or every master of a cluster, as REDIS_URL names it.
-        const redis = createRedis(config.redisUrl, { lazyConnect: true });
-        redis.on('error', () => undefined);
-        try {
-          await redis.connect();
-          await deleteByPrefix(redis, config.redisKeyPrefix);
-        } catch {
-          // Nothing to delete when Redis is gone; the keys carry a unique prefix.
-        } finally {
-          redis.disconnect();
-        }
-      })();
-      return cleaning;
-    },
+    cleanup,
+    [Symbol.asyncDispose]: cleanup,
   };
+}
+
+/** Creates the environment's topics; the broker's refusal is stated, not kafkajs's bare "Topic creation errors". */
+async function createTopics(admin: Admin, config: Config, numPartitions: number, replicationFactor: number): Promise<void> {
+  try {
+    await admin.createTopics({ waitForLeaders: true, topics: Object.values(config.topics).map((topic) => ({ topic, numPartitions, replicationFactor })) });
+  } catch (err) {
+    const causes = (err as { errors?: Array<{ type?: string; message: string }> }).errors ?? [err as Error];
+    const why = [...new Set(causes.map((e) => ('type' in e && e.type ? `${e.type} (${e.message})` : e.message)))].join(', ');
+    throw new Error(`pairguard/testing: the broker refused the topics (${numPartitions} partitions, replication factor ${replicationFactor}): ${why}`, { cause: err });
+  }
+}
+
+/** Deletes those of the topics that exist (kafkajs retries the deletion of a missing one for seconds). */
+async function deleteTopics(admin: Admin, topics: string[]): Promise<void> {
+  const existing = new Set(await admin.listTopics());
+  const present = topics.filter((t) => existing.has(t));
+  if (present.length > 0) await admin.deleteTopics({ topics: present });
+}
+
+/** Deletes the environment's keys on one server or every master of a cluster, as REDIS_URL names it. */
+async function deleteKeys(config: Config): Promise<void> {
+  const redis = createRedis(config.redisUrl, { lazyConnect: true });
+  redis.on('error', () => undefined);
+  try {
+    await redis.connect();
+    await deleteByPrefix(redis, config.redisKeyPrefix);
+  } catch {
+    // Nothing to delete when Redis is gone; the keys carry a unique prefix.
+  } finally {
+    redis.disconnect();
+  }
 }
