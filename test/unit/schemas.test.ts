@@ -8,6 +8,7 @@ import { DiagnosticSeverity, Parser, fromFile } from '@asyncapi/parser';
 import { Ajv } from 'ajv';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import ajvFormats from 'ajv-formats';
+import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SCHEMA_VERSION } from '../../src/actions/records.js';
 import type { AlertRecord, DeadLetter, FreezeCommand } from '../../src/actions/records.js';
@@ -181,6 +182,31 @@ describe('input events against their JSON Schemas', () => {
       expect(validator(name)(obj), `schema accepts ${what}`).toBe(false);
     }
     expect(broken.length).toBeGreaterThan(80);
+  });
+
+  it('agree with the decoder on random mutations of valid events', () => {
+    // ASCII only: JSON Schema counts a string's length in code points, JavaScript in UTF-16 units.
+    const anyValue = fc.oneof(
+      fc.constantFrom<unknown>(undefined, null, 0, 42, -1.5, true, '', 'x'.repeat(256), 'x'.repeat(257), 'a\u0000b', [], ['a'], ['a', ''], {}, 'child', 'adult'),
+      fc.constantFrom('2026-11-21T09:00:00Z', '2026-11-21T09:00:00.123+05:30', '2026-02-30T09:00:00Z', '2026-11-21 09:00:00Z', '2026-11-21T24:00:00Z'),
+      fc.string({ maxLength: 20 }),
+      fc.array(fc.string({ maxLength: 5 }), { maxLength: 3 }),
+    );
+    const mutated = fc.record({
+      name: fc.constantFrom(...Object.keys(good)),
+      changes: fc.array(fc.tuple(fc.constantFrom('type', 'eventId', 'occurredAt', 'chatId', 'userId', 'childId', 'contactId', 'role', 'members', 'senderId', 'messageId', 'text', 'by', 'addedBy', 'extra'), anyValue), { maxLength: 3 }),
+    });
+    fc.assert(
+      fc.property(mutated, ({ name, changes }) => {
+        const obj: Record<string, unknown> = { ...good[name] };
+        for (const [field, value] of changes) {
+          if (value === undefined) delete obj[field];
+          else obj[field] = value;
+        }
+        expect(validator(name)(obj), `${name}: ${JSON.stringify(obj)}`).toBe(decodes(name, obj));
+      }),
+      { numRuns: 3000 },
+    );
   });
 });
 
