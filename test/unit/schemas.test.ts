@@ -125,7 +125,7 @@ describe('input events against their JSON Schemas', () => {
       }
     }
     expect(decoded).toBeGreaterThan(40);
-    expect(refused).toBe(2);
+    expect(refused).toBeGreaterThanOrEqual(2);
   });
 
   const at = '2026-11-21T09:00:00.000Z';
