@@ -3,11 +3,13 @@
  * a process, so they run the code under test rather than whatever an earlier build left there.
  * Incremental: unchanged sources are not compiled again.
  */
-import { execFile } from 'node:child_process';
+import { exec, execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
+const shell = promisify(exec);
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 
 export async function buildDist(): Promise<void> {
@@ -19,5 +21,7 @@ export async function buildDist(): Promise<void> {
     const e = err as { code?: number; stdout?: string };
     if (e.code !== 2) throw new Error(`tsc -p tsconfig.build.json failed:\n${e.stdout ?? String(err)}`, { cause: err });
   }
-  await run(process.execPath, ['scripts/copy-lua.mjs']);
+  // The build script's other steps (Lua scripts, build info), as package.json lists them after tsc.
+  const { scripts } = JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: { build: string } };
+  for (const step of scripts.build.split('&&').map((s) => s.trim()).filter((s) => !s.startsWith('tsc '))) await shell(step);
 }
