@@ -28,7 +28,7 @@ import { connectRedis } from './state/redis-connect.js';
 import { RedisStateStore } from './state/redis-store.js';
 import { recordsNotApplied, waitUntilApplied } from './stream/applied-barrier.js';
 import type { BatchContext } from './stream/batch-handler.js';
-import { handleBatch } from './stream/batch-handler.js';
+import { handleBatch, handleFilteredBatch } from './stream/batch-handler.js';
 import { consumerGroups, topicsWithUncommitted } from './stream/consumer-groups.js';
 import { kafkajsCompression, undecodableCause } from './stream/codecs.js';
 import { connectKafka } from './stream/connect-errors.js';
@@ -79,6 +79,18 @@ interface ConsumerSlot {
 }
 
 const SHUTDOWN_STEP_MS = 10_000;
+
+/** Runs `fn` until it succeeds or `stop()` says so, backing off from 100 ms to 5 s; rethrows the last error when stopped. */
+async function retryUntil(fn: () => Promise<void>, stop: () => boolean): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (stop()) throw err;
+      await new Promise((r) => setTimeout(r, Math.min(5_000, 100 * 2 ** attempt)));
+    }
+  }
+}
 /** How often judged offsets are committed by default (see stream/offset-commits.ts). */
 const COMMIT_INTERVAL_MS = 100;
 /** Batches of different partitions one consumer judges at once. */
@@ -261,6 +273,13 @@ export class Monitor {
           slot.inFlight--;
         }
       };
+      consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+        if (payload.batchSize !== 0) return;
+        // A marker may be the partition's last record for a long time: retried until it is marked.
+        void retryUntil(() => handleFilteredBatch(ctx, payload.topic, payload.partition, payload.lastOffset), () => m.stopping !== null).catch((err: Error) =>
+          logger.warn({ consumer: slot.name, topic: payload.topic, partition: payload.partition, err: err.message }, 'could not mark transaction markers done'),
+        );
+      });
       await slot.consumer.connect();
       await slot.consumer.subscribe({ topics: [...slot.topics], fromBeginning: true });
       // Partitions are judged concurrently: judging is round-trip bound, and safe to interleave
@@ -280,7 +299,7 @@ export class Monitor {
       ).catch((err: Error) => logger.debug({ err: err.message }, 'could not read high watermarks for the lag gauges')),
     );
     logger.info(
-      { mode: config.mode, groupId: config.groupId, topics: config.topics, brokers: config.kafkaBrokers, httpPort: m.httpPort },
+      { version: metrics.build.version, revision: metrics.build.revision, mode: config.mode, groupId: config.groupId, topics: config.topics, brokers: config.kafkaBrokers, httpPort: m.httpPort },
       'pairguard started',
     );
     return m;

@@ -96,13 +96,32 @@ export async function handleBatch(ctx: BatchContext, payload: EachBatchPayload):
     // recognised then as unsent and sent.
     if (judged === null) break;
     last = batch.messages[chunk.to - 1]!;
-    await flush(ctx, payload, source, judged, last);
+    // The batch's last chunk is done through the batch's last offset, which may be a transaction
+    // marker or an aborted record after the last record judged: they carry no facts, and the
+    // read-committed end the barrier compares with counts them (see handleFilteredBatch).
+    const through = chunk.to === batch.messages.length ? maxOffset(last.offset, batch.lastOffset()) : last.offset;
+    await flush(ctx, payload, source, judged, through);
     unsent.clear();
   }
   ctx.metrics.batchDuration.observe({ topic: batch.topic }, (performance.now() - started) / 1000);
   if (last !== null) {
     ctx.metrics.lag.handled(batch.topic, batch.partition, BigInt(last.offset) + 1n, BigInt(batch.highWatermark), Number(last.timestamp));
   }
+}
+
+const maxOffset = (a: string, b: string): string => (BigInt(a) >= BigInt(b) ? a : b);
+
+/**
+ * A fetch that returned only transaction markers or aborted records: kafkajs skips past it
+ * without calling eachBatch. Those offsets are done all the same, or the applied marks would stop
+ * one short of the read-committed end after every transaction and the barrier would wait for
+ * ever (transactional producers write a commit marker after each transaction).
+ */
+export async function handleFilteredBatch(ctx: BatchContext, topic: string, partition: number, lastOffset: string): Promise<void> {
+  const source = sourceOf(ctx.config, topic);
+  const next = (BigInt(lastOffset) + 1n).toString();
+  if (source === 'approvals' || source === 'membership') await ctx.judge.store.markApplied(topic, new Map([[partition, next]]));
+  ctx.done(topic, partition, next);
 }
 
 /** What judging a chunk of records produced, in record order. */
@@ -260,16 +279,16 @@ function laneOf(e: InputEvent): string {
 }
 
 /** Writes a chunk's outputs, then marks its records done: applied (for the barrier) and committable. */
-async function flush(ctx: BatchContext, payload: EachBatchPayload, source: Source, judged: ChunkResult, last: KafkaMessage): Promise<void> {
+async function flush(ctx: BatchContext, payload: EachBatchPayload, source: Source, judged: ChunkResult, through: string): Promise<void> {
   const { batch } = payload;
   await ctx.publisher.publish(judged.outputs, judged.deadLetters);
   recordOutputs(ctx, judged.outputs);
-  const next = (BigInt(last.offset) + 1n).toString();
+  const next = (BigInt(through) + 1n).toString();
   if (source === 'approvals' || source === 'membership') {
     await ctx.judge.store.markApplied(batch.topic, new Map([[batch.partition, next]]));
   }
   // Resolved, the partition is fetched from the next record on; the commit comes later (monitor.ts).
-  payload.resolveOffset(last.offset);
+  payload.resolveOffset(through);
   ctx.done(batch.topic, batch.partition, next);
   await payload.heartbeat();
   for (const [key, n] of judged.counts) {
