@@ -138,6 +138,9 @@ const schema = z.object({
   PAIRGUARD_ADMIN_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
 });
 
+/** Every variable loadConfig reads (besides the `<NAME>_FILE` forms of FILE_SECRETS). */
+export const SETTINGS = Object.keys(schema.shape) as ReadonlyArray<keyof typeof schema.shape>;
+
 /**
  * The six TOPIC_* variables for topics named `<prefix>.approvals`, `<prefix>.membership`, …: an
  * isolated set for a test, a benchmark or a tenant.

@@ -110,6 +110,9 @@ export class PrivateBroker {
       try {
         await admin.connect();
         await admin.describeCluster();
+        // A fresh broker answers "coordinator is loading" until its offsets topic is up; a first
+        // start of the monitor would take that for a failure.
+        await admin.fetchOffsets({ groupId: 'private-broker-probe' });
         await admin.disconnect();
         return;
       } catch {

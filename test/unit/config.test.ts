@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, FILE_SECRETS, loadConfig, prefixedTopicEnv } from '../../src/config.js';
+import { ConfigError, FILE_SECRETS, SETTINGS, loadConfig, prefixedTopicEnv } from '../../src/config.js';
 import { parseRedisUrl } from '../../src/state/redis-client.js';
 import type { TestCertificates } from '../support/test-certificates.js';
 import { makeTestCertificates } from '../support/test-certificates.js';
@@ -208,5 +208,14 @@ describe('Kafka TLS files', () => {
     expect(configError({ KAFKA_TLS_CA_FILE: certs.clientKeyFile }).message).toBe(`invalid KAFKA_TLS_CA_FILE: ${certs.clientKeyFile} holds no PEM certificate`);
     expect(configError({ KAFKA_TLS_CERT_FILE: certs.clientKeyFile, KAFKA_TLS_KEY_FILE: certs.clientKeyFile }).message).toMatch(/^invalid KAFKA_TLS_CERT_FILE: .* holds no PEM certificate$/);
     expect(configError({ KAFKA_TLS_CERT_FILE: certs.clientCertFile, KAFKA_TLS_KEY_FILE: certs.caFile }).message).toBe(`invalid KAFKA_TLS_KEY_FILE: ${certs.caFile} holds no unencrypted PEM private key`);
+  });
+});
+
+describe('README', () => {
+  it('lists every setting in its configuration table, and the *_FILE form of every secret', () => {
+    const readme = readFileSync('README.md', 'utf8');
+    expect(SETTINGS).toEqual(expect.arrayContaining(['KAFKA_BROKERS', 'KAFKA_CLIENT_ID', 'KAFKA_OUTPUT_COMPRESSION', 'KAFKA_TLS_KEY_FILE', 'PAIRGUARD_ADMIN_TOKEN']));
+    for (const name of SETTINGS) expect(readme, name).toContain(`| \`${name}\` |`);
+    for (const name of FILE_SECRETS) expect(readme, `${name}_FILE`).toContain(`\`${name}_FILE\``);
   });
 });
