@@ -8,7 +8,8 @@ export type ErrorCode =
   | 'HISTORY_READ_STALLED'
   | 'SHUTDOWN_TIMEOUT'
   | 'STATE_LOST'
-  | 'BATCH_UNDECODABLE';
+  | 'BATCH_UNDECODABLE'
+  | 'TOPIC_MISSING';
 
 export class PairguardError extends Error {
   constructor(

@@ -7,10 +7,12 @@ import { loadConfig } from '../config.js';
 import type { Config } from '../config.js';
 import { PairguardError } from '../errors.js';
 import { Monitor } from '../monitor.js';
+import { versionLine } from '../observability/build-info.js';
 import { createLogger } from '../observability/logger.js';
 import { createKafka } from '../stream/kafka-client.js';
 import { VIOLATION_KINDS, generatorOptionsSchema } from '../synthetic/options.js';
 import { runAudit } from './audit.js';
+import { EXIT } from './exit-codes.js';
 import { exportTopics } from './export.js';
 import { defaultAnswersPath, generateFiles } from './generate.js';
 import { numberFlag, parseFlags, timeFlag, topicPrefixFlag, withTopicPrefix } from './options.js';
@@ -18,13 +20,16 @@ import { replayFile } from './replay.js';
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
 
-/** Bad input or settings end the command with one line, not a stack trace. */
-function fail(err: unknown): never {
+/** Bad input or settings end the command with one line, not a stack trace; `code` is the exit status of anything but a bad flag or setting. */
+function fail(err: unknown, code: number = EXIT.failed): never {
   const message = err instanceof PairguardError ? err.message : (err as Error)?.message ?? String(err);
   process.stderr.write(`pairguard: ${message}\n`);
   const usage = err instanceof PairguardError && (err.code === 'CONFIG_INVALID' || err.code === 'USAGE_INVALID');
-  process.exit(usage ? 2 : 1);
+  process.exit(usage ? EXIT.usage : code);
 }
+
+/** A command's summary: a line of text, or with --json one JSON object on one line. */
+const summaryOut = (json: boolean, text: string, value: unknown) => (json ? `${JSON.stringify(value)}\n` : text);
 
 function config(): Config {
   try {
@@ -46,8 +51,9 @@ const program = new Command()
   .name('pairguard')
   .description("Watches a children's messaging platform's event streams and freezes any chat that pairs a child with an unapproved contact.")
   // Usage errors are one line and exit 2, like a bad setting (`pairguard --help` shows the usage).
+  .version(versionLine(), '-V, --version', 'print the version, the git revision it was built from and the Node.js version')
   .configureOutput({ outputError: (str, write) => write(`pairguard: ${str.replace(/^error: /, '').trimEnd()}\n`) })
-  .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
+  .exitOverride((err) => process.exit(err.exitCode === 0 ? EXIT.ok : EXIT.usage));
 
 program
   .command('run')
@@ -82,13 +88,14 @@ program
   .argument('<file>', 'JSONL file, one event (or raw record) per line')
   .option('--rate <events-per-second>', 'play back at this many events per second (default: as fast as possible)')
   .option('--topic-prefix <prefix>', topicPrefixHelp)
+  .option('--json', 'print the summary as JSON')
   .action(async (file: string, raw: Record<string, unknown>) => {
     try {
-      const flags = parseFlags(z.object({ rate: numberFlag(z.number().positive('must be more than 0')).optional(), topicPrefix: topicPrefixFlag }), raw);
+      const flags = parseFlags(z.object({ rate: numberFlag(z.number().positive('must be more than 0')).optional(), topicPrefix: topicPrefixFlag, json: z.boolean().default(false) }), raw);
       const cfg = config();
       const topics = withTopicPrefix(cfg.topics, flags.topicPrefix);
       const s = await replayFile({ kafka: commandKafka(cfg, 'replay'), topics, file, createPartitions: cfg.createTopicsPartitions, progress: process.stderr.isTTY === true, rate: flags.rate });
-      process.stdout.write(`replayed ${s.records} records (${counts(s.byRole)}) in ${s.seconds.toFixed(1)} s\n`);
+      process.stdout.write(summaryOut(flags.json, `replayed ${s.records} records (${counts(s.byRole)}) in ${s.seconds.toFixed(1)} s\n`, s));
     } catch (err) {
       fail(err);
     }
@@ -98,6 +105,7 @@ program
   .command('audit')
   .description('judge the history on the input topics, without acting, and list every chat that was ever in violation')
   .option('--json', 'machine-readable output')
+  .option('--html <file>', 'also write the report as one self-contained HTML page (timeline per chat, totals, children affected)')
   .option('--since <time>', 'only chats in violation at or after this ISO-8601 time')
   .option('--until <time>', 'judge history up to this ISO-8601 time only')
   .option('--topic-prefix <prefix>', topicPrefixHelp)
@@ -105,23 +113,27 @@ program
     try {
       const flags = parseFlags(
         z
-          .object({ json: z.boolean().default(false), since: timeFlag.optional(), until: timeFlag.optional(), topicPrefix: topicPrefixFlag })
+          .object({ json: z.boolean().default(false), html: z.string().min(1, 'must name a file').optional(), since: timeFlag.optional(), until: timeFlag.optional(), topicPrefix: topicPrefixFlag })
           .refine((f) => f.since === undefined || f.until === undefined || f.since <= f.until, { path: ['until'], message: 'must not be before --since' }),
         raw,
       );
       const cfg = config();
-      const { output } = await runAudit({
+      const { report, output } = await runAudit({
         kafka: commandKafka(cfg, 'audit'),
         topics: withTopicPrefix(cfg.topics, flags.topicPrefix),
         limits: limitsOf(cfg),
         json: flags.json,
         since: flags.since,
         until: flags.until,
+        html: flags.html,
         progress: process.stderr.isTTY === true,
       });
       process.stdout.write(output);
+      if (flags.html) process.stderr.write(`audit report written to ${flags.html}\n`);
+      // CI and cron jobs gate on this: any chat in violation is a finding.
+      process.exitCode = report.chats.length > 0 ? EXIT.failed : EXIT.ok;
     } catch (err) {
-      fail(err);
+      fail(err, EXIT.unreadable);
     }
   });
 
@@ -131,9 +143,10 @@ program
   .option('-o, --out <file>', 'file to write (default: stdout)')
   .option('--no-control', 'leave out the control topic (freezes and unfreezes)')
   .option('--topic-prefix <prefix>', topicPrefixHelp)
+  .option('--json', 'print the summary as JSON (on stderr when the records go to stdout)')
   .action(async (raw: Record<string, unknown>) => {
     try {
-      const flags = parseFlags(z.object({ out: z.string().min(1, 'must name a file').optional(), control: z.boolean(), topicPrefix: topicPrefixFlag }), raw);
+      const flags = parseFlags(z.object({ out: z.string().min(1, 'must name a file').optional(), control: z.boolean(), topicPrefix: topicPrefixFlag, json: z.boolean().default(false) }), raw);
       const cfg = config();
       const s = await exportTopics({
         kafka: commandKafka(cfg, 'export'),
@@ -145,7 +158,7 @@ program
       });
       const where = flags.out ? ` to ${flags.out}` : '';
       const line = `exported ${s.records} records (${counts(s.byRole)}; ${s.raw} raw, ${s.redacted} with text removed)${where} in ${s.seconds.toFixed(1)} s\n`;
-      (flags.out ? process.stdout : process.stderr).write(line);
+      (flags.out ? process.stdout : process.stderr).write(summaryOut(flags.json, line, { ...s, out: flags.out ?? null }));
     } catch (err) {
       fail(err);
     }
@@ -170,6 +183,7 @@ program
   .option('--no-text', 'messages without text')
   .option('-o, --out <file>', 'events file (default: stdout)')
   .option('--answers <file>', 'answer file (default: beside --out, as NAME.answers.json)')
+  .option('--json', 'print the summary as JSON (on stderr when the events go to stdout)')
   .action(async (raw: Record<string, unknown>) => {
     try {
       const num = numberFlag(z.number()).optional();
@@ -177,7 +191,7 @@ program
         z.object({
           seed: num, events: num, start: z.string().optional(), days: num, families: num,
           rateGroupFlaw: num, rateRevocationInChat: num, rateUnknownUser: num, rateNonMemberMessage: num,
-          resolveFraction: num, text: z.boolean(), out: z.string().min(1).optional(), answers: z.string().min(1).optional(),
+          resolveFraction: num, text: z.boolean(), out: z.string().min(1).optional(), answers: z.string().min(1).optional(), json: z.boolean().default(false),
         }),
         raw,
       );
@@ -194,7 +208,19 @@ program
       const line =
         `generated ${a.events} events${out ? ` to ${out}` : ''} (${a.population.adults + a.population.children} users, ${a.population.chats} chats; injected ${injected}); ` +
         `${a.chats.length} chats must be flagged (${a.chats.filter((c) => c.ongoing).length} still in violation at the end)${answersPath ? `: answers in ${answersPath}` : ''}\n`;
-      (out ? process.stdout : process.stderr).write(line);
+      const summary = {
+        out,
+        answers: answersPath,
+        events: a.events,
+        firstEventAt: a.firstEventAt,
+        lastEventAt: a.lastEventAt,
+        population: a.population,
+        injected: a.injected,
+        flaggedChats: a.chats.length,
+        ongoingChats: a.chats.filter((c) => c.ongoing).length,
+        options: a.options,
+      };
+      (out ? process.stdout : process.stderr).write(summaryOut(flags.json, line, summary));
     } catch (err) {
       fail(err);
     }

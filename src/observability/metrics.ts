@@ -7,6 +7,8 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { DECODE_FAILURES } from '../events/decode.js';
+import type { BuildInfo } from './build-info.js';
+import { buildInfo } from './build-info.js';
 import { ConsumerLag } from './consumer-lag.js';
 
 export type EventOutcome = 'applied' | 'violation' | 'dead-lettered' | 'ignored';
@@ -194,8 +196,20 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  constructor(opts: { processMetrics?: boolean; now?: () => number } = {}) {
+  /** Which pairguard this is; also the labels of pairguard_build_info. */
+  readonly build: BuildInfo;
+
+  readonly buildInfo = new Gauge({
+    name: 'pairguard_build_info',
+    help: 'Always 1; its labels say which pairguard runs: version (package.json), revision (git commit it was built from, or unknown) and node (Node.js version)',
+    labelNames: ['version', 'revision', 'node'] as const,
+    registers: [this.registry],
+  });
+
+  constructor(opts: { processMetrics?: boolean; now?: () => number; build?: BuildInfo } = {}) {
     this.lag = new ConsumerLag(opts.now);
+    this.build = opts.build ?? buildInfo();
+    this.buildInfo.set({ ...this.build }, 1);
     if (opts.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }
 

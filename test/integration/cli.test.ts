@@ -38,6 +38,15 @@ describe('the pairguard command', () => {
       throw new Error(`${e.message}: ${await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.text()).catch(String)}\n${logs}`);
     });
     expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+    // Which pairguard runs: the version and the revision the build recorded, on /metrics and on --version.
+    const version = (JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version;
+    const revision = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { encoding: 'utf8' }).trim();
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    expect(metrics).toContain(`pairguard_build_info{version="${version}",revision="${revision}",node="${process.version}"} 1`);
+    expect(await run(['--version'], vars)).toEqual({ code: 0, stdout: `pairguard ${version} (revision ${revision}, node ${process.version})\n`, stderr: '' });
+
+    // Nothing on the topics yet: the audit finds nothing and exits 0.
+    expect(await run(['audit'], vars)).toMatchObject({ code: 0, stdout: expect.stringMatching(/^0 chats in violation \(0 ongoing, 0 frozen\)/) });
 
     const replayed = await run(['replay', 'test/fixtures/flaw-2019.jsonl'], vars);
     expect(replayed.code).toBe(0);
@@ -51,8 +60,17 @@ describe('the pairguard command', () => {
 
     // The audit judges the same history without acting, and sees pairguard's freeze on the control topic.
     await waitFor('the freeze', async () => (await readTopic(env.admin, env.config.topics.control)).length > 0);
-    const audited = await run(['audit', '--json'], vars);
-    expect(audited.code).toBe(0);
+    const html = `/tmp/${env.id}-report.html`;
+    const audited = await run(['audit', '--json', '--html', html], vars);
+    // A chat in violation is a finding: exit 1, so CI and cron jobs can gate on it.
+    expect(audited.code).toBe(1);
+    expect(audited.stderr).toContain(`audit report written to ${html}\n`);
+    // The installed package finds Chart.js and inlines it; the page names the chat and no text.
+    const page = readFileSync(html, 'utf8');
+    rmSync(html, { force: true });
+    expect(page).toContain('Chart.js v4');
+    expect(page).toContain('group-1');
+    expect(page).not.toContain('SENTINEL');
     const report = JSON.parse(audited.stdout) as { summary: { events: number; chats: number }; chats: Array<Record<string, unknown>> };
     expect(report.summary).toMatchObject({ events: 10, chats: 1 });
     expect(report.chats).toMatchObject([
@@ -67,6 +85,7 @@ describe('the pairguard command', () => {
       },
     ]);
     const table = await run(['audit'], vars);
+    expect(table.code).toBe(1);
     expect(table.stdout).toMatch(/^CHAT +PAIRS +FIRST OFFENDING EVENT +LAST OFFENDING EVENT +IN VIOLATION +FROZEN\ngroup-1 +bob\+carol +2026-11-21 09:00:02Z chat.created .*2s \(ongoing\) +yes\n1 chat in violation \(1 ongoing, 1 frozen\)/);
     expect(audited.stdout + table.stdout).not.toContain('SENTINEL');
 
@@ -77,6 +96,7 @@ describe('the pairguard command', () => {
     expect(Date.now() - stopAsked).toBeLessThan(15_000);
     const lines = logs.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { msg: string; level: number });
     expect(lines.map((l) => l.msg)).toEqual(expect.arrayContaining(['pairguard started', 'unapproved pairing', 'chat freeze requested', 'pairguard stopped']));
+    expect(lines.find((l) => l.msg === 'pairguard started')).toMatchObject({ version, revision });
     expect(logs).not.toContain('SENTINEL');
   });
 
@@ -106,26 +126,42 @@ describe('the pairguard command', () => {
     expect(first.code).toBe(0);
     expect(first.stdout).toMatch(new RegExp(`^generated 600 events to ${file} \\(.*\\); \\d+ chats must be flagged .*: answers in /tmp/${env.id}.answers.json\\n$`));
     const bytes = readFileSync(file, 'utf8');
-    expect((await run(gen, vars)).code).toBe(0);
+    const again = await run([...gen, '--json'], vars);
+    expect(again.code).toBe(0);
     expect(readFileSync(file, 'utf8')).toBe(bytes);
-    const answers = JSON.parse(readFileSync(`/tmp/${env.id}.answers.json`, 'utf8')) as { chats: Array<{ chatId: string }> };
+    const answers = JSON.parse(readFileSync(`/tmp/${env.id}.answers.json`, 'utf8')) as { chats: Array<{ chatId: string; ongoing: boolean }> };
     expect(answers.chats.length).toBeGreaterThan(0);
+    expect(JSON.parse(again.stdout)).toMatchObject({
+      out: file,
+      answers: `/tmp/${env.id}.answers.json`,
+      events: 600,
+      flaggedChats: answers.chats.length,
+      ongoingChats: answers.chats.filter((c) => c.ongoing).length,
+      options: { seed: 3 },
+    });
 
     const prefix = `${env.id}.p.`;
     try {
       const started = Date.now();
-      const replayed = await run(['replay', file, '--rate', '2000', '--topic-prefix', prefix], vars);
+      const replayed = await run(['replay', file, '--rate', '2000', '--topic-prefix', prefix, '--json'], vars);
       expect(replayed.stderr).toBe('');
-      expect(replayed.stdout).toMatch(/^replayed 600 records \(\d+ approvals, \d+ membership, \d+ messages\) in [\d.]+ s\n$/);
+      const r = JSON.parse(replayed.stdout) as { records: number; byRole: Record<string, number>; seconds: number };
+      expect(r.records).toBe(600);
+      expect(r.byRole.approvals! + r.byRole.membership! + r.byRole.messages!).toBe(600);
       expect(Date.now() - started).toBeGreaterThanOrEqual(250); // 600 events at 2,000 a second
 
       const audited = await run(['audit', '--json', '--topic-prefix', prefix], vars);
+      expect(audited.code).toBe(1);
       const report = JSON.parse(audited.stdout) as { chats: Array<{ chatId: string }> };
       expect(report.chats.map((c) => c.chatId).sort()).toEqual(answers.chats.map((c) => c.chatId).sort());
 
       const out = `/tmp/${env.id}-export.jsonl`;
       const exported = await run(['export', '--topic-prefix', prefix, '-o', out], vars);
       expect(exported.stdout).toMatch(/^exported 600 records \(.*; 0 raw, \d+ with text removed\) to \S+ in [\d.]+ s\n$/);
+      // With the records on stdout, the --json summary goes to stderr.
+      const piped = await run(['export', '--topic-prefix', prefix, '--json'], vars);
+      expect(piped.stdout.trim().split('\n')).toHaveLength(600);
+      expect(JSON.parse(piped.stderr.split('\n').find((l) => l.startsWith('{'))!)).toMatchObject({ records: 600, raw: 0, out: null });
       expect(bytes).toContain('"text"');
       expect(readFileSync(out, 'utf8')).not.toContain('"text"');
     } finally {
@@ -144,5 +180,10 @@ describe('the pairguard command', () => {
     expect(await run(['replay', 'x.jsonl', '--rate', 'fast'], vars)).toEqual({ code: 2, stdout: '', stderr: 'pairguard: invalid --rate: must be a number (got "fast")\n' });
     expect(await run(['generate', '--events', '0'], vars)).toMatchObject({ code: 2, stderr: 'pairguard: invalid --events: Too small: expected number to be >=1 (got "0")\n' });
     expect(await run(['export', '--format', 'csv'], vars)).toEqual({ code: 2, stdout: '', stderr: "pairguard: unknown option '--format'\n" });
+    // Topics that do not exist (a mistyped prefix): could not read, exit 3, one line.
+    const missing = await run(['audit', '--topic-prefix', 'no-such.'], vars);
+    expect(missing.code).toBe(3);
+    expect(missing.stdout).toBe('');
+    expect(missing.stderr).toContain('pairguard: cannot audit: no topic no-such.kids.approvals, no-such.kids.membership, no-such.kids.messages, no-such.kids.chat-control\n');
   });
 });

@@ -4,6 +4,7 @@ import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { renderDashboards } from '../../dashboards/generate.js';
 import { exportedMetricNames, metricNames, withGrafanaVariables } from '../support/promql.js';
+import { vectorSelectors } from '../support/promql-selectors.js';
 
 interface Panel {
   id: number;
@@ -14,7 +15,16 @@ interface Panel {
   targets?: Array<{ expr: string; refId: string }>;
 }
 
-const committed = (name: string) => JSON.parse(readFileSync(`dashboards/${name}`, 'utf8')) as { uid: string; panels: Panel[] };
+interface Variable {
+  name: string;
+  type: string;
+  query?: string;
+  includeAll?: boolean;
+  allValue?: string;
+  current?: { value: string };
+}
+
+const committed = (name: string) => JSON.parse(readFileSync(`dashboards/${name}`, 'utf8')) as { uid: string; panels: Panel[]; templating: { list: Variable[] } };
 
 describe('dashboards', () => {
   it('are committed exactly as the code in dashboards/*.ts generates them (npm run dashboards)', () => {
@@ -35,6 +45,30 @@ describe('dashboards', () => {
       }
     }
     expect(queries).toBeGreaterThan(20);
+  });
+
+  it('pick one deployment (job, namespace, instance variables), and every query selects only its series', () => {
+    for (const name of renderDashboards().keys()) {
+      const d = committed(name);
+      const vars = new Map(d.templating.list.map((v) => [v.name, v]));
+      expect([...vars.keys()]).toEqual(['datasource', 'job', 'namespace', 'instance']);
+      expect(vars.get('job')).toMatchObject({ type: 'query', query: 'label_values(pairguard_ready, job)', current: { value: 'pairguard' } });
+      // Series outside Kubernetes have no namespace label: "All" must match an empty one.
+      for (const v of ['namespace', 'instance']) expect(vars.get(v), v).toMatchObject({ type: 'query', includeAll: true, allValue: '.*' });
+      for (const panel of d.panels) {
+        for (const t of panel.targets ?? []) {
+          // Grafana's durations filled in, the deployment variables left as written.
+          const expr = t.expr.replaceAll('$__rate_interval', '1m').replaceAll('$__range', '1h');
+          for (const s of vectorSelectors(expr)) {
+            expect(s.matchers, `${panel.title}: ${s.text}`).toEqual([
+              { label: 'job', op: '=', value: '$job' },
+              { label: 'namespace', op: '=~', value: '$namespace' },
+              { label: 'instance', op: '=~', value: '$instance' },
+            ]);
+          }
+        }
+      }
+    }
   });
 
   it('explain every panel to on-call, with unique ids and the datasource variable', () => {

@@ -2,9 +2,15 @@
 import { parser } from '@prometheus-io/lezer-promql';
 import { Metrics } from '../../src/observability/metrics.js';
 
-/** Grafana's interval variables, with the values a query gets when Grafana runs it. */
+/** Grafana's interval variables, and the on-call dashboard's job, namespace and instance at their defaults (pairguard, All, All), with the values a query gets when Grafana runs it. */
 export function withGrafanaVariables(expr: string, values: { rateInterval: string; range: string } = { rateInterval: '1m', range: '1h' }): string {
-  return expr.replaceAll('$__rate_interval', values.rateInterval).replaceAll('$__range', values.range).replaceAll('$__interval', values.rateInterval);
+  return expr
+    .replaceAll('$__rate_interval', values.rateInterval)
+    .replaceAll('$__range', values.range)
+    .replaceAll('$__interval', values.rateInterval)
+    .replaceAll('$job', 'pairguard')
+    .replaceAll('$namespace', '.*')
+    .replaceAll('$instance', '.*');
 }
 
 /** Metric names an expression selects; throws on a syntax error. */
