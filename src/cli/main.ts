@@ -10,6 +10,7 @@ import { Monitor } from '../monitor.js';
 import { versionLine } from '../observability/build-info.js';
 import { createLogger } from '../observability/logger.js';
 import { createKafka } from '../stream/kafka-client.js';
+import { ignoreNegativeTimeoutWarnings } from '../stream/kafkajs-warnings.js';
 import { VIOLATION_KINDS, generatorOptionsSchema } from '../synthetic/options.js';
 import { runAudit } from './audit.js';
 import { EXIT } from './exit-codes.js';
@@ -19,6 +20,7 @@ import { numberFlag, parseFlags, timeFlag, topicPrefixFlag, withTopicPrefix } fr
 import { replayFile } from './replay.js';
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
+ignoreNegativeTimeoutWarnings();
 
 /** Bad input or settings end the command with one line, not a stack trace; `code` is the exit status of anything but a bad flag or setting. */
 function fail(err: unknown, code: number = EXIT.failed): never {
