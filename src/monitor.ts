@@ -30,6 +30,7 @@ import { recordsNotApplied, waitUntilApplied } from './stream/applied-barrier.js
 import type { BatchContext } from './stream/batch-handler.js';
 import { handleBatch, handleFilteredBatch } from './stream/batch-handler.js';
 import { consumerGroups, topicsWithUncommitted } from './stream/consumer-groups.js';
+import { RedisFreezeBreaker } from './state/redis-breaker.js';
 import { kafkajsCompression, undecodableCause } from './stream/codecs.js';
 import { connectKafka } from './stream/connect-errors.js';
 import { createKafka } from './stream/kafka-client.js';
@@ -206,13 +207,15 @@ export class Monitor {
       config.adminToken ? { token: config.adminToken, store } : undefined,
     );
     monitor = new Monitor(config, logger, metrics, redis, admin, producer, consumers, http);
+    // One breaker for every instance: its state is in Redis (judge/freeze-breaker.ts).
+    const breaker = config.freezeBudget > 0 ? new RedisFreezeBreaker(redis, config.redisKeyPrefix, config.freezeBudget, config.freezeBudgetWindowSeconds * 1000) : undefined;
     const m = monitor;
 
     const judge: JudgeDeps = {
       store,
       mode: config.mode,
       now,
-      freezeBudget: { limit: config.freezeBudget, windowMs: config.freezeBudgetWindowSeconds * 1000 },
+      breaker,
     };
     const ctx: BatchContext = {
       config,
@@ -290,6 +293,15 @@ export class Monitor {
     await Promise.all(consumers.map((slot) => run(slot)));
 
     m.startHealthChecks(store, opts.healthIntervalMs ?? 2_000);
+    if (breaker) {
+      // Another instance may trip or reset it: every instance's gauges follow Redis.
+      m.repeat(opts.healthIntervalMs ?? 2_000, async () => {
+        const state = await breaker.state(now()).catch(() => null);
+        if (!state) return;
+        metrics.freezeBudgetExhausted.set(state.open ? 1 : 0);
+        metrics.freezesWithheldPending.set(state.withheld.length);
+      });
+    }
     m.repeat(opts.commitIntervalMs ?? COMMIT_INTERVAL_MS, () => Promise.all(consumers.map((c) => c.commits.flush())));
     m.repeat(opts.lagIntervalMs ?? 5_000, () =>
       refreshLag(

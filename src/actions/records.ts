@@ -44,6 +44,10 @@ export const alertRecord = z
     occurredAt: isoDateTime.describe("The triggering event's occurredAt."),
     detectedAt: isoDateTime.describe('When pairguard wrote the alert.'),
     action: alertAction,
+    freezeWithheld: z
+      .literal('freeze-breaker-open')
+      .optional()
+      .describe('Present when pairguard, in enforce mode, did not freeze the chat because the freeze breaker is open (too many chats frozen recently); the withheld freeze is listed by `pairguard breaker status` and applied at reset if the violation still stands.'),
   })
   .meta({ title: 'PairingUnapproved', description: 'An unapproved pairing in a chat, on the alerts topic: one per pairing per violation episode.' });
 

@@ -3,8 +3,8 @@
  * record is a value to send to the dead-letter topic, not an exception that stalls the consumer.
  */
 import type { z } from 'zod';
-import type { ChatUnfrozen, InputEvent, Stream } from './schema.js';
-import { chatUnfrozen, schemasByStream, streamOfType } from './schema.js';
+import type { ControlEvent, InputEvent, Stream } from './schema.js';
+import { chatUnfrozen, freezeBreakerReset, schemasByStream, streamOfType } from './schema.js';
 
 /** Stable reasons, used as the `reason` label of `pairguard_dead_letters_total`. */
 export const DECODE_FAILURES = [
@@ -105,11 +105,12 @@ function decodeChecked(stream: Stream, value: Buffer | null, limits: DecodeLimit
 }
 
 /** Decodes a record from the control topic: `null` for records that are not for pairguard to act on. */
-export function decodeControl(value: Buffer | null, limits: DecodeLimits): Decoded<ChatUnfrozen> | null {
+export function decodeControl(value: Buffer | null, limits: DecodeLimits): Decoded<ControlEvent> | null {
   const parsed = parseObject(value, limits);
   if (!parsed.ok) return parsed;
-  if (parsed.obj.type !== 'chat.unfrozen') return null;
-  const result = chatUnfrozen.safeParse(parsed.obj);
-  if (!result.success) return { ok: false, reason: 'invalid-fields', detail: `chat.unfrozen: ${describeIssues(result.error)}` };
+  const type = parsed.obj.type;
+  if (type !== 'chat.unfrozen' && type !== 'freeze-breaker.reset') return null;
+  const result = (type === 'chat.unfrozen' ? chatUnfrozen : freezeBreakerReset).safeParse(parsed.obj);
+  if (!result.success) return { ok: false, reason: 'invalid-fields', detail: `${type}: ${describeIssues(result.error)}` };
   return { ok: true, event: result.data, at: Date.parse(result.data.occurredAt) };
 }

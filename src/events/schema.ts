@@ -106,6 +106,21 @@ export const chatUnfrozen = z
   })
   .meta({ title: 'ChatUnfrozen', description: "A human reviewer's tool lifted a freeze, on the control topic." });
 
+/**
+ * Written on the control topic by `pairguard breaker reset`: a person closes the freeze breaker
+ * (judge/freeze-breaker.ts) after finding why it tripped. Key: `freeze-breaker`.
+ */
+export const freezeBreakerReset = z
+  .object({
+    type: z.literal('freeze-breaker.reset'),
+    by: id.describe('The person who reset the breaker.'),
+    occurredAt: isoDateTime.describe('When they reset it.'),
+  })
+  .meta({ title: 'FreezeBreakerReset', description: 'A person closed the freeze breaker, on the control topic: automatic freezes resume, and the withheld ones whose violation still stands are applied.' });
+
+/** The records on the control topic that pairguard acts on. */
+export type ControlEvent = z.infer<typeof chatUnfrozen> | z.infer<typeof freezeBreakerReset>;
+
 export type UserRegistered = z.infer<typeof userRegistered>;
 export type ContactApproved = z.infer<typeof contactApproved>;
 export type ContactRevoked = z.infer<typeof contactRevoked>;
@@ -114,6 +129,7 @@ export type MemberAdded = z.infer<typeof memberAdded>;
 export type MemberRemoved = z.infer<typeof memberRemoved>;
 export type MessageSent = z.infer<typeof messageSent>;
 export type ChatUnfrozen = z.infer<typeof chatUnfrozen>;
+export type FreezeBreakerReset = z.infer<typeof freezeBreakerReset>;
 
 export type ApprovalEvent = UserRegistered | ContactApproved | ContactRevoked;
 export type MembershipEvent = ChatCreated | MemberAdded | MemberRemoved;

@@ -71,7 +71,8 @@ export function classify(role: HistoryRole, value: Buffer | null, limits: Decode
     return d.ok ? { content: { kind: 'event', event: d.event }, at: d.at, timed: true } : untimed({ kind: 'malformed', reason: d.reason, detail: d.detail });
   }
   const unfrozen = decodeControl(value, limits);
-  if (unfrozen?.ok) return { content: { kind: 'unfreeze', chatId: unfrozen.event.chatId }, at: unfrozen.at, timed: true };
+  if (unfrozen?.ok && unfrozen.event.type === 'chat.unfrozen') return { content: { kind: 'unfreeze', chatId: unfrozen.event.chatId }, at: unfrozen.at, timed: true };
+  if (unfrozen?.ok) return untimed({ kind: 'other' });
   if (unfrozen) return untimed({ kind: 'malformed', reason: unfrozen.reason, detail: unfrozen.detail });
   // A JSON object of another type: pairguard's own freeze, or something for other tools.
   const freeze = freezeCommand.safeParse(JSON.parse(value!.toString('utf8')));

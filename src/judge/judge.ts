@@ -20,6 +20,11 @@ import { FROZEN_FIELD } from '../state/keys.js';
 import type { EpisodeRecord, FreezeRecord, Stored } from '../state/records.js';
 import { encodeRecord } from '../state/records.js';
 import type { ChatState, SenderState, StateStore } from '../state/store.js';
+import type { FreezeBreaker, WithheldFreeze } from './freeze-breaker.js';
+import { NO_BREAKER } from './freeze-breaker.js';
+
+/** What an alert says when its freeze was withheld by the open breaker. */
+const WITHHELD = 'freeze-breaker-open' as const;
 
 export type Mode = 'enforce' | 'alert-only';
 
@@ -38,18 +43,12 @@ export type Output =
 
 export interface Judgement {
   outputs: Output[];
-  /** Chats that should have been frozen but were not, because the freeze budget was spent. */
+  /** Chats that should have been frozen but were not, because the freeze breaker is open. */
   freezesWithheld: number;
+  /** This judgement's freeze tripped the breaker. */
+  breakerTripped?: boolean;
   /** A message was sent in a chat pairguard had frozen: the platform did not enforce the freeze. */
   messageAfterFreeze: boolean;
-}
-
-/** A cap on automatic freezes, so a bug here or upstream can never freeze the whole platform. */
-export interface FreezeBudget {
-  /** Freezes allowed per window across all instances; 0 = no limit. */
-  limit: number;
-  /** Window length in ms. */
-  windowMs: number;
 }
 
 export interface JudgeDeps {
@@ -57,8 +56,8 @@ export interface JudgeDeps {
   mode: Mode;
   /** Wall clock in ms (injected for tests). */
   now: () => number;
-  /** Absent: no limit. */
-  freezeBudget?: FreezeBudget;
+  /** Caps automatic freezes across instances (judge/freeze-breaker.ts); absent: no cap. */
+  breaker?: FreezeBreaker;
 }
 
 /** The event being judged, with where it was read. */
@@ -116,10 +115,12 @@ export async function judgeEvent(deps: JudgeDeps, t: Trigger, hooks: JudgeHooks 
   const e = t.event;
   const outputs: Output[] = [];
   let freezesWithheld = 0;
+  let breakerTripped = false;
   const judge = async (chatId: string, scope: Scope, extra: string[] = [], chat?: ChatState) => {
     const r = await reconcileChat(deps, store, chatId, scope, t, extra, hooks.pending, chat);
     outputs.push(...r.outputs);
     if (r.freezeWithheld) freezesWithheld++;
+    if (r.freezeWithheld === 'tripped') breakerTripped = true;
   };
   switch (e.type) {
     case 'user.registered': {
@@ -152,10 +153,10 @@ export async function judgeEvent(deps: JudgeDeps, t: Trigger, hooks: JudgeHooks 
         const chat = await store.applyMembership(e.chatId, [e.senderId], true, t.at);
         await judge(e.chatId, { kind: 'user', userId: e.senderId }, [e.senderId], chat);
       }
-      return { outputs, messageAfterFreeze, freezesWithheld };
+      return { outputs, messageAfterFreeze, freezesWithheld, breakerTripped };
     }
   }
-  return { outputs, messageAfterFreeze: false, freezesWithheld };
+  return { outputs, messageAfterFreeze: false, freezesWithheld, breakerTripped };
 }
 
 /** What a reviewer's `chat.unfrozen` did. */
@@ -165,6 +166,7 @@ export interface UnfreezeJudgement {
   /** A freeze for a violation newer than the unfreeze (possibly one re-sent after a crash). */
   outputs: Output[];
   freezesWithheld: number;
+  breakerTripped?: boolean;
 }
 
 /**
@@ -192,8 +194,9 @@ export async function judgeUnfreeze(deps: JudgeDeps, e: ChatUnfrozen, at: number
     const lost = !frozen.record.sent && !pending.has(frozen.record.alertId) && newer.some((ep) => ep.record.alertId === frozen.record.alertId);
     return lost ? { ...none, outputs: [{ ...freezeOutput(e.chatId, frozen), recovered: true }] } : none;
   }
-  if (!(await withinFreezeBudget(deps))) return { ...none, freezesWithheld: 1 };
   const cause = newer[0]!.record;
+  const take = await breakerOf(deps).take(e.chatId, cause.alertId, deps.now());
+  if (take !== 'granted') return { ...none, freezesWithheld: 1, breakerTripped: take === 'tripped' };
   const record: FreezeRecord = { alertId: cause.alertId, requestedAt: deps.now(), triggerAt: cause.triggerAt, sent: false };
   if (!(await store.recordFreeze(e.chatId, record))) return none;
   return { ...none, outputs: [freezeOutput(e.chatId, { raw: encodeRecord(record), record })] };
@@ -243,10 +246,24 @@ function pairsNeeds(pairs: ReadonlyArray<readonly [string, string]>): FactsNeede
   return needs;
 }
 
-async function withinFreezeBudget(deps: JudgeDeps): Promise<boolean> {
-  const budget = deps.freezeBudget;
-  if (!budget || budget.limit === 0) return true;
-  return (await deps.store.countFreeze(deps.now(), budget.windowMs)) <= budget.limit;
+const breakerOf = (deps: JudgeDeps): FreezeBreaker => deps.breaker ?? NO_BREAKER;
+
+/**
+ * A freeze the breaker withheld, applied once a person has reset it: only while the violation
+ * that caused it still stands (its episode is open) and the chat is not frozen already.
+ */
+export async function applyWithheldFreeze(deps: JudgeDeps, w: WithheldFreeze): Promise<{ outputs: Output[]; withheld: boolean; tripped: boolean }> {
+  const none = { outputs: [], withheld: false, tripped: false };
+  if (deps.mode !== 'enforce') return none;
+  const chat = await deps.store.readChat(w.chatId);
+  if (chat.frozen) return none;
+  const cause = [...chat.episodes.values()].find((ep) => ep.record.alertId === w.alertId);
+  if (!cause) return none;
+  const take = await breakerOf(deps).take(w.chatId, w.alertId, deps.now());
+  if (take !== 'granted') return { outputs: [], withheld: true, tripped: take === 'tripped' };
+  const record: FreezeRecord = { alertId: w.alertId, requestedAt: deps.now(), triggerAt: cause.record.triggerAt, sent: false };
+  if (!(await deps.store.recordFreeze(w.chatId, record))) return none;
+  return { ...none, outputs: [freezeOutput(w.chatId, { raw: encodeRecord(record), record })] };
 }
 
 /**
@@ -264,7 +281,7 @@ async function reconcileChat(
   pending: ReadonlySet<string> = new Set(),
   /** The chat as its trigger's own write read it back; read here when absent. */
   read?: ChatState,
-): Promise<{ outputs: Output[]; freezeWithheld: boolean }> {
+): Promise<{ outputs: Output[]; freezeWithheld: false | 'withheld' | 'tripped' }> {
   const chat = read ?? (await store.readChat(chatId));
   const facts = await readFacts(store, chat, scope, t.at, extra);
   // Judged twice: as of the event (what the event itself did) and as of now (what is true given
@@ -314,11 +331,6 @@ async function reconcileChat(
 
   let confirmed = opened;
   let frozen = chat.frozen;
-  // The freeze budget is counted while the opened episodes are confirmed, when a freeze may follow.
-  const mayFreeze = deps.mode === 'enforce' && !frozen && (opened.length > 0 || recovered.length > 0);
-  const budget = mayFreeze ? withinFreezeBudget(deps) : null;
-  // Awaited below when a freeze follows (a failure then fails the judgement); otherwise unused.
-  budget?.catch(() => undefined);
   if (opened.length > 0) {
     // Re-read after deciding: an approval applied by another judge between our read and our
     // decision must close what we just opened, or the stale episode would hide a later violation.
@@ -335,11 +347,13 @@ async function reconcileChat(
   // The episodes this trigger opened: new ones, and ones an earlier run opened for the same
   // trigger before it died (which may also have died before recording the freeze).
   const causes = [...confirmed.map((o) => o.episode.record), ...recovered.map((r) => r.episode.record)];
-  let freezeWithheld = false;
+  let freezeWithheld: false | 'withheld' | 'tripped' = false;
   if (deps.mode === 'enforce' && causes.length > 0 && !frozen) {
-    if (!(await (budget ?? withinFreezeBudget(deps)))) {
-      // Over budget: keep alerting, stop freezing. The alert says alert-only; a human decides.
-      freezeWithheld = true;
+    // Asked only now, when a freeze follows: the breaker counts freezes, not violations.
+    const take = await breakerOf(deps).take(chatId, causes[0]!.alertId, deps.now());
+    if (take !== 'granted') {
+      // Breaker open: keep alerting, stop freezing. The alert says so; a person resets it.
+      freezeWithheld = take;
     } else {
       const record: FreezeRecord = { alertId: causes[0]!.alertId, requestedAt: deps.now(), triggerAt: t.at, sent: false };
       if (await store.recordFreeze(chatId, record)) {
@@ -355,10 +369,11 @@ async function reconcileChat(
 
   // Alerts go out before the freeze that names them.
   const action: AlertAction = deps.mode === 'enforce' && frozen ? 'frozen' : 'alert-only';
+  const why = freezeWithheld ? WITHHELD : undefined;
   const outputs = [
     ...over.map((p) => alertOutput(deps, chatId, p, t, 'alert-only')),
-    ...confirmed.map((o) => alertOutput(deps, chatId, o.pairing, t, action, o.key, o.episode)),
-    ...recovered.map((r): Output => ({ ...alertOutput(deps, chatId, r.pairing, t, action, pairKey(r.pairing.pair), r.episode), recovered: true })),
+    ...confirmed.map((o) => alertOutput(deps, chatId, o.pairing, t, action, o.key, o.episode, why)),
+    ...recovered.map((r): Output => ({ ...alertOutput(deps, chatId, r.pairing, t, action, pairKey(r.pairing.pair), r.episode, why), recovered: true })),
     ...freezes,
   ];
   return { outputs, freezeWithheld };
@@ -372,6 +387,7 @@ function alertOutput(
   action: AlertAction,
   field?: string,
   episode?: Stored<EpisodeRecord>,
+  freezeWithheld?: typeof WITHHELD,
 ): Output {
   const record: AlertRecord = {
     schemaVersion: SCHEMA_VERSION,
@@ -385,6 +401,7 @@ function alertOutput(
     occurredAt: t.event.occurredAt,
     detectedAt: new Date(deps.now()).toISOString(),
     action,
+    ...(freezeWithheld ? { freezeWithheld } : {}),
   };
   const mark = field && episode ? { chatId, field, expected: episode.raw, next: encodeRecord({ ...episode.record, sent: true }) } : undefined;
   return mark ? { kind: 'alert', chatId, record, mark } : { kind: 'alert', chatId, record };

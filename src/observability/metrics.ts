@@ -86,20 +86,20 @@ export class Metrics {
 
   readonly freezesWithheld = new Counter({
     name: 'pairguard_freezes_withheld_total',
-    help: 'Freezes not requested because the freeze budget of the window was spent (the alert was still written)',
+    help: 'Freezes not requested because the freeze breaker is open (the alert was still written, saying so)',
     registers: [this.registry],
   });
 
-  /** End (ms) of the freeze-budget window this instance last found spent. */
-  freezeBudgetSpentUntil = 0;
-
   readonly freezeBudgetExhausted = new Gauge({
     name: 'pairguard_freeze_budget_exhausted',
-    help: '1 while the current freeze-budget window is spent: violations are alerted but not frozen',
+    help: '1 while the freeze breaker is open (too many chats frozen in its window): violations are alerted, not frozen, until a person resets it',
     registers: [this.registry],
-    collect: () => {
-      this.freezeBudgetExhausted.set(Date.now() < this.freezeBudgetSpentUntil ? 1 : 0);
-    },
+  });
+
+  readonly freezesWithheldPending = new Gauge({
+    name: 'pairguard_freezes_withheld_pending',
+    help: 'Freezes withheld by the open freeze breaker and not yet applied (pairguard breaker status lists them)',
+    registers: [this.registry],
   });
 
   readonly redisUp = new Gauge({ name: 'pairguard_redis_up', help: '1 when Redis answers', registers: [this.registry] });

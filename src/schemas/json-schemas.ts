@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { alertRecord, deadLetter, freezeCommand } from '../actions/records.js';
 import type { TopicRole } from '../config.js';
-import { chatCreated, chatUnfrozen, contactApproved, contactRevoked, memberAdded, memberRemoved, messageSentInput, userRegistered } from '../events/schema.js';
+import { chatCreated, chatUnfrozen, freezeBreakerReset, contactApproved, contactRevoked, memberAdded, memberRemoved, messageSentInput, userRegistered } from '../events/schema.js';
 
 /** One published record schema. */
 export interface RecordSchema {
@@ -32,6 +32,7 @@ export const RECORD_SCHEMAS: readonly RecordSchema[] = [
   { name: 'member.removed', topic: 'membership', action: 'receive', keyField: 'chatId', schema: memberRemoved },
   { name: 'message.sent', topic: 'messages', action: 'receive', keyField: 'chatId', schema: messageSentInput },
   { name: 'chat.unfrozen', topic: 'control', action: 'receive', keyField: 'chatId', schema: chatUnfrozen },
+  { name: 'freeze-breaker.reset', topic: 'control', action: 'receive', keyField: null, schema: freezeBreakerReset },
   { name: 'pairing.unapproved', topic: 'alerts', action: 'send', keyField: 'chatId', schema: alertRecord },
   { name: 'chat.freeze', topic: 'control', action: 'send', keyField: 'chatId', schema: freezeCommand },
   { name: 'dead-letter', topic: 'deadLetter', action: 'send', keyField: null, schema: deadLetter },

@@ -144,9 +144,6 @@ export class ChunkView implements StateStore {
   markStateCreated(now: number): Promise<void> {
     return this.store.markStateCreated(now);
   }
-  countFreeze(now: number, windowMs: number): Promise<number> {
-    return this.store.countFreeze(now, windowMs);
-  }
   markApplied(topic: string, nextOffsets: ReadonlyMap<number, string>): Promise<void> {
     return this.store.markApplied(topic, nextOffsets);
   }

@@ -7,7 +7,9 @@
  *   {prefix}c:{chatId}:m        hash  userId → membership toggle
  *   {prefix}c:{chatId}:e        hash  "<a>\0<b>" → open violation episode; "frozen" → freeze record
  *   {prefix}applied:{topic}     hash  partition → next offset whose effects are in Redis
- *   {prefix}freezes:{window}    int   automatic freezes counted in one budget window (expires)
+ *   {prefix}freeze-breaker:{b}:window    zset  chats frozen automatically, by when (sliding window)
+ *   {prefix}freeze-breaker:{b}:open      hash  present while the breaker is open: trippedAt, frozenInWindow
+ *   {prefix}freeze-breaker:{b}:withheld  hash  chatId → "alertId|at" of freezes withheld while open
  *   {prefix}state               str   written before any other key: its absence means the state is
  *                                     gone (a Redis that restarted empty), not merely new
  *   {prefix}frozen              set   chats whose freeze is in force (index for the gauge and reviewers)
@@ -67,8 +69,9 @@ export class Keys {
   stateMarker(): string {
     return `${this.prefix}state`;
   }
-  freezeWindow(windowStart: number): string {
-    return `${this.prefix}freezes:{${windowStart}}`;
+  /** The freeze breaker's three keys, in one slot (see judge/freeze-breaker.ts). */
+  breaker(part: 'window' | 'open' | 'withheld'): string {
+    return `${this.prefix}freeze-breaker:{b}:${part}`;
   }
   applied(topic: string): string {
     return `${this.prefix}applied:{${topic}}`;

@@ -257,15 +257,6 @@ export class RedisStateStore implements StateStore {
     });
   }
 
-  countFreeze(now: number, windowMs: number): Promise<number> {
-    return this.timed('countFreeze', async () => {
-      const key = this.keys.freezeWindow(now - (now % windowMs));
-      const [[err, count]] = (await this.redis.multi().incr(key).pexpire(key, windowMs * 2).exec()) as [[Error | null, number]];
-      if (err) throw err;
-      return count;
-    });
-  }
-
   markApplied(topic: string, nextOffsets: ReadonlyMap<number, string>): Promise<void> {
     if (nextOffsets.size === 0) return Promise.resolve();
     return this.timed('markApplied', async () => {

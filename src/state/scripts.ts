@@ -14,6 +14,8 @@ declare module 'ioredis' {
     pgRole(key: string, field: string, role: string, at: number): Result<number, Context>;
     pgHashMax(key: string, ...fieldValues: string[]): Result<number, Context>;
     pgHashSwap(key: string, field: string, expected: string, next: string): Result<number, Context>;
+    pgBreakerTake(window: string, open: string, withheld: string, now: number, windowMs: number, limit: number, chatId: string, alertId: string): Result<number, Context>;
+    pgBreakerReset(window: string, open: string, withheld: string): Result<string[], Context>;
   }
 }
 
@@ -24,6 +26,8 @@ const SCRIPTS = {
   pgRole: ['role', 1],
   pgHashMax: ['hash-max', 1],
   pgHashSwap: ['hash-swap', 1],
+  pgBreakerTake: ['breaker-take', 3],
+  pgBreakerReset: ['breaker-reset', 3],
 } as const;
 
 const INCLUDE = /^--- @include "([a-z-]+)"$/gm;

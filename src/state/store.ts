@@ -76,12 +76,6 @@ export interface StateStore {
   /** Writes the state marker if absent. */
   markStateCreated(now: number): Promise<void>;
 
-  /**
-   * Counts one automatic freeze against the window containing `now` and returns how many the
-   * window has counted, this one included. Shared by every instance.
-   */
-  countFreeze(now: number, windowMs: number): Promise<number>;
-
   /** Raises the applied-offset marks of a topic's partitions (next offset to apply). */
   markApplied(topic: string, nextOffsets: ReadonlyMap<number, string>): Promise<void>;
   appliedOffsets(topic: string): Promise<Map<number, bigint>>;

@@ -10,11 +10,11 @@ import pLimit from 'p-limit';
 import type { Config } from '../config.js';
 import type { DecodeLimits, Decoded } from '../events/decode.js';
 import { decodeControl, decodeInput } from '../events/decode.js';
-import type { ChatUnfrozen, InputEvent, MembershipEvent, Stream } from '../events/schema.js';
+import type { ChatUnfrozen, FreezeBreakerReset, InputEvent, MembershipEvent, Stream } from '../events/schema.js';
 import type { ChunkRecord } from '../judge/chunk.js';
 import { prepareChunk } from '../judge/chunk.js';
 import type { JudgeDeps, JudgeHooks, Output, Trigger } from '../judge/judge.js';
-import { judgeEvent, judgeUnfreeze, messageStanding } from '../judge/judge.js';
+import { applyWithheldFreeze, judgeEvent, judgeUnfreeze, messageStanding } from '../judge/judge.js';
 import type { Logger } from '../observability/logger.js';
 import type { SenderState, StateStore } from '../state/store.js';
 import type { EventOutcome, Metrics } from '../observability/metrics.js';
@@ -192,7 +192,13 @@ async function judgeChunk(
       const decoded = decodeControl(message.value, ctx.limits);
       if (decoded === null) tally('other', 'ignored');
       else if (!decoded.ok) dead(decoded.reason, decoded.detail);
-      else enqueue(decoded.event.chatId, index, () => judgeControl(ctx, decoded.event, decoded.at, inputs.unsent));
+      else if (decoded.event.type === 'freeze-breaker.reset') {
+        const reset = decoded.event;
+        enqueue('freeze-breaker', index, () => resetBreaker(ctx, reset));
+      } else {
+        const unfrozen = decoded.event;
+        enqueue(unfrozen.chatId, index, () => judgeControl(ctx, unfrozen, decoded.at, inputs.unsent));
+      }
       continue;
     }
     const decoded = inputs.decoded![index - chunk.from]!;
@@ -219,7 +225,7 @@ async function judgeChunk(
       const judgement = await judgeEvent(ctx.judge, trigger, hooks);
       for (const o of judgement.outputs) inputs.unsent.add(o.record.alertId);
       if (judgement.messageAfterFreeze) ctx.metrics.messagesAfterFreeze.inc();
-      if (judgement.freezesWithheld > 0) freezesWithheld(ctx, judgement.freezesWithheld);
+      if (judgement.freezesWithheld > 0) freezesWithheld(ctx, judgement.freezesWithheld, judgement.breakerTripped === true);
       const isViolation = judgement.outputs.some((o) => o.kind === 'alert' && !o.recovered);
       return { outputs: judgement.outputs, type: decoded.event.type, outcome: isViolation ? 'violation' : 'applied' };
     });
@@ -297,12 +303,32 @@ async function flush(ctx: BatchContext, payload: EachBatchPayload, source: Sourc
   }
 }
 
-function freezesWithheld(ctx: BatchContext, withheld: number) {
+function freezesWithheld(ctx: BatchContext, withheld: number, tripped: boolean) {
   ctx.metrics.freezesWithheld.inc(withheld);
-  const windowMs = ctx.config.freezeBudgetWindowSeconds * 1000;
-  const now = ctx.judge.now();
-  ctx.metrics.freezeBudgetSpentUntil = now - (now % windowMs) + windowMs;
-  ctx.logger.warn({ withheld, budget: ctx.config.freezeBudget, windowSeconds: ctx.config.freezeBudgetWindowSeconds }, 'freeze budget spent: alerting without freezing');
+  ctx.metrics.freezeBudgetExhausted.set(1);
+  const fields = { withheld, budget: ctx.config.freezeBudget, windowSeconds: ctx.config.freezeBudgetWindowSeconds };
+  if (tripped) ctx.logger.error(fields, 'freeze breaker tripped: too many chats frozen in its window; alerting without freezing until a person resets it (pairguard breaker reset)');
+  else ctx.logger.warn(fields, 'freeze breaker open: alerting without freezing');
+}
+
+/** A person reset the freeze breaker: freezes resume, and the withheld ones that still stand are applied. */
+async function resetBreaker(ctx: BatchContext, event: FreezeBreakerReset): Promise<RecordResult> {
+  const breaker = ctx.judge.breaker;
+  if (!breaker) return { outputs: [], type: event.type, outcome: 'ignored' };
+  const withheld = await breaker.reset(ctx.judge.now());
+  ctx.metrics.freezeBudgetExhausted.set(0);
+  const outputs: Output[] = [];
+  let stillWithheld = 0;
+  let tripped = false;
+  for (const w of withheld) {
+    const r = await applyWithheldFreeze(ctx.judge, w);
+    outputs.push(...r.outputs);
+    if (r.withheld) stillWithheld++;
+    tripped ||= r.tripped;
+  }
+  ctx.logger.warn({ by: event.by, withheld: withheld.length, applied: outputs.length }, 'freeze breaker reset: automatic freezes resume');
+  if (stillWithheld > 0) freezesWithheld(ctx, stillWithheld, tripped);
+  return { outputs, type: event.type, outcome: 'applied' };
 }
 
 /** Returns the promise, marked as handled: it is awaited later, or not at all when the batch stops early. */
@@ -333,7 +359,7 @@ async function prefetchSenders(ctx: BatchContext, decoded: ReadonlyArray<Decoded
 async function judgeControl(ctx: BatchContext, event: ChatUnfrozen, at: number, pending: ReadonlySet<string>): Promise<RecordResult> {
   const judged = await judgeUnfreeze(ctx.judge, event, at, pending);
   if (judged.unfrozen) ctx.logger.info({ chatId: event.chatId, by: event.by }, 'chat unfrozen by reviewer');
-  if (judged.freezesWithheld > 0) freezesWithheld(ctx, judged.freezesWithheld);
+  if (judged.freezesWithheld > 0) freezesWithheld(ctx, judged.freezesWithheld, judged.breakerTripped === true);
   return { outputs: judged.outputs, type: event.type, outcome: judged.unfrozen ? 'applied' : 'ignored' };
 }
 

@@ -87,13 +87,6 @@ export class MemoryStore implements StateStore {
   async markStateCreated() {
     this.intact = true;
   }
-  freezeWindows = new Map<number, number>();
-  async countFreeze(now: number, windowMs: number) {
-    const w = now - (now % windowMs);
-    const n = (this.freezeWindows.get(w) ?? 0) + 1;
-    this.freezeWindows.set(w, n);
-    return n;
-  }
   async markApplied(topic: string, nextOffsets: ReadonlyMap<number, string>) {
     const m = getOr(this.applied, topic, () => new Map<number, bigint>());
     for (const [p, o] of nextOffsets) if (BigInt(o) > (m.get(p) ?? -1n)) m.set(p, BigInt(o));

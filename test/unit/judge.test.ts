@@ -1,7 +1,8 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { InputEvent } from '../../src/events/schema.js';
 import type { JudgeDeps, Mode, Output } from '../../src/judge/judge.js';
-import { judgeEvent, judgeUnfreeze } from '../../src/judge/judge.js';
+import { applyWithheldFreeze, judgeEvent, judgeUnfreeze } from '../../src/judge/judge.js';
+import { MemoryFreezeBreaker } from '../support/memory-breaker.js';
 import { MemoryStore } from '../support/memory-store.js';
 
 const T0 = Date.parse('2026-11-21T10:00:00.000Z');
@@ -222,23 +223,64 @@ describe('judging events', () => {
   });
 });
 
-describe('the freeze budget', () => {
-  it('keeps alerting but stops freezing once the window is spent, and freezes again in the next window', async () => {
+describe('the freeze breaker', () => {
+  const ref = (chat: string) => ({ eventId: `x-${chat}`, type: 'chat.created', topic: 't', partition: 0, offset: 0 }) as const;
+
+  it('trips at the cap of chats frozen in its sliding window, stays open past the window, and says so in each alert', async () => {
     let clock = T0;
+    const breaker = new MemoryFreezeBreaker(2, 60_000);
     store = new MemoryStore();
-    deps = { store, mode: 'enforce', now: () => clock, freezeBudget: { limit: 2, windowMs: 60_000 } };
+    deps = { store, mode: 'enforce', now: () => clock, breaker };
     const results = [];
-    for (const chat of ['g1', 'g2', 'g3', 'g4']) {
-      const j = await judgeEvent(deps, { event: created(chat, ['A', 'B'], 1), at: T0 + 1000, ref: { eventId: `x-${chat}`, type: 'chat.created', topic: 't', partition: 0, offset: 0 } });
-      results.push(j);
-    }
+    for (const chat of ['g1', 'g2', 'g3', 'g4']) results.push(await judgeEvent(deps, { event: created(chat, ['A', 'B'], 1), at: T0 + 1000, ref: ref(chat) }));
     expect(results.map((r) => freezes(r.outputs).length)).toEqual([1, 1, 0, 0]);
     expect(results.map((r) => r.freezesWithheld)).toEqual([0, 0, 1, 1]);
-    expect(results.map((r) => alerts(r.outputs)[0]!.action)).toEqual(['frozen', 'frozen', 'alert-only', 'alert-only']);
+    expect(results.map((r) => r.breakerTripped)).toEqual([false, false, true, false]);
+    expect(results.map((r) => [alerts(r.outputs)[0]!.action, alerts(r.outputs)[0]!.freezeWithheld])).toEqual([
+      ['frozen', undefined],
+      ['frozen', undefined],
+      ['alert-only', 'freeze-breaker-open'],
+      ['alert-only', 'freeze-breaker-open'],
+    ]);
+    // A rate would have let the next window through; the breaker waits for a person.
+    clock = T0 + 10 * 60_000;
+    const later = await judgeEvent(deps, { event: created('g5', ['A', 'B'], 1), at: T0 + 1000, ref: ref('g5') });
+    expect(freezes(later.outputs)).toEqual([]);
+    expect((await breaker.state(clock)).withheld.map((w) => w.chatId)).toEqual(['g3', 'g4', 'g5']);
+  });
 
-    clock = T0 + 60_000;
-    const next = await judgeEvent(deps, { event: created('g5', ['A', 'B'], 1), at: T0 + 1000, ref: { eventId: 'x-g5', type: 'chat.created', topic: 't', partition: 0, offset: 0 } });
-    expect(freezes(next.outputs)).toHaveLength(1);
+  it('counts freezes, not violations: alerts in alert-only mode or in a frozen chat never spend it', async () => {
+    const breaker = new MemoryFreezeBreaker(1, 60_000);
+    store = new MemoryStore();
+    deps = { store, mode: 'alert-only', now: () => T0, breaker };
+    for (const chat of ['a1', 'a2', 'a3']) await judgeEvent(deps, { event: created(chat, ['A', 'B'], 1), at: T0, ref: ref(chat) });
+    expect((await breaker.state(T0)).frozenInWindow).toBe(0);
+    deps = { store, mode: 'enforce', now: () => T0, breaker };
+    const j = await judgeEvent(deps, { event: created('e1', ['A', 'B'], 1), at: T0, ref: ref('e1') });
+    expect(freezes(j.outputs)).toHaveLength(1);
+    // A second violation in the chat it froze: no new freeze, nothing counted.
+    await judgeEvent(deps, { event: added('e1', 'C', 2), at: T0 + 2000, ref: ref('e1b') });
+    expect(await breaker.state(T0)).toMatchObject({ open: false, frozenInWindow: 1 });
+  });
+
+  it('after a reset, applies the withheld freezes whose violation still stands, and only those', async () => {
+    const breaker = new MemoryFreezeBreaker(1, 60_000);
+    store = new MemoryStore();
+    deps = { store, mode: 'enforce', now: () => T0, breaker };
+    for (const chat of ['g1', 'g2', 'g3']) await judgeEvent(deps, { event: created(chat, ['A', 'B'], 1), at: T0 + 1000, ref: ref(chat) });
+    await judgeEvent(deps, { event: created('h', ['C', 'D'], 1), at: T0 + 1000, ref: ref('h') });
+    // The violation in h ends before the reset: D leaves.
+    await judgeEvent(deps, { event: removed('h', 'D', 5), at: T0 + 5000, ref: ref('h2') });
+    const withheld = await breaker.reset();
+    expect(withheld.map((w) => w.chatId)).toEqual(['g2', 'g3', 'h']);
+    const applied = [];
+    for (const w of withheld) applied.push(await applyWithheldFreeze(deps, w));
+    // The breaker is closed with a fresh window and a cap of 1: g2 is frozen, g3 trips it again.
+    expect(applied.map((a) => [freezes(a.outputs).map((f) => f.chatId), a.withheld, a.tripped])).toEqual([
+      [['g2'], false, false],
+      [[], true, true],
+      [[], false, false],
+    ]);
   });
 });
 

@@ -95,7 +95,7 @@ describe('the committed schema files', () => {
   it('name every record once, with a draft 2020-12 $schema, an $id and a title', () => {
     expect(RECORD_SCHEMAS.map((r) => r.name)).toEqual([
       'user.registered', 'contact.approved', 'contact.revoked', 'chat.created', 'member.added', 'member.removed', 'message.sent',
-      'chat.unfrozen', 'pairing.unapproved', 'chat.freeze', 'dead-letter',
+      'chat.unfrozen', 'freeze-breaker.reset', 'pairing.unapproved', 'chat.freeze', 'dead-letter',
     ]);
     for (const r of RECORD_SCHEMAS) {
       const schema = JSON.parse(readFileSync(join(SCHEMAS_DIR, schemaFileOf(r)), 'utf8'));
@@ -361,7 +361,7 @@ describe('schemas/asyncapi.yaml', () => {
     const ops = document!.operations().all().map((o) => `${o.action()} ${o.channels().all()[0]!.id()}: ${o.messages().all().map((m) => m.name()).join(',')}`);
     expect(ops.sort()).toEqual([
       'receive approvals: user.registered,contact.approved,contact.revoked',
-      'receive control: chat.unfrozen',
+      'receive control: chat.unfrozen,freeze-breaker.reset',
       'receive membership: chat.created,member.added,member.removed',
       'receive messages: message.sent',
       'send alerts: pairing.unapproved',

@@ -1,0 +1,58 @@
+/** The freeze breaker's state in Redis: one script decides, so every instance shares one breaker. */
+import type { BreakerState, FreezeBreaker, TakeResult, WithheldFreeze } from '../judge/freeze-breaker.js';
+import { Keys } from './keys.js';
+import type { RedisClient } from './redis-client.js';
+import { defineScripts } from './scripts.js';
+
+export class RedisFreezeBreaker implements FreezeBreaker {
+  private readonly redis: RedisClient;
+  private readonly keys: [string, string, string];
+
+  constructor(
+    redis: RedisClient,
+    prefix: string,
+    /** Chats frozen automatically within the window that trip it when one more would pass. */
+    private readonly limit: number,
+    private readonly windowMs: number,
+  ) {
+    this.redis = defineScripts(redis);
+    const k = new Keys(prefix);
+    this.keys = [k.breaker('window'), k.breaker('open'), k.breaker('withheld')];
+  }
+
+  async take(chatId: string, alertId: string, now: number): Promise<TakeResult> {
+    const r = await this.redis.pgBreakerTake(...this.keys, now, this.windowMs, this.limit, chatId, alertId);
+    return r === 1 ? 'granted' : r === -1 ? 'tripped' : 'withheld';
+  }
+
+  async reset(): Promise<WithheldFreeze[]> {
+    return withheldOf(await this.redis.pgBreakerReset(...this.keys));
+  }
+
+  async state(now: number): Promise<BreakerState> {
+    const [window, open, withheld] = this.keys;
+    const [inWindow, openHash, withheldHash] = await Promise.all([
+      this.redis.zcount(window, now - this.windowMs, '+inf'),
+      this.redis.hgetall(open),
+      this.redis.hgetall(withheld),
+    ]);
+    const isOpen = Object.keys(openHash).length > 0;
+    return {
+      open: isOpen,
+      trippedAt: isOpen ? Number(openHash.trippedAt) : null,
+      frozenInWindow: inWindow,
+      limit: this.limit,
+      windowMs: this.windowMs,
+      withheld: withheldOf(Object.entries(withheldHash).flat()),
+    };
+  }
+}
+
+function withheldOf(flat: readonly string[]): WithheldFreeze[] {
+  const out: WithheldFreeze[] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    const sep = flat[i + 1]!.lastIndexOf('|');
+    out.push({ chatId: flat[i]!, alertId: flat[i + 1]!.slice(0, sep), at: Number(flat[i + 1]!.slice(sep + 1)) });
+  }
+  return out.sort((a, b) => a.at - b.at || a.chatId.localeCompare(b.chatId));
+}
