@@ -9,7 +9,9 @@ import { ConfigError, loadConfig } from '../../src/config.js';
 import { redisConnectError } from '../../src/state/redis-connect.js';
 import { kafkaConnectError } from '../../src/stream/connect-errors.js';
 
-const { KafkaJSConnectionError, KafkaJSNumberOfRetriesExceeded, KafkaJSProtocolError, KafkaJSSASLAuthenticationError } = kafkajs;
+const { KafkaJSConnectionError, KafkaJSNumberOfRetriesExceeded, KafkaJSProtocolError } = kafkajs;
+// kafkajs's types declare no constructor arguments; at run time it takes the message, as here.
+const KafkaJSSASLAuthenticationError = kafkajs.KafkaJSSASLAuthenticationError as unknown as new (message: string) => Error;
 
 const sasl: Config = loadConfig({ KAFKA_TLS: 'true', KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'pg', KAFKA_SASL_PASSWORD: 'pw' });
 const plain: Config = loadConfig({});
