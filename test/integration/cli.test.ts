@@ -184,6 +184,7 @@ describe('the pairguard command', () => {
     const missing = await run(['audit', '--topic-prefix', 'no-such.'], vars);
     expect(missing.code).toBe(3);
     expect(missing.stdout).toBe('');
-    expect(missing.stderr).toContain('pairguard: cannot audit: no topic no-such.kids.approvals, no-such.kids.membership, no-such.kids.messages, no-such.kids.chat-control\n');
+    const t = env.config.topics;
+    expect(missing.stderr).toContain(`pairguard: cannot audit: no topic ${[t.approvals, t.membership, t.messages, t.control].map((x) => `no-such.${x}`).join(', ')}\n`);
   });
 });
