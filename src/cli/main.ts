@@ -13,6 +13,7 @@ import { createKafka } from '../stream/kafka-client.js';
 import { ignoreNegativeTimeoutWarnings } from '../stream/kafkajs-warnings.js';
 import { VIOLATION_KINDS, generatorOptionsSchema } from '../synthetic/options.js';
 import { runAudit } from './audit.js';
+import { breakerStatus, describeBreaker, requestBreakerReset } from './breaker.js';
 import { EXIT } from './exit-codes.js';
 import { exportTopics } from './export.js';
 import { defaultAnswersPath, generateFiles } from './generate.js';
@@ -223,6 +224,35 @@ program
         options: a.options,
       };
       (out ? process.stdout : process.stderr).write(summaryOut(flags.json, line, summary));
+    } catch (err) {
+      fail(err);
+    }
+  });
+
+const breaker = program.command('breaker').description('the freeze breaker: whether it is open, the freezes it withheld, and resetting it');
+breaker
+  .command('status')
+  .description('show whether the freeze breaker is open and list the freezes it withheld')
+  .option('--json', 'print the state as one JSON object')
+  .action(async (raw: Record<string, unknown>) => {
+    try {
+      const flags = parseFlags(z.object({ json: z.boolean().default(false) }), raw);
+      const state = await breakerStatus(config());
+      process.stdout.write(flags.json ? `${JSON.stringify(state ?? { off: true })}\n` : describeBreaker(state));
+    } catch (err) {
+      fail(err);
+    }
+  });
+breaker
+  .command('reset')
+  .description('close the freeze breaker (a record on the control topic): freezes resume, and withheld freezes that still stand are applied')
+  .requiredOption('--by <name>', 'who resets it (kept on the control topic)')
+  .action(async (raw: Record<string, unknown>) => {
+    try {
+      const flags = parseFlags(z.object({ by: z.string().regex(/^\S{1,256}$/, 'must be 1-256 characters without spaces') }), raw);
+      const cfg = config();
+      const r = await requestBreakerReset(commandKafka(cfg, 'breaker'), cfg, flags.by);
+      process.stdout.write(`reset written to ${r.topic} at ${r.occurredAt}; the running monitor applies it (pairguard breaker status shows the result)\n`);
     } catch (err) {
       fail(err);
     }
