@@ -78,7 +78,11 @@ describe('metric series', () => {
     expect(text).toContain('pairguard_consumer_rebalances_total{consumer="membership"} 0');
     expect(text).toContain('pairguard_consumer_crashes_total{consumer="approvals",restart="false"} 0');
     expect(text).toContain('pairguard_frozen_chats 0');
-    const labels = new Set([...text.matchAll(/[{,](\w+)="/g)].map((m) => m[1]));
+    // pairguard_build_info's labels describe the process (version, revision, node), one series.
+    const [build, ...others] = [text.split('\n').filter((l) => l.startsWith('pairguard_build_info')), text.split('\n').filter((l) => !l.startsWith('pairguard_build_info')).join('\n')];
+    expect(build).toHaveLength(1);
+    expect(build[0]).toMatch(/^pairguard_build_info\{version="[^"]+",revision="[^"]+",node="v\d+\.\d+\.\d+"\} 1$/);
+    const labels = new Set([...others.join('\n').matchAll(/[{,](\w+)="/g)].map((m) => m[1]));
     expect([...labels].sort()).toEqual(['consumer', 'le', 'reason', 'restart', 'topic', 'trigger']);
   });
 });
