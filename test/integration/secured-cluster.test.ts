@@ -22,7 +22,7 @@ import { REDIS_URL, createTestEnv, readTopic, waitUntilConsumed } from '../suppo
 import { PrivateBroker, SASL_USERS } from '../support/private-broker.js';
 import { PrivateRedis } from '../support/private-redis.js';
 import { pairguardAclRules } from '../support/redis-acl.js';
-import { freePort, processEnv, runToEnd } from '../support/process.js';
+import { freePort, runToEnd } from '../support/process.js';
 
 const ACL_PASSWORD = 'acl-user-secret-5e1d';
 const ADMIN_TOKEN = 'secured-cluster-admin-token-0123456789';
