@@ -15,11 +15,17 @@
  */
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
-import { CompressionCodecs, CompressionTypes } from 'kafkajs';
+import type { CompressionTypes as CompressionType } from 'kafkajs';
+import kafkajs from 'kafkajs';
 import { compressFrame, decompressFrame } from 'lz4-napi';
 import { compress as snappyCompress, uncompress as snappyUncompress } from 'snappy';
 import type { OutputCompression } from '../config.js';
 import { PairguardError } from '../errors.js';
+
+// kafkajs is CommonJS, and Node's ESM loader finds neither of these among its named exports (tsx
+// and vitest do, so only the compiled package failed): they are read off the module object.
+const { CompressionCodecs, CompressionTypes } = kafkajs;
+type CompressionTypes = CompressionType;
 
 /** Codec names as Kafka's `compression.type` spells them. */
 export type CodecName = 'gzip' | 'snappy' | 'lz4' | 'zstd';
