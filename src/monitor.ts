@@ -31,6 +31,7 @@ import type { BatchContext } from './stream/batch-handler.js';
 import { handleBatch, handleFilteredBatch } from './stream/batch-handler.js';
 import { consumerGroups, topicsWithUncommitted } from './stream/consumer-groups.js';
 import { RedisFreezeBreaker } from './state/redis-breaker.js';
+import { checkDurability, inspectRedis } from './state/redis-durability.js';
 import { kafkajsCompression, undecodableCause } from './stream/codecs.js';
 import { connectKafka } from './stream/connect-errors.js';
 import { createKafka } from './stream/kafka-client.js';
@@ -151,6 +152,14 @@ export class Monitor {
     const redis = createRedis(config.redisUrl, { lazyConnect: true, connectionName: 'pairguard', autoPipelining: true });
     redis.on('error', (err: Error) => logger.debug({ err: err.message }, 'redis connection error'));
     await connectRedis(redis);
+    const withoutAof = checkDurability(await inspectRedis(redis));
+    if (withoutAof.length > 0) {
+      logger.warn({ nodes: withoutAof.map((n) => n.node) }, 'Redis keeps no append-only file: a restart empties it, and pairguard is blind while it rebuilds its state from the topics (enable appendonly)');
+    }
+    // Each (re)connection is an epoch: a batch that spans a reconnect checks the state is still
+    // there before writing what it judged (the server may have come back empty).
+    let redisEpoch = 0;
+    redis.on('ready', () => redisEpoch++);
     const store = new RedisStateStore(redis, config.redisKeyPrefix, (operation, seconds) => metrics.redisCommandDuration.observe({ operation }, seconds));
 
     const kafka = createKafka(config, logger);
@@ -225,6 +234,7 @@ export class Monitor {
       logger,
       limits: { maxValueBytes: config.maxEventBytes, maxMembers: config.maxChatMembers },
       onStateLost: () => m.loseState(),
+      redisEpoch: () => redisEpoch,
       done: (topic, partition, nextOffset) => slotOfTopic.get(topic)?.commits.done(topic, partition, nextOffset),
       dependenciesApplied: (stream, heartbeat) => {
         const waited = metrics.barrierWait.startTimer({ stream });
@@ -293,6 +303,10 @@ export class Monitor {
     await Promise.all(consumers.map((slot) => run(slot)));
 
     m.startHealthChecks(store, opts.healthIntervalMs ?? 2_000);
+    // State loss is noticed within seconds, with traffic or without.
+    m.repeat(opts.healthIntervalMs ?? 2_000, async () => {
+      if ((await store.stateIntact().catch(() => true)) === false) m.loseState();
+    });
     if (breaker) {
       // Another instance may trip or reset it: every instance's gauges follow Redis.
       m.repeat(opts.healthIntervalMs ?? 2_000, async () => {

@@ -36,6 +36,8 @@ export interface BatchContext {
   limits: DecodeLimits;
   /** Called when the state in Redis is found gone; the batch is left unprocessed and uncommitted. */
   onStateLost: () => void;
+  /** Counts Redis (re)connections; a batch spanning one re-checks the state before writing. */
+  redisEpoch?: () => number;
   /** The records of a partition before `nextOffset` are judged and their outputs written: committable. */
   done: (topic: string, partition: number, nextOffset: string) => void;
   /**
@@ -72,6 +74,7 @@ export async function handleBatch(ctx: BatchContext, payload: EachBatchPayload):
   // uncommitted if the state is gone. The check, the membership barrier and the first chunk's
   // reads are all reads: they go out together, and nothing is written before the check.
   let intact: Promise<boolean> | null = ctx.judge.store.stateIntact();
+  let epoch = ctx.redisEpoch?.() ?? 0;
   if (source === 'membership') settleQuietly(catchUp('membership'));
 
   let last: KafkaMessage | null = null;
@@ -91,6 +94,15 @@ export async function handleBatch(ctx: BatchContext, payload: EachBatchPayload):
       intact = null;
     }
     const judged = await judgeChunk(ctx, payload, source, chunk, { decoded, senders: await senders, unsent, catchUp });
+    // Redis reconnected while this batch was judged: it may have come back empty, and what was
+    // just judged read it. Nothing is written until the state is known to be there.
+    if (judged !== null && ctx.redisEpoch && ctx.redisEpoch() !== epoch) {
+      epoch = ctx.redisEpoch();
+      if (!(await ctx.judge.store.stateIntact())) {
+        ctx.onStateLost();
+        return;
+      }
+    }
     // An abandoned chunk (shutting down, partition revoked) is neither written nor committed: it
     // is judged again by whoever consumes it next, and decisions it already recorded are
     // recognised then as unsent and sent.

@@ -25,6 +25,8 @@ export interface PrivateRedisOptions {
   password?: string;
   /** ACL users besides the default one. */
   users?: readonly RedisAclUser[];
+  /** More redis-server arguments, e.g. ['--maxmemory-policy', 'allkeys-lru']. */
+  args?: readonly string[];
 }
 
 export class PrivateRedis {
@@ -59,7 +61,7 @@ export class PrivateRedis {
       ...(this.opts.password === undefined ? [] : ['--requirepass', this.opts.password]),
       ...(this.opts.users ?? []).flatMap((u) => ['--user', u.name, 'on', `>${u.password}`, ...u.rules]),
     ];
-    this.process = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', ...persistence, '--dir', this.dir, ...auth], { stdio: 'ignore' });
+    this.process = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', ...persistence, '--dir', this.dir, ...auth, ...(this.opts.args ?? [])], { stdio: 'ignore' });
     await waitFor(`redis on ${this.port}`, () => this.answers());
   }
 
