@@ -14,7 +14,7 @@ import { exposureView } from './exposure.js';
 import { PAGE_SCRIPT } from './report-page-script.js';
 import { formatDuration } from './report-text.js';
 
-/** Pairings drawn in the timeline: the longest exposures; the tables list them all. */
+/** Pairings drawn in the timeline, and chats in the per-chat chart: the longest; the tables list them all. */
 export const TIMELINE_ROWS = 60;
 
 export interface HtmlReportOptions {
@@ -56,11 +56,14 @@ function chartData(report: AuditReport, view: ExposureView) {
   });
   const from = Math.min(...timeline.map((t) => t.from), lastEvent);
   const to = Math.max(...timeline.map((t) => t.to), from + 1);
-  const perChat = report.chats.map((c) => ({
-    chatId: c.chatId,
-    exposureMs: c.violationMs,
-    msToFreeze: c.frozenAt === null ? null : Math.max(0, Date.parse(c.frozenAt) - Date.parse(c.firstOffending.occurredAt)),
-  }));
+  const perChat = report.chats
+    .map((c) => ({
+      chatId: c.chatId,
+      exposureMs: c.violationMs,
+      msToFreeze: c.frozenAt === null ? null : Math.max(0, Date.parse(c.frozenAt) - Date.parse(c.firstOffending.occurredAt)),
+    }))
+    .sort((a, b) => b.exposureMs - a.exposureMs || a.chatId.localeCompare(b.chatId))
+    .slice(0, TIMELINE_ROWS);
   return { timeline, range: { from, to }, perChat, drawnRows: drawn.length, allRows: view.exposures.length };
 }
 
@@ -148,7 +151,7 @@ export function renderAuditHtml(report: AuditReport, opts: HtmlReportOptions): s
 ${totalsSection(view, report)}
 <section id="timeline"><h2>Exposure timeline</h2><p class="note">One row per unapproved pairing (chat · pair), from when it began to when it ended (or the end of the history): red while the child was exposed in a chat not frozen, blue once pairguard's freeze was requested. Hover a bar for its times.${drawnNote}</p>
 <div class="chart" style="height:${timelineHeight}px"><canvas id="timeline-chart" role="img" aria-label="Exposure timeline per chat"></canvas></div></section>
-<section id="per-chat"><h2>Per chat: time in violation and time to freeze</h2>
+<section id="per-chat"><h2>Per chat: time in violation and time to freeze</h2><p class="note">The chats longest in violation first${report.chats.length > TIMELINE_ROWS ? ` (the ${TIMELINE_ROWS} longest of ${report.chats.length})` : ''}; no blue bar: never frozen, or frozen at once.</p>
 <div class="chart" style="height:300px"><canvas id="per-chat-chart" role="img" aria-label="Time in violation and time to freeze per chat"></canvas></div></section>
 ${childrenTable(view)}
 ${exposuresTable(view)}

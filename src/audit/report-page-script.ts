@@ -19,14 +19,6 @@ export const PAGE_SCRIPT = String.raw`
     if (s > 0 || out.length === 0) out.push(s + 's');
     return out.slice(0, 2).join(' ');
   }
-  /** The unit a chart of durations up to maxMs reads best in. */
-  function unitFor(maxMs) {
-    if (maxMs < 120000) return { name: 'seconds', ms: 1000 };
-    if (maxMs < 7200000) return { name: 'minutes', ms: 60000 };
-    if (maxMs < 172800000) return { name: 'hours', ms: 3600000 };
-    return { name: 'days', ms: 86400000 };
-  }
-
   Chart.defaults.animation = false;
   Chart.defaults.font.family = getComputedStyle(document.body).fontFamily;
 
@@ -75,22 +67,23 @@ export const PAGE_SCRIPT = String.raw`
   function drawPerChat() {
     var chats = data.perChat;
     if (chats.length === 0) return;
-    var max = 0;
-    chats.forEach(function (c) { max = Math.max(max, c.exposureMs, c.msToFreeze || 0); });
-    var unit = unitFor(max);
-    function inUnit(ms) { return ms === null ? null : Math.round((ms / unit.ms) * 100) / 100; }
+    // Minutes to freeze beside days in violation: only a log scale shows both.
     new Chart(document.getElementById('per-chat-chart'), {
       type: 'bar',
       data: {
         labels: chats.map(function (c) { return c.chatId; }),
         datasets: [
-          { label: 'time in violation (' + unit.name + ')', data: chats.map(function (c) { return inUnit(c.exposureMs); }), backgroundColor: RED },
-          { label: 'time to freeze (' + unit.name + ')', data: chats.map(function (c) { return inUnit(c.msToFreeze); }), backgroundColor: BLUE },
+          { label: 'time in violation', data: chats.map(function (c) { return c.exposureMs || null; }), backgroundColor: RED },
+          { label: 'time to freeze', data: chats.map(function (c) { return c.msToFreeze || null; }), backgroundColor: BLUE },
         ],
       },
       options: {
         maintainAspectRatio: false,
-        scales: { y: { beginAtZero: true, title: { display: true, text: unit.name } }, x: { ticks: { color: GREY } } },
+        scales: {
+          y: { type: 'logarithmic', title: { display: true, text: 'duration (log scale)' }, ticks: { maxTicksLimit: 8, callback: function (v) { return duration(v); } } },
+          x: { ticks: { color: GREY } },
+        },
+        plugins: { tooltip: { callbacks: { label: function (ctx) { return ctx.dataset.label + ': ' + duration(ctx.raw); } } } },
       },
     });
   }
