@@ -31,15 +31,22 @@ export type Severity = 'critical' | 'warning';
 
 /** One alerting rule as Prometheus loads it. */
 export interface AlertRule {
+  /** The alert's name, also its README section (lower-cased, the runbook anchor). */
   alert: string;
+  /** PromQL; fires for every series it returns. */
   expr: string;
+  /** How long `expr` must hold before the alert fires. */
   for?: string;
+  /** Alertmanager routes on `severity`. */
   labels: { severity: Severity };
+  /** What a page or ticket shows; `runbook_url` is absolute. */
   annotations: { summary: string; description: string; runbook_url: string };
 }
 
 export interface RuleGroup {
+  /** The group's name, as Prometheus shows it. */
   name: string;
+  /** Its rules, evaluated together. */
   rules: AlertRule[];
 }
 

@@ -39,16 +39,21 @@ export interface AffectedChild {
 }
 
 export interface ExposureTotals {
+  /** Chats in violation at some moment of the audited window. */
   chats: number;
+  /** Of which still in violation at the end of the history. */
   ongoing: number;
+  /** Of which frozen (a `chat.freeze` is on the control topic), and not. */
   frozen: number;
   notFrozen: number;
   /** Unapproved pairings (a pair in a chat) and their episodes. */
   pairs: number;
   episodes: number;
+  /** Children whose parent had not approved someone they were in a chat with. */
   children: number;
   /** Sum over chats of the time each held at least one unapproved pairing. */
   exposureMs: number;
+  /** The longest single episode. */
   longestMs: number;
   /** Over frozen chats, from the chat's first exposure to its freeze; null when none was frozen. */
   medianMsToFreeze: number | null;
@@ -56,7 +61,9 @@ export interface ExposureTotals {
 }
 
 export interface ExposureView {
+  /** Every episode, oldest first. */
   exposures: Exposure[];
+  /** By child id. */
   children: AffectedChild[];
   totals: ExposureTotals;
 }
