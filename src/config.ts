@@ -62,6 +62,8 @@ export interface Config {
   kafkaTls: KafkaTls | null;
   /** SASL authentication to the brokers. */
   kafkaSasl: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string } | null;
+  /** How far an event's occurredAt may lie ahead of its record's Kafka timestamp before it is judged as of that timestamp, in seconds. */
+  maxClockSkewSeconds: number;
   /** Bearer token for /admin endpoints; null disables them. */
   adminToken: string | null;
 }
@@ -134,6 +136,7 @@ const schema = z.object({
   KAFKA_TLS_KEY_FILE: z.string().min(1).optional(),
   KAFKA_SASL_MECHANISM: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional(),
   KAFKA_SASL_USERNAME: z.string().min(1).optional(),
+  PAIRGUARD_MAX_CLOCK_SKEW: z.coerce.number().int().min(0).max(86_400).default(300),
   KAFKA_SASL_PASSWORD: z.string().min(1).optional(),
   PAIRGUARD_ADMIN_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
 });
@@ -219,6 +222,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 
 /**
  * Replaces each `<NAME>_FILE` of FILE_SECRETS by `<NAME>` with the file's trimmed contents, in
+    maxClockSkewSeconds: e.PAIRGUARD_MAX_CLOCK_SKEW,
  * place; returns the names read from files.
  */
 function readSecretFiles(env: Record<string, string>): Set<string> {

@@ -20,8 +20,23 @@ export const DECODE_FAILURES = [
 ] as const;
 export type DecodeFailure = (typeof DECODE_FAILURES)[number];
 
-/** A decoded input event with its judging moment. */
-export type Decoded<E> = { ok: true; event: E; at: number } | { ok: false; reason: DecodeFailure; detail: string };
+/**
+ * A decoded input event with its judging moment: `occurredAt`, or the record's Kafka timestamp when
+ * `occurredAt` is further ahead of it than the skew bound (`skew` then says `future`; `past` marks
+ * an `occurredAt` further behind, judged as stated since history may be replayed).
+ */
+export type Decoded<E> = { ok: true; event: E; at: number; skew?: ClockSkew } | { ok: false; reason: DecodeFailure; detail: string };
+
+/** Which way an `occurredAt` lies beyond the skew bound from its record's timestamp. */
+export type ClockSkew = 'future' | 'past';
+
+/** The Kafka record a value came with, for bounding clock skew. */
+export interface RecordClock {
+  /** The record's timestamp in ms (CreateTime or LogAppendTime); negative or NaN when it has none. */
+  timestamp: number;
+  /** PAIRGUARD_MAX_CLOCK_SKEW in ms. */
+  maxSkewMs: number;
+}
 
 /** Size limits applied before and after parsing. */
 export interface DecodeLimits {
@@ -57,9 +72,13 @@ function parseObject(value: Buffer | null, limits: DecodeLimits): { ok: true; ob
   return { ok: true, obj: parsed as Record<string, unknown> };
 }
 
-/** Names a `type` value for an error without converting it: a crafted object can throw on String(). */
+/**
+ * Names a `type` value for an error without converting it (a crafted object can throw on String()),
+ * and quotes a string only when it reads as an event type name: a free string could be a child's
+ * words put where the type goes, and errors reach the dead-letter topic.
+ */
 function describeType(type: unknown): string {
-  if (typeof type === 'string') return JSON.stringify(type.slice(0, 60));
+  if (typeof type === 'string') return /^[a-z][a-z0-9_-]{0,30}(\.[a-z0-9_-]{1,30}){1,3}$/.test(type) ? JSON.stringify(type) : `(a string of ${type.length} characters)`;
   if (type === undefined) return '(missing)';
   return `(${type === null ? 'null' : Array.isArray(type) ? 'an array' : `a ${typeof type}`})`;
 }
@@ -76,12 +95,32 @@ function describeIssues(error: z.ZodError): string {
  * on some input nobody foresaw, the record is dead-lettered (and so kept) rather than failing its
  * batch again and again, which would stall the partition.
  */
-export function decodeInput(stream: Stream, value: Buffer | null, limits: DecodeLimits): Decoded<InputEvent> {
+export function decodeInput(stream: Stream, value: Buffer | null, limits: DecodeLimits, clock?: RecordClock): Decoded<InputEvent> {
   try {
-    return decodeChecked(stream, value, limits);
+    return withJudgedMoment(decodeChecked(stream, value, limits), clock);
   } catch {
-    return { ok: false, reason: 'invalid-fields', detail: 'the record could not be read' };
+    return UNREADABLE;
   }
+}
+
+const UNREADABLE = { ok: false, reason: 'invalid-fields', detail: 'the record could not be read' } as const;
+
+/**
+ * Bounds how far ahead of its record an event may date itself: a fact stamped in the future (a
+ * revocation dated 9999 would keep its approval standing until then) is judged as of the moment
+ * Kafka has for it. Far in the past is only marked: replayed history is dated in the past.
+ */
+export function judgedMoment(occurredAt: number, clock: RecordClock | undefined): { at: number; skew?: ClockSkew } {
+  if (!clock || !(clock.timestamp >= 0)) return { at: occurredAt };
+  if (occurredAt - clock.timestamp > clock.maxSkewMs) return { at: clock.timestamp, skew: 'future' };
+  if (clock.timestamp - occurredAt > clock.maxSkewMs) return { at: occurredAt, skew: 'past' };
+  return { at: occurredAt };
+}
+
+function withJudgedMoment<E>(d: Decoded<E>, clock: RecordClock | undefined): Decoded<E> {
+  if (!d.ok) return d;
+  const { at, skew } = judgedMoment(d.at, clock);
+  return skew ? { ...d, at, skew } : d;
 }
 
 function decodeChecked(stream: Stream, value: Buffer | null, limits: DecodeLimits): Decoded<InputEvent> {
@@ -104,8 +143,21 @@ function decodeChecked(stream: Stream, value: Buffer | null, limits: DecodeLimit
   return { ok: true, event: result.data, at: Date.parse(result.data.occurredAt) };
 }
 
-/** Decodes a record from the control topic: `null` for records that are not for pairguard to act on. */
-export function decodeControl(value: Buffer | null, limits: DecodeLimits): Decoded<ControlEvent> | null {
+/**
+ * Decodes a record from the control topic: `null` for records that are not for pairguard to act on.
+ * Never throws, and bounds clock skew as decodeInput does (an unfreeze dated 9999 would otherwise
+ * clear every violation until then).
+ */
+export function decodeControl(value: Buffer | null, limits: DecodeLimits, clock?: RecordClock): Decoded<ControlEvent> | null {
+  try {
+    const d = decodeControlChecked(value, limits);
+    return d && withJudgedMoment(d, clock);
+  } catch {
+    return UNREADABLE;
+  }
+}
+
+function decodeControlChecked(value: Buffer | null, limits: DecodeLimits): Decoded<ControlEvent> | null {
   const parsed = parseObject(value, limits);
   if (!parsed.ok) return parsed;
   const type = parsed.obj.type;

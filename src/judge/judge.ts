@@ -63,7 +63,7 @@ export interface JudgeDeps {
 /** The event being judged, with where it was read. */
 export interface Trigger {
   event: InputEvent;
-  /** `occurredAt` in ms. */
+  /** The moment judged, in ms: `occurredAt`, or its record's timestamp when that is too far behind it (events/decode.ts, judgedMoment). */
   at: number;
   ref: TriggerRef;
 }

@@ -64,6 +64,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly clockSkew = new Counter({
+    name: 'pairguard_clock_skew_events_total',
+    help: "Events whose occurredAt lies further than PAIRGUARD_MAX_CLOCK_SKEW from their record's Kafka timestamp, by topic and direction (future: judged as of the record timestamp; past: judged as stated)",
+    labelNames: ['topic', 'direction'] as const,
+    registers: [this.registry],
+  });
+
   /** Positions behind both lag gauges, read when they are scraped. */
   readonly lag: ConsumerLag;
 
@@ -227,6 +234,7 @@ export class Metrics {
       for (const topic of topics) {
         this.batchFailures.inc({ topic }, 0);
         for (const reason of DECODE_FAILURES) this.deadLetters.inc({ topic, reason }, 0);
+        for (const direction of ['future', 'past']) this.clockSkew.inc({ topic, direction }, 0);
       }
     }
   }

@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks';
 import type { Batch, EachBatchPayload, KafkaMessage } from 'kafkajs';
 import pLimit from 'p-limit';
 import type { Config } from '../config.js';
-import type { DecodeLimits, Decoded } from '../events/decode.js';
+import type { ClockSkew, DecodeLimits, Decoded, RecordClock } from '../events/decode.js';
 import { decodeControl, decodeInput } from '../events/decode.js';
 import type { ChatUnfrozen, FreezeBreakerReset, InputEvent, MembershipEvent, Stream } from '../events/schema.js';
 import type { ChunkRecord } from '../judge/chunk.js';
@@ -16,6 +16,7 @@ import { prepareChunk } from '../judge/chunk.js';
 import type { JudgeDeps, JudgeHooks, Output, Trigger } from '../judge/judge.js';
 import { applyWithheldFreeze, judgeEvent, judgeUnfreeze, messageStanding } from '../judge/judge.js';
 import type { Logger } from '../observability/logger.js';
+import { OncePerKey } from '../observability/once-per-key.js';
 import type { SenderState, StateStore } from '../state/store.js';
 import type { EventOutcome, Metrics } from '../observability/metrics.js';
 import { deadLetterOf } from './dead-letter.js';
@@ -82,7 +83,7 @@ export async function handleBatch(ctx: BatchContext, payload: EachBatchPayload):
     if (!payload.isRunning() || payload.isStale()) break;
     const chunk = { from, to: Math.min(batch.messages.length, from + FLUSH_EVERY) };
     // Decoded a chunk at a time, so what a chunk allocates dies young.
-    const decoded = source === 'control' ? null : batch.messages.slice(chunk.from, chunk.to).map((m) => decodeInput(source, m.value, ctx.limits));
+    const decoded = source === 'control' ? null : batch.messages.slice(chunk.from, chunk.to).map((m) => decodeInput(source, m.value, ctx.limits, clockOf(ctx, m)));
     // Messages are most of the traffic, and most come from members of chats that are not
     // frozen: every sender's state in the chunk is read in one round trip.
     const senders = source === 'messages' && decoded ? settleQuietly(prefetchSenders(ctx, decoded, chunk.from)) : null;
@@ -201,7 +202,8 @@ async function judgeChunk(
       tally('unknown', 'dead-lettered');
     };
     if (source === 'control') {
-      const decoded = decodeControl(message.value, ctx.limits);
+      const decoded = decodeControl(message.value, ctx.limits, clockOf(ctx, message));
+      if (decoded?.ok && decoded.skew) clockSkewed(ctx, batch, message, decoded.skew);
       if (decoded === null) tally('other', 'ignored');
       else if (!decoded.ok) dead(decoded.reason, decoded.detail);
       else if (decoded.event.type === 'freeze-breaker.reset') {
@@ -218,6 +220,7 @@ async function judgeChunk(
       dead(decoded.reason, decoded.detail);
       continue;
     }
+    if (decoded.skew) clockSkewed(ctx, batch, message, decoded.skew);
     const sender = inputs.senders?.get(index);
     const standing = sender ? messageStanding(sender, decoded.at) : null;
     if (standing?.member) {
@@ -347,6 +350,25 @@ async function resetBreaker(ctx: BatchContext, event: FreezeBreakerReset): Promi
 function settleQuietly<T>(p: Promise<T>): Promise<T> {
   p.catch(() => undefined);
   return p;
+}
+
+const clockOf = (ctx: BatchContext, m: KafkaMessage): RecordClock => ({ timestamp: Number(m.timestamp), maxSkewMs: ctx.config.maxClockSkewSeconds * 1000 });
+
+/** Keys whose clock skew was logged, per monitor: a broken producer clock is logged once per key, not per record. */
+const skewLogged = new WeakMap<BatchContext, OncePerKey>();
+const SKEW_KEYS_REMEMBERED = 10_000;
+
+/** Counts an event dated beyond the skew bound; one ahead (judged as of its record's timestamp) is logged once per record key. */
+function clockSkewed(ctx: BatchContext, batch: Batch, message: KafkaMessage, direction: ClockSkew) {
+  ctx.metrics.clockSkew.inc({ topic: batch.topic, direction });
+  if (direction !== 'future') return;
+  let logged = skewLogged.get(ctx);
+  if (!logged) skewLogged.set(ctx, (logged = new OncePerKey(SKEW_KEYS_REMEMBERED)));
+  if (!logged.first(`${batch.topic}\u0000${message.key?.toString('utf8') ?? ''}`)) return;
+  ctx.logger.warn(
+    { topic: batch.topic, partition: batch.partition, offset: message.offset, recordTimestamp: Number(message.timestamp), maxClockSkewSeconds: ctx.config.maxClockSkewSeconds },
+    "event dated ahead of its record's Kafka timestamp by more than PAIRGUARD_MAX_CLOCK_SKEW: judged as of the record timestamp (logged once per record key)",
+  );
 }
 
 function deadLetterFor(ctx: BatchContext, batch: Batch, message: KafkaMessage, source: Source, reason: string, detail: string): DeadLetterOut {
