@@ -2,7 +2,7 @@
  * Writes the alert rules built in prometheus/rules.ts:
  *   npm run rules              regenerate prometheus/rules.yml and deploy/prometheus-rule.yaml
  *   npm run rules -- --check   exit 1 when a committed file differs from the code
- *   npm run rules -- [--job J] [--namespace N] [--runbook-base-url URL] [--kubernetes] [-o FILE]
+ *   npm run rules -- [--job J] [--namespace N] [--runbook-base-url URL] [--grafana-url URL] [--kubernetes] [-o FILE]
  *                              one rule file for another deployment (stdout without -o)
  */
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -75,12 +75,13 @@ function main(argv: string[]): number {
       job: { type: 'string' },
       namespace: { type: 'string' },
       'runbook-base-url': { type: 'string' },
+      'grafana-url': { type: 'string' },
       kubernetes: { type: 'boolean', default: false },
       out: { type: 'string', short: 'o' },
     },
     strict: true,
   });
-  const custom = values.job !== undefined || values.namespace !== undefined || values['runbook-base-url'] !== undefined || values.kubernetes || values.out !== undefined;
+  const custom = ['job', 'namespace', 'runbook-base-url', 'grafana-url', 'out'].some((k) => values[k as keyof typeof values] !== undefined) || values.kubernetes;
   const root = new URL('..', import.meta.url);
   if (!custom) {
     let stale = 0;
@@ -95,13 +96,16 @@ function main(argv: string[]): number {
     return stale > 0 ? 1 : 0;
   }
   const runbookBaseUrl = values['runbook-base-url'] ?? DEFAULT_RUNBOOK_BASE_URL;
-  if (!/^https?:\/\/\S+$/.test(runbookBaseUrl)) fail(`invalid --runbook-base-url: must be an absolute http(s) URL (got ${JSON.stringify(runbookBaseUrl)})`);
+  for (const [flag, url] of [['runbook-base-url', runbookBaseUrl], ['grafana-url', values['grafana-url']]] as const) {
+    if (url !== undefined && !/^https?:\/\/\S+$/.test(url)) fail(`invalid --${flag}: must be an absolute http(s) URL (got ${JSON.stringify(url)})`);
+  }
   for (const flag of ['job', 'namespace'] as const) {
     const v = values[flag];
     if (v !== undefined && !/^[a-zA-Z0-9._-]{1,253}$/.test(v)) fail(`invalid --${flag}: must be letters, digits, ".", "_" or "-" (got ${JSON.stringify(v)})`);
   }
   const deployment: Deployment = { job: values.job ?? DEFAULT_DEPLOYMENT.job, ...(values.namespace === undefined ? {} : { namespace: values.namespace }) };
-  const text = (values.kubernetes ? prometheusRuleResource : prometheusRuleFile)({ deployment, runbookBaseUrl });
+  const grafanaUrl = values['grafana-url'];
+  const text = (values.kubernetes ? prometheusRuleResource : prometheusRuleFile)({ deployment, runbookBaseUrl, ...(grafanaUrl === undefined ? {} : { grafanaUrl }) });
   if (values.out) writeFileSync(values.out, text);
   else process.stdout.write(text);
   return 0;

@@ -23,6 +23,8 @@ export interface RuleOptions {
   deployment: Deployment;
   /** Absolute URL of the runbook page; each rule links to `<url>#<alert name in lower case>`. */
   runbookBaseUrl: string;
+  /** Grafana's base URL: when set, each alert links to the on-call dashboard showing its deployment and instance. */
+  grafanaUrl?: string;
 }
 
 export const DEFAULT_RULE_OPTIONS: RuleOptions = { deployment: DEFAULT_DEPLOYMENT, runbookBaseUrl: DEFAULT_RUNBOOK_BASE_URL };
@@ -39,8 +41,8 @@ export interface AlertRule {
   for?: string;
   /** Alertmanager routes on `severity`. */
   labels: { severity: Severity };
-  /** What a page or ticket shows; `runbook_url` is absolute. */
-  annotations: { summary: string; description: string; runbook_url: string };
+  /** What a page or ticket shows; `runbook_url` is absolute; `dashboard` only with a Grafana URL. */
+  annotations: { summary: string; description: string; runbook_url: string; dashboard?: string };
 }
 
 export interface RuleGroup {
@@ -160,11 +162,25 @@ function healthRules(d: Deployment): Draft[] {
   ];
 }
 
+/**
+ * The on-call dashboard (dashboards/oncall.ts, uid pairguard-oncall) on the alert's deployment and,
+ * when it has one, its instance: Alertmanager fills in the labels.
+ */
+function dashboardLink(grafanaUrl: string): string {
+  const vars = '?var-job={{ $labels.job }}&var-namespace={{ with $labels.namespace }}{{ . }}{{ else }}$__all{{ end }}&var-instance={{ with $labels.instance }}{{ . }}{{ else }}$__all{{ end }}';
+  return `${grafanaUrl.replace(/\/+$/, '')}/d/pairguard-oncall/${vars}`;
+}
+
 /** The rule groups for one deployment, with absolute runbook links. */
 export function alertRules(opts: RuleOptions = DEFAULT_RULE_OPTIONS): RuleGroup[] {
   const finish = ({ summary, description, ...rule }: Draft): AlertRule => ({
     ...rule,
-    annotations: { summary, description, runbook_url: `${opts.runbookBaseUrl}#${rule.alert.toLowerCase()}` },
+    annotations: {
+      summary,
+      description,
+      runbook_url: `${opts.runbookBaseUrl}#${rule.alert.toLowerCase()}`,
+      ...(opts.grafanaUrl === undefined ? {} : { dashboard: dashboardLink(opts.grafanaUrl) }),
+    },
   });
   return [
     { name: 'pairguard-safety', rules: safetyRules(opts.deployment).map(finish) },

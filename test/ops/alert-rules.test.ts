@@ -110,8 +110,10 @@ describe('alert rules', () => {
       for (const r of rules) expect(tests, r.alert).toContain(`alertname: ${r.alert}`);
     });
 
-    it('generated for a Kubernetes namespace, alert on that namespace only and keep its label', () => {
-      writeFileSync(path.join(dir, 'prod.yml'), prometheusRuleFile({ deployment: { job: 'pairguard', namespace: 'prod' }, runbookBaseUrl: DEFAULT_RUNBOOK_BASE_URL }));
+    it('generated for a Kubernetes namespace, alert on that namespace only, keep its label, and link to its dashboard', () => {
+      const grafanaUrl = 'https://grafana.example.org/';
+      writeFileSync(path.join(dir, 'prod.yml'), prometheusRuleFile({ deployment: { job: 'pairguard', namespace: 'prod' }, runbookBaseUrl: DEFAULT_RUNBOOK_BASE_URL, grafanaUrl }));
+      const annotations = (alert: string) => rules.find((r) => r.alert === alert)!.annotations;
       const test = {
         rule_files: ['prod.yml'],
         evaluation_interval: '1m',
@@ -122,6 +124,7 @@ describe('alert rules', () => {
               { series: 'pairguard_redis_up{job="pairguard",namespace="prod",instance="10.0.0.1:9464"}', values: '0x5' },
               { series: 'pairguard_redis_up{job="pairguard",namespace="staging",instance="10.0.0.2:9464"}', values: '0x5' },
               { series: 'pairguard_violations_total{job="pairguard",namespace="staging",instance="10.0.0.2:9464",trigger="member.added"}', values: '0 1 1 1' },
+              { series: 'pairguard_violations_total{job="pairguard",namespace="prod",instance="10.0.0.1:9464",trigger="chat.created"}', values: '0 0 1 1' },
             ],
             alert_rule_test: [
               {
@@ -131,14 +134,29 @@ describe('alert rules', () => {
                   {
                     exp_labels: { severity: 'critical', job: 'pairguard', namespace: 'prod', instance: '10.0.0.1:9464' },
                     exp_annotations: {
+                      ...annotations('PairguardRedisDown'),
                       summary: 'pairguard cannot reach Redis (10.0.0.1:9464)',
-                      description: rules.find((r) => r.alert === 'PairguardRedisDown')!.annotations.description,
-                      runbook_url: `${DEFAULT_RUNBOOK_BASE_URL}#pairguardredisdown`,
+                      dashboard: 'https://grafana.example.org/d/pairguard-oncall/?var-job=pairguard&var-namespace=prod&var-instance=10.0.0.1:9464',
                     },
                   },
                 ],
               },
-              { eval_time: '2m', alertname: 'PairguardUnapprovedPairing', exp_alerts: [] },
+              {
+                eval_time: '2m',
+                alertname: 'PairguardUnapprovedPairing',
+                exp_alerts: [
+                  {
+                    // Summed over instances: the link shows all of the deployment's.
+                    exp_labels: { severity: 'critical', job: 'pairguard', namespace: 'prod', trigger: 'chat.created' },
+                    exp_annotations: {
+                      ...annotations('PairguardUnapprovedPairing'),
+                      summary: 'Unapproved pairing detected (revealed by chat.created)',
+                      description: annotations('PairguardUnapprovedPairing').description.replace('{{ $value | humanize }}', '1'),
+                      dashboard: 'https://grafana.example.org/d/pairguard-oncall/?var-job=pairguard&var-namespace=prod&var-instance=$__all',
+                    },
+                  },
+                ],
+              },
             ],
           },
         ],
