@@ -25,9 +25,10 @@ function yamlText(doc: Document): string {
 /** A rule file Prometheus loads (`rule_files:`). */
 export function prometheusRuleFile(opts: RuleOptions): string {
   const doc = new Document({ groups: alertRules(opts) });
+  const where = opts.deployment.namespace === undefined ? `job ${opts.deployment.job}` : `job ${opts.deployment.job} in namespace ${opts.deployment.namespace}`;
   doc.commentBefore = [
-    " pairguard's alert rules: runbook sections in README.md (\"On call\"); tested by",
-    ' `promtool test rules prometheus/rules.test.yml`.',
+    ` pairguard's alert rules for ${where}; runbooks: ${opts.runbookBaseUrl}`,
+    ' Unit tests: `promtool test rules prometheus/rules.test.yml` (of the default rule file).',
     ` ${GENERATED}`,
   ].join('\n');
   return yamlText(doc);
