@@ -75,7 +75,7 @@ afterAll(() => {
 });
 
 describe('the package, installed from its tarball into an empty project', () => {
-  it('holds the build, the on-call files and the schemas, and no sources, tests or install scripts', () => {
+  it('holds the build, the on-call files and the schemas, and no sources, tests or install scripts', async () => {
     for (const file of ['bin/pairguard.js', 'dist/index.js', 'dist/index.d.ts', 'dist/testing/index.js', 'dist/testing/index.d.ts', 'dist/cli/main.js', 'dist/state/lua/membership.lua', 'dist/build-info.json', 'schemas/asyncapi.yaml', 'schemas/pairing.unapproved.schema.json', 'dashboards/pairguard-oncall.json', 'prometheus/rules.yml', 'README.md', 'LICENSE', 'CHANGELOG.md', 'package.json']) {
       expect(packed).toContain(file);
     }
@@ -84,6 +84,9 @@ describe('the package, installed from its tarball into an empty project', () => 
     expect(Object.keys(installed.scripts).filter((s) => /^(pre|post)?(install|prepare)$/.test(s))).toEqual([]);
     expect(installed.engines.node).toBe('>=24');
     expect(installed.license).toBe('Apache-2.0');
+    // Nor do its dependencies: npm would ask to approve them, and a CI job may not run them.
+    const withScripts = await sh('npm', ['query', ':attr(scripts, [install]), :attr(scripts, [preinstall]), :attr(scripts, [postinstall])'], project);
+    expect((JSON.parse(withScripts.stdout) as Array<{ name: string }>).map((p) => p.name)).toEqual([]);
   });
 
   it('runs `npx pairguard --version` and `--help`', async () => {
