@@ -5,7 +5,7 @@
 FROM node:24-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-# --ignore-scripts: `prepare` builds, and the sources are not copied yet.
+# --ignore-scripts: no dependency needs an install script (the codecs ship prebuilt binaries).
 RUN npm ci --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
 COPY scripts/copy-lua.mjs scripts/build-info.mjs scripts/
