@@ -133,7 +133,11 @@ function fieldMayCarry(field: string, v: unknown): boolean {
   }
 }
 
-const isId = (s: string) => id.safeParse(s).success;
+/**
+ * An id the contract would accept, and without whitespace: ids are opaque tokens, while a child's
+ * sentence put in an id's place has spaces. (A single word is indistinguishable from an id.)
+ */
+const isId = (s: string) => !/\s/.test(s) && id.safeParse(s).success;
 const isWordless = (v: unknown) => v === null || typeof v === 'number' || typeof v === 'boolean';
 
 /** Bytes a dead letter adds to a produce request (key and value). */

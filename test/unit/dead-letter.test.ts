@@ -46,6 +46,7 @@ describe('dead-letter records', () => {
       role: words,
       occurredAt: `tomorrow, ${words}`,
       chatId: 'c'.repeat(257),
+      createdBy: words, // short enough for an id, but ids are tokens without spaces
       senderId: 'a\u0000b',
       members: ['a', words.repeat(10)],
       eventId: 'e-1',
