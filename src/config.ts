@@ -42,6 +42,10 @@ export interface Config {
   groupId: string;
   /** Port of /metrics, /healthz, /readyz. */
   httpPort: number;
+  /** Address the HTTP server binds (0.0.0.0 in a container, 127.0.0.1 on a shared host). */
+  httpHost: string;
+  /** Seconds a consumer may judge nothing while records wait for it before /healthz fails. */
+  stallSeconds: number;
   /** Topic names. */
   topics: Topics;
   /** pino level. */
@@ -117,6 +121,8 @@ const schema = z.object({
   PAIRGUARD_MODE: z.enum(['enforce', 'alert-only']).default('enforce'),
   PAIRGUARD_GROUP_ID: z.string().regex(/^\S{1,200}$/, 'must be 1-200 characters without spaces').default('pairguard'),
   HTTP_PORT: port.default(9464),
+  HTTP_HOST: z.union([z.ipv4(), z.ipv6(), z.hostname()], { error: 'must be an IP address or a host name' }).default('0.0.0.0'),
+  PAIRGUARD_STALL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
   TOPIC_APPROVALS: topicName.default(DEFAULT_TOPICS.approvals),
   TOPIC_MEMBERSHIP: topicName.default(DEFAULT_TOPICS.membership),
   TOPIC_MESSAGES: topicName.default(DEFAULT_TOPICS.messages),
@@ -206,6 +212,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     mode: e.PAIRGUARD_MODE,
     groupId: e.PAIRGUARD_GROUP_ID,
     httpPort: e.HTTP_PORT,
+    httpHost: e.HTTP_HOST,
+    stallSeconds: e.PAIRGUARD_STALL_SECONDS,
     topics,
     logLevel: e.LOG_LEVEL,
     maxEventBytes: e.PAIRGUARD_MAX_EVENT_BYTES,

@@ -18,6 +18,8 @@ import type { JudgeDeps } from './judge/judge.js';
 import type { Assignment } from './observability/consumer-events.js';
 import { watchConsumer } from './observability/consumer-events.js';
 import { startHttp } from './observability/http.js';
+import { ProgressWatch } from './observability/liveness.js';
+import { committedPositions } from './stream/committed-positions.js';
 import type { Logger } from './observability/logger.js';
 import { createLogger } from './observability/logger.js';
 import type { ConsumerName } from './stream/consumer-groups.js';
@@ -104,6 +106,7 @@ export class Monitor {
   private redisUp = false;
   private kafkaUp = false;
   private caughtUp = false;
+  private progress: ProgressWatch | null = null;
   private stateLost = false;
   private onFatal: ((reason: string) => void) | null = null;
 
@@ -138,6 +141,24 @@ export class Monitor {
     if (!this.kafkaUp) return 'kafka unreachable';
     if (!this.caughtUp) return 'approval cache catching up';
     return null;
+  }
+
+  /** Each consumer's state, for the /readyz body. */
+  consumerStates(): Record<ConsumerName, string> {
+    const states = {} as Record<ConsumerName, string>;
+    for (const c of this.consumers) {
+      const stalled = this.progress?.stalled(c.name);
+      if (c.held) states[c.name] = `held: ${c.down ?? c.held.reason}`;
+      else if (c.down) states[c.name] = `stopped: ${c.down.replace(/^consumer stopped: /, '')}`;
+      else if (!c.assignment) states[c.name] = 'joining';
+      else states[c.name] = stalled ? `stalled: ${stalled}` : 'running';
+    }
+    return states;
+  }
+
+  /** Why /healthz answers 503 (a consumer wedged with records waiting, see observability/liveness.ts), or null. */
+  stalledReason(): string | null {
+    return this.progress?.reason(this.consumers.map((c) => c.name)) ?? null;
   }
 
   static async start(opts: MonitorOptions): Promise<Monitor> {
@@ -210,9 +231,13 @@ export class Monitor {
 
     let monitor: Monitor | null = null;
     const http = await startHttp(
-      config.httpPort,
+      { host: config.httpHost, port: config.httpPort },
       metrics,
-      { notReadyReason: () => (monitor ? monitor.notReadyReason() : 'starting') },
+      {
+        notReadyReason: () => (monitor ? monitor.notReadyReason() : 'starting'),
+        consumerStates: () => monitor?.consumerStates() ?? {},
+        stalledReason: () => monitor?.stalledReason() ?? null,
+      },
       config.adminToken ? { token: config.adminToken, store } : undefined,
     );
     monitor = new Monitor(config, logger, metrics, redis, admin, producer, consumers, http);
@@ -415,6 +440,48 @@ export class Monitor {
     const reason = 'Redis holds no pairguard state any more (restarted empty?): stopping rather than judging blind; a restart rebuilds it from the topics';
     this.logger.fatal({ dependency: 'redis' }, reason);
     void this.stop().finally(() => this.onFatal?.(reason));
+  }
+
+  /**
+   * Liveness (observability/liveness.ts): every so often, where each consumer's group stands on
+   * the partitions it owns, and whether it is excused from progress (held at an undecodable batch,
+   * or waiting at the ordering barrier for records not applied yet).
+   */
+  private watchProgress(store: RedisStateStore, healthIntervalMs: number): void {
+    const stallMs = this.config.stallSeconds * 1000;
+    const progress = new ProgressWatch(stallMs);
+    this.progress = progress;
+    const dependsOn: Partial<Record<ConsumerName, string[]>> = {
+      membership: [this.config.topics.approvals],
+      messages: [this.config.topics.approvals, this.config.topics.membership],
+    };
+    // A barrier that cannot be read in time (Redis hangs) excuses nothing: the wait cannot end either.
+    const waitingAtBarrier = async (slot: ConsumerSlot): Promise<boolean> => {
+      if (slot.inFlight === 0) return false;
+      const behind = Promise.all((dependsOn[slot.name] ?? []).map((t) => recordsNotApplied(this.admin, store, t))).then((b) => b.some((n) => n > 0n));
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), Math.max(1_000, healthIntervalMs))));
+      return Promise.race([behind, late]).finally(() => clearTimeout(timer));
+    };
+    const look = async () => {
+      const at = Date.now();
+      const up = this.redisUp && this.kafkaUp;
+      const observations = await Promise.all(
+        this.consumers.map(async (slot) => {
+          try {
+            // Out of its group (stopped, or rebuilt and not joined yet): every partition of its topics.
+            const assignment = slot.down ? null : slot.assignment;
+            if (!slot.down && !assignment) return { name: slot.name, positions: [], excused: null };
+            const excused = slot.held ? 'held' : (await waitingAtBarrier(slot)) ? 'waiting at the ordering barrier' : null;
+            return { name: slot.name, positions: await committedPositions(this.admin, slot.groupId, slot.topics, assignment), excused };
+          } catch {
+            return { name: slot.name, positions: null, excused: null };
+          }
+        }),
+      );
+      progress.observe(at, observations, up);
+    };
+    this.repeat(Math.max(healthIntervalMs, Math.min(15_000, stallMs / 10)), look);
   }
 
   private startHealthChecks(store: RedisStateStore, intervalMs: number): void {

@@ -118,7 +118,7 @@ describe('readiness', () => {
     });
     expect(first).toBe('approval cache catching up');
     const res = await fetch(`http://127.0.0.1:${monitor.httpPort}/readyz`);
-    if (monitor.notReadyReason() !== null) expect([res.status, await res.json()]).toEqual([503, { status: 'not-ready', reason: 'approval cache catching up' }]);
+    if (monitor.notReadyReason() !== null) expect([res.status, await res.json()]).toEqual([503, { status: 'not-ready', reason: 'approval cache catching up', consumers: expect.any(Object) }]);
     else await res.body?.cancel();
     await waitFor('readiness', async () => (await fetch(`http://127.0.0.1:${monitor.httpPort}/readyz`)).status === 200, 60_000);
     expect(await metric(monitor, 'pairguard_ready')).toBe(1);
@@ -134,7 +134,7 @@ describe('readiness', () => {
     await proxy.close();
     await waitFor('redis reported down', async () => (await metric(monitor, 'pairguard_redis_up')) === 0);
     const res = await fetch(`http://127.0.0.1:${monitor.httpPort}/readyz`);
-    expect([res.status, await res.json()]).toEqual([503, { status: 'not-ready', reason: 'redis unreachable' }]);
+    expect([res.status, await res.json()]).toEqual([503, { status: 'not-ready', reason: 'redis unreachable', consumers: expect.any(Object) }]);
     expect(await metric(monitor, 'pairguard_ready')).toBe(0);
 
     await proxy.open();

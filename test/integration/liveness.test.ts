@@ -1,0 +1,198 @@
+/**
+ * Liveness and readiness that tell the truth, on real processes: /healthz fails only when a
+ * consumer is wedged with records waiting (not while idle, nor while it waits at the ordering
+ * barrier for a consumer that makes progress), and /readyz names each consumer's state through a
+ * consumer stop kafkajs does not recover from, the supervisor's rebuild, and the exact result.
+ */
+import { createServer, connect } from 'node:net';
+import type { Server, Socket } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { AlertRecord, FreezeCommand } from '../../src/actions/records.js';
+import { replayFile } from '../../src/cli/replay.js';
+import type { Monitor } from '../../src/monitor.js';
+import type { TestEnv } from '../support/harness.js';
+import { createTestEnv, readTopic, waitFor, waitUntilConsumed } from '../support/harness.js';
+import { PrivateBroker } from '../support/private-broker.js';
+
+let env: TestEnv | null = null;
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+  await env?.cleanup();
+  env = null;
+});
+
+/** A TCP proxy that can stop forwarding while keeping its connections open: a peer that hangs. */
+class StallingProxy {
+  private server: Server | null = null;
+  private readonly pairs = new Set<[Socket, Socket]>();
+  private stalled = false;
+  port = 0;
+  constructor(private readonly target: number) {}
+
+  async open(): Promise<void> {
+    this.server = createServer((client) => {
+      const upstream = connect(this.target, '127.0.0.1');
+      const pair: [Socket, Socket] = [client, upstream];
+      this.pairs.add(pair);
+      for (const s of pair) {
+        s.on('close', () => this.pairs.delete(pair));
+        s.on('error', () => s.destroy());
+      }
+      client.pipe(upstream).pipe(client);
+      if (this.stalled) for (const s of pair) s.pause();
+    });
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    this.port = (this.server.address() as { port: number }).port;
+  }
+
+  /** Stops forwarding: bytes wait in the sockets' buffers, nothing is answered, nothing closes. */
+  stall(): void {
+    this.stalled = true;
+    for (const pair of this.pairs) for (const s of pair) s.pause();
+  }
+
+  resume(): void {
+    this.stalled = false;
+    for (const pair of this.pairs) for (const s of pair) s.resume();
+  }
+
+  async close(): Promise<void> {
+    for (const pair of this.pairs) for (const s of pair) s.destroy();
+    const server = this.server;
+    this.server = null;
+    if (server) await new Promise((resolve) => server.close(resolve));
+  }
+}
+
+const get = async (m: Monitor, path: string) => {
+  const res = await fetch(`http://127.0.0.1:${m.httpPort}${path}`);
+  return { status: res.status, body: (await res.json()) as { status: string; reason?: string; consumers?: Record<string, string> } };
+};
+const metricsText = async (m: Monitor) => (await fetch(`http://127.0.0.1:${m.httpPort}/metrics`)).text();
+
+/** Samples /healthz every 50 ms while `during` runs; returns every status seen. */
+async function healthWhile(m: Monitor, during: Promise<unknown>): Promise<number[]> {
+  const seen: number[] = [];
+  let done = false;
+  const sampling = (async () => {
+    while (!done) {
+      const r = await get(m, '/healthz');
+      if (r.status !== 200) console.info(new Date().toISOString(), JSON.stringify(r.body), JSON.stringify((await get(m, '/readyz')).body));
+      seen.push(r.status);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  })();
+  try {
+    await during;
+  } finally {
+    done = true;
+    await sampling;
+  }
+  return seen;
+}
+
+/**
+ * Longer than one batch of the backlog below takes on a loaded test machine (up to 5 s seen with
+ * other test runs on two cores; about 0.5 s alone), shorter than the whole backlog (14 s alone).
+ */
+const STALL_SECONDS = 8;
+const BACKLOG_SENDS = 40;
+
+describe('/healthz', () => {
+  it('fails when a consumer judges nothing while records wait for it, and only then', { timeout: 300_000 }, async () => {
+    env = await createTestEnv({ partitions: 1 });
+    const proxy = new StallingProxy(6379);
+    await proxy.open();
+    cleanups.push(() => proxy.close());
+    const monitor = await env.startMonitor({ redisUrl: `redis://127.0.0.1:${proxy.port}`, stallSeconds: STALL_SECONDS });
+    await waitFor('readiness', async () => monitor.notReadyReason() === null);
+
+    // Idle, longer than the stall setting: alive.
+    const idle = await healthWhile(monitor, new Promise((r) => setTimeout(r, (STALL_SECONDS + 1) * 1000)));
+    expect(new Set(idle)).toEqual(new Set([200]));
+
+    // A backlog of approvals and one chat behind it: membership waits at the ordering barrier
+    // while the approvals consumer works through the backlog. Alive throughout.
+    const producer = env.kafka.producer();
+    await producer.connect();
+    cleanups.push(() => producer.disconnect());
+    const at = new Date().toISOString();
+    for (let batch = 0; batch < BACKLOG_SENDS; batch++) {
+      const approvals = Array.from({ length: 5_000 }, (_, i) => ({ key: `kid${i % 50}`, value: JSON.stringify({ type: 'contact.approved', eventId: `a${batch}-${i}`, occurredAt: at, childId: `kid${i % 50}`, contactId: `c${batch}-${i}` }) }));
+      await producer.send({ topic: env.config.topics.approvals, messages: approvals, acks: -1 });
+    }
+    const chat = { type: 'chat.created', eventId: 'c1', occurredAt: at, chatId: 'chat-1', createdBy: 'kid0', members: ['kid0', 'adult-1'] };
+    await producer.send({ topic: env.config.topics.membership, messages: [{ key: 'chat-1', value: JSON.stringify(chat) }], acks: -1 });
+    const backlogStarted = Date.now();
+    const catchingUp = await healthWhile(monitor, waitUntilConsumed(env, 150_000));
+    const backlogSeconds = (Date.now() - backlogStarted) / 1000;
+    const waited = Number(/^pairguard_ordering_wait_seconds_sum\{stream="membership"\} (\S+)$/m.exec(await metricsText(monitor))?.[1]);
+    expect(new Set(catchingUp)).toEqual(new Set([200]));
+    expect(waited).toBeGreaterThan(STALL_SECONDS);
+
+    // Redis stops answering (connections open, no reply): the approvals consumer's batch hangs
+    // with records waiting. Not alive once the stall setting has passed.
+    proxy.stall();
+    const stalledAt = Date.now();
+    await producer.send({ topic: env.config.topics.approvals, messages: [{ key: 'kid0', value: JSON.stringify({ type: 'contact.approved', eventId: 'late', occurredAt: at, childId: 'kid0', contactId: 'late' }) }], acks: -1 });
+    const stalled = await waitFor('/healthz 503', async () => {
+      const r = await get(monitor, '/healthz');
+      return r.status === 503 ? r : null;
+    }, 30_000);
+    const detectedSeconds = (Date.now() - stalledAt) / 1000;
+    expect(stalled.body).toEqual({ status: 'stalled', reason: expect.stringMatching(new RegExp(`^approvals consumer judged nothing for \\d+ s while ${env.config.topics.approvals} has records it has not committed$`)) });
+    expect(detectedSeconds).toBeGreaterThanOrEqual(STALL_SECONDS);
+    expect((await get(monitor, '/readyz')).body.consumers?.approvals).toMatch(/^stalled: approvals consumer judged nothing/);
+
+    // Redis answers again: the batch completes, the consumer commits, and it is alive again.
+    proxy.resume();
+    await waitFor('/healthz 200', async () => (await get(monitor, '/healthz')).status === 200, 30_000);
+    await waitUntilConsumed(env);
+    expect((await get(monitor, '/readyz')).body.consumers).toEqual({ approvals: 'running', membership: 'running', messages: 'running' });
+    console.info(JSON.stringify({ test: 'liveness-stall', stallSeconds: STALL_SECONDS, backlogRecords: BACKLOG_SENDS * 5_000, backlogSeconds, membershipBarrierWaitSeconds: waited, healthSamples: idle.length + catchingUp.length, detectedSeconds }));
+  });
+});
+
+describe('/readyz', () => {
+  it('names a consumer kafkajs stopped for good, reports it running once the supervisor rebuilt it, and nothing is lost', { timeout: 300_000 }, async () => {
+    const broker = await PrivateBroker.create();
+    cleanups.push(() => broker.destroy());
+    env = await createTestEnv({ env: { KAFKA_BROKERS: broker.brokers }, brokers: [broker.brokers] });
+    const monitor = await env.startMonitor();
+    await waitFor('readiness', async () => (await get(monitor, '/readyz')).status === 200, 60_000);
+    expect((await get(monitor, '/readyz')).body).toEqual({ status: 'ready', consumers: { approvals: 'running', membership: 'running', messages: 'running' } });
+
+    // The broker goes away: kafkajs cannot find the group coordinator, a crash it does not restart from.
+    await broker.stop();
+    const down = await waitFor('a consumer reported stopped', async () => {
+      const r = await get(monitor, '/readyz').catch(() => null);
+      return r && Object.values(r.body.consumers ?? {}).some((s) => s.startsWith('stopped: ')) ? r : null;
+    }, 120_000);
+    const stoppedNames = Object.entries(down.body.consumers!).filter(([, s]) => s.startsWith('stopped: ')).map(([n]) => n);
+    expect(down.status).toBe(503);
+    for (const name of stoppedNames) expect(down.body.reason).toContain(`consumer stopped: ${name}: `);
+    expect(await metricsText(monitor)).toMatch(/^pairguard_consumer_crashes_total\{consumer="\w+",restart="false"\} [1-9]/m);
+    const crashes = env.logs.lines().filter((l) => l.msg === 'consumer crashed' && l.restart === false);
+    expect(new Set(crashes.map((l) => l.consumer))).toEqual(new Set(stoppedNames));
+
+    await broker.start();
+    const restartedAt = Date.now();
+    await replayFile({ kafka: env.kafka, topics: env.config.topics, file: 'test/fixtures/flaw-2019.jsonl', createPartitions: 0, progress: false });
+    await waitFor('every consumer running again', async () => {
+      const r = await get(monitor, '/readyz').catch(() => null);
+      return r?.status === 200 && Object.values(r.body.consumers ?? {}).every((s) => s === 'running');
+    }, 180_000);
+    const recoverySeconds = (Date.now() - restartedAt) / 1000;
+    const rebuilt = env.logs.lines().filter((l) => l.msg === 'consumer restarted, rejoining its group');
+    for (const name of stoppedNames) expect(rebuilt.map((l) => l.consumer)).toContain(name);
+
+    await waitUntilConsumed(env, 120_000);
+    const alerts = await readTopic<AlertRecord>(env.admin, env.config.topics.alerts, env.kafka);
+    const control = await readTopic<FreezeCommand | { type: string }>(env.admin, env.config.topics.control, env.kafka);
+    expect(alerts.map((a) => [a.value.chatId, a.value.pair, a.value.trigger.eventId, a.value.action])).toEqual([['group-1', ['bob', 'carol'], 'flaw-2019-8', 'frozen']]);
+    expect(control.filter((r) => r.value.type === 'chat.freeze').map((r) => [r.key, (r.value as FreezeCommand).alertId])).toEqual([['group-1', alerts[0]!.value.alertId]]);
+    expect((await get(monitor, '/healthz')).status).toBe(200);
+    console.info(JSON.stringify({ test: 'readiness-consumer-stopped', stopped: stoppedNames, crashes: crashes.length, rebuilds: rebuilt.length, recoverySeconds }));
+  });
+});
