@@ -160,7 +160,7 @@ export async function createPairguardTestEnv(opts: PairguardTestEnvOptions = {})
   };
 
   // Nothing to undo when this fails: connectAdmin disconnects what it connected.
-  await connectAdmin(admin, config.kafkaBrokers, connectTimeoutMs);
+  await connectAdmin(admin, config, connectTimeoutMs);
   try {
     await createTopics(admin, config, opts.partitions ?? 3, opts.replicationFactor ?? 1);
     // Outputs are collected from the first record on, so a wait never misses one written before it began.

@@ -5,8 +5,10 @@
  */
 import { connect } from 'node:net';
 import type { Admin } from 'kafkajs';
+import type { Config } from '../config.js';
 import { PairguardError } from '../errors.js';
 import { createRedis } from '../state/redis-client.js';
+import { connectKafka } from '../stream/connect-errors.js';
 
 /** Resolves when a TCP connection to host:port is accepted within `timeoutMs`. */
 function tcpConnect(address: string, timeoutMs: number): Promise<void> {
@@ -80,9 +82,10 @@ export async function assertReachable(brokers: readonly string[], redisUrl: stri
  * `admin.connect()`, bounded: a port that accepts connections but does not speak Kafka (or not
  * with this TLS and SASL) would otherwise hold the caller for kafkajs's retries, half a minute.
  */
-export async function connectAdmin(admin: Admin, brokers: readonly string[], timeoutMs: number): Promise<void> {
+export async function connectAdmin(admin: Admin, config: Config, timeoutMs: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
-  const connecting = admin.connect();
+  // A refused password or certificate becomes one line naming the setting, as for `pairguard run`.
+  const connecting = connectKafka(admin, config);
   const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
   try {
     if ((await Promise.race([connecting, timeout])) !== 'timeout') return;
@@ -94,7 +97,7 @@ export async function connectAdmin(admin: Admin, brokers: readonly string[], tim
   void admin.disconnect().catch(() => undefined);
   throw new PairguardError(
     'KAFKA_UNAVAILABLE',
-    `pairguard/testing: ${brokers.join(',')} accepted a connection but did not answer as a Kafka broker within ${timeoutMs} ms ` +
+    `pairguard/testing: ${config.kafkaBrokers.join(',')} accepted a connection but did not answer as a Kafka broker within ${timeoutMs} ms ` +
       '(is it a Kafka listener, and does it expect the TLS and SASL settings given?)',
     { retriable: true },
   );
