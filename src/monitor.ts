@@ -84,6 +84,15 @@ interface ConsumerSlot {
 
 const SHUTDOWN_STEP_MS = 10_000;
 
+/** `p`, or a rejection after `ms`. */
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer in ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
 /** Runs `fn` until it succeeds or `stop()` says so, backing off from 100 ms to 5 s; rethrows the last error when stopped. */
 async function retryUntil(fn: () => Promise<void>, stop: () => boolean): Promise<void> {
   for (let attempt = 0; ; attempt++) {
@@ -330,7 +339,12 @@ export class Monitor {
     m.startHealthChecks(store, opts.healthIntervalMs ?? 2_000);
     // State loss is noticed within seconds, with traffic or without.
     m.repeat(opts.healthIntervalMs ?? 2_000, async () => {
-      if ((await store.stateIntact().catch(() => true)) === false) m.loseState();
+      // Bounded: a check stuck on a node that went away must not stop the next ones.
+      const intact = await withTimeout(store.stateIntact(), 2_000).catch((err: Error) => {
+        logger.debug({ err: err.message }, 'could not check the state marker, will try again');
+        return true;
+      });
+      if (!intact) m.loseState();
     });
     if (breaker) {
       // Another instance may trip or reset it: every instance's gauges follow Redis.

@@ -12,6 +12,8 @@
  *   {prefix}freeze-breaker:{b}:withheld  hash  chatId → "alertId|at" of freezes withheld while open
  *   {prefix}state               str   written before any other key: its absence means the state is
  *                                     gone (a Redis that restarted empty), not merely new
+ *   {prefix}state:{s<n>}        str   on a cluster, the same marker in each of 64 slot ranges, so a
+ *                                     master that loses its data is noticed (see stateMarkers)
  *   {prefix}frozen              set   chats whose freeze is in force (index for the gauge and reviewers)
  *
  * Atomic (one Lua script or command on one key): each toggle and role merge, opening an episode,
@@ -40,6 +42,8 @@
  * computed per slot, and the count would then be thousands of SCARDs; frozen chats are few (the
  * freeze budget caps them), so one set is not a hot key worth that.
  */
+import calculateSlot from 'cluster-key-slot';
+
 export const ROLE_FIELD = 'r';
 export const FROZEN_FIELD = 'frozen';
 
@@ -48,6 +52,26 @@ export const APPROVAL_PREFIX = 'a:';
 
 export function approvalField(contactId: string): string {
   return `${APPROVAL_PREFIX}${contactId}`;
+}
+
+/** Ranges of hash slots that each get a state marker on a cluster (see Keys.stateMarkers). */
+export const MARKER_BUCKETS = 64;
+const SLOTS = 16384;
+
+let tags: string[] | null = null;
+/** For each bucket of slots, the first tag `s<n>` whose slot falls in it. */
+function markerTags(): string[] {
+  if (tags) return tags;
+  const found: Array<string | undefined> = new Array(MARKER_BUCKETS);
+  for (let n = 0, left = MARKER_BUCKETS; left > 0; n++) {
+    const bucket = Math.floor(calculateSlot(`s${n}`) / (SLOTS / MARKER_BUCKETS));
+    if (found[bucket] === undefined) {
+      found[bucket] = `s${n}`;
+      left--;
+    }
+  }
+  tags = found as string[];
+  return tags;
 }
 
 export class Keys {
@@ -68,6 +92,16 @@ export class Keys {
   }
   stateMarker(): string {
     return `${this.prefix}state`;
+  }
+  /**
+   * On a Redis Cluster, the state marker once in each of MARKER_BUCKETS equal ranges of hash
+   * slots, so every master holds some of them whatever the slot layout (a master serves far more
+   * than 16384 / 64 slots), and they move with their slots when the cluster is resharded: a
+   * master that restarts empty, or a failover to a replica that lost writes, takes its markers
+   * with it and is noticed like a whole Redis that restarted empty.
+   */
+  stateMarkers(): string[] {
+    return markerTags().map((tag) => `${this.prefix}state:{${tag}}`);
   }
   /** The freeze breaker's three keys, in one slot (see judge/freeze-breaker.ts). */
   breaker(part: 'window' | 'open' | 'withheld'): string {

@@ -83,7 +83,11 @@ export function createRedis(redisUrl: string, opts: ClientOptions = {}): RedisCl
   if (target.password) redisOptions.password = target.password;
   if (target.tls) redisOptions.tls = {};
   const nodes: ClusterNode[] = target.nodes.map(({ host, port }) => ({ host, port }));
-  return new Cluster(nodes, { redisOptions, lazyConnect: common.lazyConnect, enableAutoPipelining: true, maxRedirections: 16 });
+  // ioredis follows a MOVED reply only for a pipeline whose commands all share one slot, and
+  // auto-pipelines mix slots: after a master restarts or fails over, they keep failing. The state
+  // markers' EXISTS go one by one, so the check that notices a lost master follows the redirect
+  // (and refreshes the slot map the other commands then use).
+  return new Cluster(nodes, { redisOptions, lazyConnect: common.lazyConnect, enableAutoPipelining: true, autoPipeliningIgnoredCommands: ['exists'], maxRedirections: 16 });
 }
 
 /** The servers holding keys: the masters of a cluster, or the one server. */

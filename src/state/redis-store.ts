@@ -247,14 +247,32 @@ export class RedisStateStore implements StateStore {
     });
   }
 
+  /** One marker on a server; on a cluster one in every range of slots (keys.ts, stateMarkers). */
+  private markers(): string[] {
+    return this.redis.isCluster ? this.keys.stateMarkers() : [this.keys.stateMarker()];
+  }
+
   stateIntact(): Promise<boolean> {
-    return this.timed('stateIntact', async () => (await this.redis.exists(this.keys.stateMarker())) === 1);
+    return this.timed('stateIntact', async () => {
+      // One EXISTS per marker: markers on a cluster are in different slots (auto-pipelined per node).
+      const found = await Promise.all(this.markers().map((k) => this.redis.exists(k)));
+      if (found.every((n) => n === 1)) return true;
+      // A cluster state made before the markers were spread over slot ranges: upgrade it in place.
+      if (this.redis.isCluster && found.every((n) => n === 0) && (await this.redis.exists(this.keys.stateMarker())) === 1) {
+        await this.writeMarkers(Date.now());
+        return true;
+      }
+      return false;
+    });
   }
 
   markStateCreated(now: number): Promise<void> {
-    return this.timed('markStateCreated', async () => {
-      await this.redis.set(this.keys.stateMarker(), JSON.stringify({ createdAt: new Date(now).toISOString() }), 'NX');
-    });
+    return this.timed('markStateCreated', () => this.writeMarkers(now));
+  }
+
+  private async writeMarkers(now: number): Promise<void> {
+    const value = JSON.stringify({ createdAt: new Date(now).toISOString() });
+    await Promise.all(this.markers().map((k) => this.redis.set(k, value, 'NX')));
   }
 
   markApplied(topic: string, nextOffsets: ReadonlyMap<number, string>): Promise<void> {

@@ -113,3 +113,44 @@ describe('pairguard on a Redis Cluster', () => {
     }
   });
 });
+
+// Last in the file: it empties one master of the cluster the other tests share.
+describe('a Redis Cluster master that restarts empty', () => {
+  let env: TestEnv | undefined;
+  afterEach(async () => {
+    await env?.cleanup();
+    env = undefined;
+  });
+
+  it('is noticed within seconds though the other masters still hold their state', async () => {
+    env = await createTestEnv({ env: { REDIS_URL: cluster.url } });
+    const monitor = await env.startMonitor();
+    let fatal: string | null = null;
+    monitor.onFatalStop((reason) => {
+      fatal = reason;
+    });
+    // The state marker is on every master.
+    const markersPerMaster = await Promise.all(
+      cluster.ports.map(async (port) => {
+        const node = cluster.node(port);
+        try {
+          await node.connect();
+          return (await keysWithPrefix(node, `${env!.config.redisKeyPrefix}state:`)).length;
+        } finally {
+          node.disconnect();
+        }
+      }),
+    );
+    expect(markersPerMaster.every((n) => n > 0)).toBe(true);
+    expect(markersPerMaster.reduce((a, b) => a + b, 0)).toBe(64);
+
+    await cluster.restartEmpty(cluster.ports[1]!);
+    const restartedAt = Date.now();
+    await waitFor('the monitor to notice the lost master', async () => /redis lost pairguard state|shutting down/.test(monitor.notReadyReason() ?? ''), 15_000);
+    expect(Date.now() - restartedAt).toBeLessThan(15_000);
+    expect(env.logs.text).toContain('Redis holds no pairguard state any more');
+    // It then stops itself, as on a single server (a restart rebuilds the state from the topics).
+    await waitFor('the monitor to stop itself', async () => fatal !== null, 90_000);
+    expect(await new RedisStateStore(redis, env.config.redisKeyPrefix).stateIntact()).toBe(false);
+  });
+});

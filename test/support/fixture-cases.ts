@@ -67,7 +67,8 @@ export function fixtureCases(target: FixtureTarget): void {
     for (const key of keys) {
       expect(key).not.toContain(SENTINEL);
       const type = await redis.type(key);
-      const dump = type === 'hash' ? await redis.hgetall(key) : type === 'set' ? await redis.smembers(key) : await redis.get(key);
+      const dump =
+        type === 'hash' ? await redis.hgetall(key) : type === 'set' ? await redis.smembers(key) : type === 'zset' ? await redis.zrange(key, 0, -1, 'WITHSCORES') : await redis.get(key);
       expect(JSON.stringify(dump)).not.toContain(SENTINEL);
     }
   }

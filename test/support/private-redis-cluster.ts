@@ -30,6 +30,13 @@ async function freeClusterPort(taken: Set<number>): Promise<number> {
   }
 }
 
+function spawnNode(port: number, dir: string): ChildProcess {
+  return spawn('redis-server', [
+    '--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes', '--cluster-config-file', path.join(dir, `nodes-${port}.conf`),
+    '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no',
+  ], { stdio: 'ignore' });
+}
+
 export class PrivateRedisCluster {
   private constructor(
     readonly ports: number[],
@@ -51,12 +58,7 @@ export class PrivateRedisCluster {
       taken.add(port).add(port + BUS_OFFSET);
       ports.push(port);
     }
-    const processes = ports.map((port) =>
-      spawn('redis-server', [
-        '--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes', '--cluster-config-file', path.join(dir, `nodes-${port}.conf`),
-        '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no',
-      ], { stdio: 'ignore' }),
-    );
+    const processes = ports.map((port) => spawnNode(port, dir));
     const cluster = new PrivateRedisCluster(ports, dir, processes);
     try {
       for (const port of ports) await waitFor(`redis on ${port}`, () => cluster.answers(port));
@@ -67,6 +69,23 @@ export class PrivateRedisCluster {
       throw err;
     }
     return cluster;
+  }
+
+  /**
+   * SIGKILLs one master and starts it again with its cluster config (same id, same slots) and no
+   * data, as a master without persistence comes back; resolves when the cluster is ok again.
+   */
+  async restartEmpty(port: number): Promise<void> {
+    const i = this.ports.indexOf(port);
+    const p = this.processes[i]!;
+    if (p.exitCode === null && p.signalCode === null) {
+      const exited = new Promise((r) => p.once('exit', r));
+      p.kill('SIGKILL');
+      await exited;
+    }
+    this.processes[i] = spawnNode(port, this.dir);
+    await waitFor(`redis on ${port}`, () => this.answers(port));
+    await waitFor('cluster_state:ok on every node', async () => (await Promise.all(this.ports.map((q) => this.info(q)))).every((info) => /cluster_state:ok/.test(info)), 30_000);
   }
 
   /** A direct client of one node (not cluster-aware: it sees only that node's keys). */
