@@ -139,8 +139,3 @@ function fieldMayCarry(field: string, v: unknown): boolean {
  */
 const isId = (s: string) => !/\s/.test(s) && id.safeParse(s).success;
 const isWordless = (v: unknown) => v === null || typeof v === 'number' || typeof v === 'boolean';
-
-/** Bytes a dead letter adds to a produce request (key and value). */
-export function deadLetterBytes(d: { key: Buffer | null; record: DeadLetter }): number {
-  return (d.key?.length ?? 0) + Buffer.byteLength(JSON.stringify(d.record));
-}

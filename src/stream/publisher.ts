@@ -8,6 +8,7 @@ import type { DeadLetter } from '../actions/records.js';
 import type { Topics } from '../config.js';
 import type { Output } from '../judge/judge.js';
 import type { StateStore } from '../state/store.js';
+import { inRequests } from './produce-requests.js';
 
 export interface DeadLetterOut {
   key: Buffer | null;
@@ -32,7 +33,7 @@ export class Publisher {
       { topic: this.topics.control, messages: freezes.map((o) => ({ key: o.chatId, value: JSON.stringify(o.record) })) },
       { topic: this.topics.deadLetter, messages: deadLetters.map((d) => ({ key: d.key, value: JSON.stringify(d.record) })) },
     ].filter((t) => t.messages.length > 0);
-    await this.producer.sendBatch({ topicMessages, acks: -1, compression: this.compression });
+    for (const request of inRequests(topicMessages)) await this.producer.sendBatch({ topicMessages: request, acks: -1, compression: this.compression });
     await Promise.all(
       outputs.flatMap((o) => (o.mark ? [this.store.swapDecision(o.mark.chatId, o.mark.field, o.mark.expected, o.mark.next)] : [])),
     );
