@@ -160,7 +160,7 @@ export async function createPairguardTestEnv(opts: PairguardTestEnvOptions = {})
   };
 
   // Nothing to undo when this fails: connectAdmin disconnects what it connected.
-  await connectAdmin(admin, config, connectTimeoutMs);
+  await connectAdmin(admin, config, connectTimeoutMs, () => lastKafkaError(logs.text));
   try {
     await createTopics(admin, config, opts.partitions ?? 3, opts.replicationFactor ?? 1);
     // Outputs are collected from the first record on, so a wait never misses one written before it began.
@@ -240,6 +240,16 @@ export async function createPairguardTestEnv(opts: PairguardTestEnvOptions = {})
     cleanup,
     [Symbol.asyncDispose]: cleanup,
   };
+}
+
+/** The reason of the last connection error kafkajs logged (into `env.logs`, through createKafka's logger). */
+function lastKafkaError(text: string): string | null {
+  for (const line of text.trimEnd().split('\n').reverse()) {
+    if (!line) continue;
+    const entry = JSON.parse(line) as { component?: string; msg?: string };
+    if (entry.component === 'kafkajs' && entry.msg?.startsWith('Connection error: ')) return entry.msg.slice('Connection error: '.length).trim();
+  }
+  return null;
 }
 
 /** Creates the environment's topics; the broker's refusal is stated, not kafkajs's bare "Topic creation errors". */

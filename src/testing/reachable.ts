@@ -8,7 +8,7 @@ import type { Admin } from 'kafkajs';
 import type { Config } from '../config.js';
 import { PairguardError } from '../errors.js';
 import { createRedis } from '../state/redis-client.js';
-import { connectKafka } from '../stream/connect-errors.js';
+import { connectKafka, kafkaConnectError } from '../stream/connect-errors.js';
 
 /** Resolves when a TCP connection to host:port is accepted within `timeoutMs`. */
 function tcpConnect(address: string, timeoutMs: number): Promise<void> {
@@ -79,10 +79,11 @@ export async function assertReachable(brokers: readonly string[], redisUrl: stri
 }
 
 /**
- * `admin.connect()`, bounded: a port that accepts connections but does not speak Kafka (or not
- * with this TLS and SASL) would otherwise hold the caller for kafkajs's retries, half a minute.
+ * `admin.connect()`, bounded: a port that accepts connections but does not speak Kafka, or not
+ * with these TLS settings, would otherwise hold the caller for kafkajs's retries, a quarter of a
+ * minute. `lastError` is the reason kafkajs logged for its last failed attempt, if any.
  */
-export async function connectAdmin(admin: Admin, config: Config, timeoutMs: number): Promise<void> {
+export async function connectAdmin(admin: Admin, config: Config, timeoutMs: number, lastError: () => string | null): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   // A refused password or certificate becomes one line naming the setting, as for `pairguard run`.
   const connecting = connectKafka(admin, config);
@@ -95,10 +96,15 @@ export async function connectAdmin(admin: Admin, config: Config, timeoutMs: numb
   // kafkajs keeps retrying in the background; its outcome no longer matters.
   connecting.catch(() => undefined);
   void admin.disconnect().catch(() => undefined);
+  const last = lastError();
+  const named = last ? kafkaConnectError(new Error(last), config) : null;
+  if (named instanceof PairguardError) throw named;
+  const brokers = config.kafkaBrokers.join(',');
   throw new PairguardError(
     'KAFKA_UNAVAILABLE',
-    `pairguard/testing: ${config.kafkaBrokers.join(',')} accepted a connection but did not answer as a Kafka broker within ${timeoutMs} ms ` +
-      '(is it a Kafka listener, and does it expect the TLS and SASL settings given?)',
+    last
+      ? `pairguard/testing: no Kafka connection to ${brokers} within ${timeoutMs} ms: ${last}`
+      : `pairguard/testing: ${brokers} accepted a connection but did not answer as a Kafka broker within ${timeoutMs} ms (is it a Kafka listener, without TLS if none is set?)`,
     { retriable: true },
   );
 }

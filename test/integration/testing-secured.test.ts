@@ -47,4 +47,19 @@ describe('pairguard/testing on a secured cluster', () => {
     ).rejects.toThrow('invalid KAFKA_SASL_PASSWORD: the broker rejected SCRAM-SHA-256 authentication for user "pairguard"');
     expect(performance.now() - t0).toBeLessThan(10_000);
   });
+
+  it('an untrusted broker certificate or a missing client certificate fails creation within the connect timeout, saying why', async () => {
+    const { saslSsl, mtls, certificates: c } = broker.secured!;
+    const sasl = { mechanism: 'plain', username: 'pairguard', password: SASL_USERS.pairguard } as const;
+    let t0 = performance.now();
+    await expect(createPairguardTestEnv({ brokers: [saslSsl], tls: { caFile: c.otherCaFile }, sasl, connectTimeoutMs: 2_000 })).rejects.toThrow(
+      `pairguard/testing: no Kafka connection to ${saslSsl} within 2000 ms: self-signed certificate in certificate chain`,
+    );
+    expect(performance.now() - t0).toBeLessThan(5_000);
+    t0 = performance.now();
+    await expect(createPairguardTestEnv({ brokers: [mtls], tls: { caFile: c.caFile }, connectTimeoutMs: 2_000 })).rejects.toThrow(
+      /^invalid KAFKA_TLS_CERT_FILE: the broker requires a client certificate and none is set \(TLS alert: bad certificate\)$/,
+    );
+    expect(performance.now() - t0).toBeLessThan(5_000);
+  });
 });
