@@ -39,13 +39,15 @@ export { replayFile, replayLines } from './cli/replay.js';
 export type { ExportOptions, ExportSummary } from './cli/export.js';
 export { exportTopics } from './cli/export.js';
 
-// Records: the input events (contract §2) and what pairguard writes (contract §3).
+// Records: the input and control events (contract §2) and what pairguard writes (contract §3).
 export type {
   ApprovalEvent,
   ChatCreated,
   ChatUnfrozen,
   ContactApproved,
   ContactRevoked,
+  ControlEvent,
+  FreezeBreakerReset,
   InputEvent,
   InputEventType,
   MemberAdded,
