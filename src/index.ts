@@ -39,7 +39,7 @@ export { replayFile, replayLines } from './cli/replay.js';
 export type { ExportOptions, ExportSummary } from './cli/export.js';
 export { exportTopics } from './cli/export.js';
 
-// Records: the input and control events (contract §2) and what pairguard writes (contract §3).
+// Records: the input events (contract §2), and what pairguard writes and reads on the output and control topics (§3).
 export type {
   ApprovalEvent,
   ChatCreated,
