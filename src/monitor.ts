@@ -200,7 +200,11 @@ export class Monitor {
 
     await ensureState(store, admin, config, logger, now);
 
-    const producer = kafka.producer({ allowAutoTopicCreation: false });
+    // Idempotent: a produce retried after a lost acknowledgement is written once, not twice (the
+    // broker drops the copy by producer id and sequence). kafkajs keeps sequences right only with
+    // one request in flight; outputs are rare (only chunks with alerts, freezes or dead letters
+    // produce), so serialising them costs no measurable latency.
+    const producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
 
     // Short fetch waits: an alert must land before a stranger's next message, not after a poll

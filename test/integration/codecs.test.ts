@@ -13,7 +13,7 @@ import type { AlertRecord, FreezeCommand } from '../../src/actions/records.js';
 import type { CodecName } from '../../src/stream/codecs.js';
 import type { TestEnv } from '../support/harness.js';
 import { createTestEnv, readTopic, waitFor, waitUntilConsumed } from '../support/harness.js';
-import { batchCodecs, fixtureRecords, produceWithJava, recordsOfLines } from '../support/kafka-java.js';
+import { batchCodecs, batchHeaders, fixtureRecords, produceWithJava, recordsOfLines } from '../support/kafka-java.js';
 
 const CODECS: CodecName[] = ['gzip', 'snappy', 'lz4', 'zstd'];
 
@@ -96,8 +96,12 @@ describe('every Kafka codec', () => {
     expect(added).toContain(codec);
   });
 
-  it('writes its own outputs in the KAFKA_OUTPUT_COMPRESSION codec', () => {
-    expect(new Set(batchCodecs(env.config.topics.alerts))).toEqual(new Set(['zstd']));
+  it('writes its own outputs in the KAFKA_OUTPUT_COMPRESSION codec, with an idempotent producer', () => {
+    const batches = batchHeaders(env.config.topics.alerts);
+    expect(batches.length).toBeGreaterThan(0);
+    expect(new Set(batches.map((b) => b.codec))).toEqual(new Set(['zstd']));
+    // A producer id on every batch: the broker drops a retried copy by id and sequence.
+    expect(batches.filter((b) => b.producerId < 0)).toEqual([]);
   });
 });
 

@@ -92,12 +92,17 @@ export function fixtureRecords(file: string, topics: Topics): JavaRecord[] {
  * Kafka's own DumpLogSegments (the local broker's log.dirs, see scripts/services.ts).
  */
 export function batchCodecs(topic: string, logDirs = path.resolve('.services/kafka/data/kraft-logs')): string[] {
-  const codecs: string[] = [];
+  return batchHeaders(topic, logDirs).map((b) => b.codec);
+}
+
+/** Codec and producer id of every record batch a topic holds on the local broker's disk (DumpLogSegments). */
+export function batchHeaders(topic: string, logDirs = path.resolve('.services/kafka/data/kraft-logs')): Array<{ codec: string; producerId: number }> {
+  const batches: Array<{ codec: string; producerId: number }> = [];
   for (const dir of readdirSync(logDirs).filter((d) => d.startsWith(`${topic}-`) && /^\d+$/.test(d.slice(topic.length + 1)))) {
     const segments = readdirSync(path.join(logDirs, dir)).filter((f) => f.endsWith('.log'));
     if (segments.length === 0) continue;
     const out = execFileSync('java', ['-Xmx256m', '-cp', `${LIBS}/*`, 'kafka.tools.DumpLogSegments', '--files', segments.map((f) => path.join(logDirs, dir, f)).join(',')], { encoding: 'utf8' });
-    for (const m of out.matchAll(/compresscodec: (\w+)/g)) codecs.push(m[1]!.toLowerCase());
+    for (const m of out.matchAll(/producerId: (-?\d+).*?compresscodec: (\w+)/g)) batches.push({ producerId: Number(m[1]), codec: m[2]!.toLowerCase() });
   }
-  return codecs;
+  return batches;
 }
