@@ -364,7 +364,8 @@ function clockSkewed(ctx: BatchContext, batch: Batch, message: KafkaMessage, dir
   if (direction !== 'future') return;
   let logged = skewLogged.get(ctx);
   if (!logged) skewLogged.set(ctx, (logged = new OncePerKey(SKEW_KEYS_REMEMBERED)));
-  if (!logged.first(`${batch.topic}\u0000${message.key?.toString('utf8') ?? ''}`)) return;
+  // Keys cut to an id's length: the set is bounded in bytes as well as in keys.
+  if (!logged.first(`${batch.topic}\u0000${message.key?.toString('utf8', 0, 1024) ?? ''}`)) return;
   ctx.logger.warn(
     { topic: batch.topic, partition: batch.partition, offset: message.offset, recordTimestamp: Number(message.timestamp), maxClockSkewSeconds: ctx.config.maxClockSkewSeconds },
     "event dated ahead of its record's Kafka timestamp by more than PAIRGUARD_MAX_CLOCK_SKEW: judged as of the record timestamp (logged once per record key)",

@@ -1,4 +1,5 @@
 /** Bounded clock skew: an event dated too far ahead of its Kafka record is judged as of the record. */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import type { RecordClock } from '../../src/events/decode.js';
@@ -43,6 +44,19 @@ describe('the moment an event is judged at', () => {
   it('is bounded for a reviewer unfreeze too (one dated 9999 would clear every violation until then)', () => {
     const d = decodeControl(buf({ type: 'chat.unfrozen', chatId: 'c', by: 'rev', occurredAt: '9999-01-01T00:00:00Z' }), limits, clock(5));
     expect(d).toMatchObject({ ok: true, at: T0 + 5000, skew: 'future' });
+  });
+
+  it('is never further ahead of the record than the bound, and moves only what is ahead of it (property)', () => {
+    const ms = fc.integer({ min: 0, max: 253_402_300_799_999 }); // up to 9999-12-31
+    fc.assert(
+      fc.property(ms, ms, fc.integer({ min: 0, max: 86_400_000 }), (occurredAt, timestamp, maxSkewMs) => {
+        const { at, skew } = judgedMoment(occurredAt, { timestamp, maxSkewMs });
+        expect(at - timestamp).toBeLessThanOrEqual(maxSkewMs);
+        expect(at === occurredAt).toBe(skew !== 'future');
+        expect(skew === 'past').toBe(timestamp - occurredAt > maxSkewMs);
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it('with a zero bound, clamps any moment ahead of the record', () => {

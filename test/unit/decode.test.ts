@@ -68,4 +68,24 @@ describe('decoding never throws', () => {
     const value = Buffer.from('{"type":[{"toString":""}]}');
     expect(decodeInput('approvals', value, limits)).toEqual({ ok: false, reason: 'unknown-type', detail: 'unknown event type (an array)' });
   });
+
+  it('on a control record nobody foresaw: decodeControl is as total as decodeInput', () => {
+    const depth = 100_000;
+    const bomb = Buffer.from(`{"type":"chat.unfrozen","chatId":"c","by":"r","occurredAt":"${at}","x":${'['.repeat(depth)}${']'.repeat(depth)}}`);
+    expect(decodeControl(bomb, { ...limits, maxValueBytes: 1 << 20 })).toMatchObject({ ok: true, event: { chatId: 'c' } });
+    expect(decodeControl(Buffer.from('{"type":"chat.unfrozen","toString":1,"toJSON":2,"__proto__":{}}'), limits)).toMatchObject({ ok: false, reason: 'invalid-fields' });
+  });
+});
+
+describe('naming an unknown type in the error', () => {
+  it('quotes what reads as an event type name, and only counts the characters of anything else (it may be words)', () => {
+    const detail = (type: unknown) => {
+      const d = decodeInput('messages', buf({ type, eventId: 'e' }), limits);
+      return d.ok ? null : d.detail;
+    };
+    expect(detail('chat.deleted')).toBe('unknown event type "chat.deleted"');
+    expect(detail('meet me at the park')).toBe('unknown event type (a string of 19 characters)');
+    expect(detail('Chat.Deleted')).toBe('unknown event type (a string of 12 characters)');
+    expect(detail(`a.${'b'.repeat(60)}`)).toBe('unknown event type (a string of 62 characters)');
+  });
 });
