@@ -126,8 +126,8 @@ function fieldMayCarry(field: string, v: unknown): boolean {
     case 'role':
       return v === 'child' || v === 'adult';
     case 'occurredAt':
-      // Digits and date punctuation only: a wrong date is shown, a word is not.
-      return v.length <= 64 && /^[0-9TZtz:.,+\- ]*$/.test(v);
+      // A wrong date is shown (`not-a-date`, `2026-11-21 10:00`), a sentence is not.
+      return v.length <= 64 && (!/\s/.test(v) || /^[0-9TZtz:.,+\- ]*$/.test(v));
     default:
       return isId(v);
   }
