@@ -6,12 +6,13 @@
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Message } from 'kafkajs';
 import { parseLine } from '../../src/cli/replay.js';
 import type { Topics } from '../../src/config.js';
 import { installKafkaJars } from '../../scripts/services.js';
+import { compileJava } from './javac.js';
 
 const SOURCE = path.resolve('test/support/java/RecordProducer.java');
 const LIBS = path.resolve('.services/kafka/libs');
@@ -26,13 +27,7 @@ export interface JavaRecord {
 
 async function compiled(): Promise<string> {
   await installKafkaJars({ log: () => undefined });
-  const hash = createHash('sha256').update(readFileSync(SOURCE)).digest('hex').slice(0, 12);
-  const dir = path.resolve('.services/java', hash);
-  if (!existsSync(path.join(dir, 'RecordProducer.class'))) {
-    mkdirSync(dir, { recursive: true });
-    execFileSync('javac', ['-d', dir, '-cp', `${LIBS}/*`, SOURCE], { stdio: 'pipe' });
-  }
-  return dir;
+  return compileJava(SOURCE, LIBS, '.services/java');
 }
 
 const b64 = (v: string | Buffer | null): string => (v === null ? '' : Buffer.from(v).toString('base64'));

@@ -5,9 +5,9 @@
  * compiled once per source version.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { compileJava } from './javac.js';
 
 /** Kubernetes 1.32's API (client-java 24). */
 const ARTIFACTS = ['io.kubernetes:client-java-api:24.0.0', 'com.google.code.gson:gson:2.11.0'];
@@ -25,13 +25,7 @@ function installJars(): void {
 
 function compiled(): string {
   installJars();
-  const hash = createHash('sha256').update(readFileSync(SOURCE)).digest('hex').slice(0, 12);
-  const dir = path.resolve('.services/kubernetes', hash);
-  if (!existsSync(path.join(dir, 'K8sValidate.class'))) {
-    mkdirSync(dir, { recursive: true });
-    execFileSync('javac', ['-d', dir, '-cp', `${LIBS}/*`, SOURCE], { stdio: 'pipe' });
-  }
-  return dir;
+  return compileJava(SOURCE, LIBS, '.services/kubernetes');
 }
 
 /** `kind` → "ok" or the reason it is invalid, for every object. */
