@@ -1,8 +1,8 @@
 /**
  * pairguard as another project gets it: `npm pack` of this tree, installed into an empty project
  * with nothing but registry packages beside it, then used there: the command, a vitest suite
- * using `pairguard/testing` on the real broker and Redis, and a type check against the shipped
- * declarations (test/package/consumer/ holds that project's files).
+ * using `pairguard/testing` on the real broker and Redis, the README's jest example, and a type
+ * check against the shipped declarations (test/package/consumer/ holds that project's files).
  */
 import { execFile, spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -31,6 +31,17 @@ function olderNode(): string | null {
 }
 
 const revision = spawnSync('git', ['rev-parse', '--short=12', 'HEAD'], { encoding: 'utf8' }).stdout?.trim() || 'unknown';
+
+/** Topics whose names start with a test environment's id (its six, until it is cleaned up). */
+async function topicsOf(id: string): Promise<string[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    return (await admin.listTopics()).filter((t) => t.startsWith(id));
+  } finally {
+    await admin.disconnect();
+  }
+}
 
 let work: string;
 let project: string;
@@ -65,7 +76,7 @@ beforeAll(async () => {
   const versionOf = (name: string) => (JSON.parse(readFileSync(`node_modules/${name}/package.json`, 'utf8')) as { version: string }).version;
   await sh(
     'npm',
-    ['install', tarball, `vitest@${versionOf('vitest')}`, `typescript@${versionOf('typescript')}`, `@types/node@${versionOf('@types/node')}`, '--no-audit', '--no-fund', '--prefer-offline'],
+    ['install', tarball, `vitest@${versionOf('vitest')}`, `typescript@${versionOf('typescript')}`, `@types/node@${versionOf('@types/node')}`, 'jest@30', '--no-audit', '--no-fund', '--prefer-offline'],
     project,
   );
 }, 300_000);
@@ -85,7 +96,8 @@ describe('the package, installed from its tarball into an empty project', () => 
     expect(installed.engines.node).toBe('>=24');
     expect(installed.license).toBe('Apache-2.0');
     // Nor do its dependencies: npm would ask to approve them, and a CI job may not run them.
-    const withScripts = await sh('npm', ['query', ':attr(scripts, [install]), :attr(scripts, [preinstall]), :attr(scripts, [postinstall])'], project);
+    const selector = ['install', 'preinstall', 'postinstall'].map((s) => `#pairguard :attr(scripts, [${s}])`).join(', ');
+    const withScripts = await sh('npm', ['query', selector], project);
     expect((JSON.parse(withScripts.stdout) as Array<{ name: string }>).map((p) => p.name)).toEqual([]);
   });
 
@@ -111,16 +123,20 @@ describe('the package, installed from its tarball into an empty project', () => 
 
     const id = readFileSync(join(project, 'env-id.txt'), 'utf8');
     expect(id).toMatch(/^pgt[0-9a-z]+$/);
-    const admin = kafka.admin();
-    await admin.connect();
+    expect(await topicsOf(id)).toEqual([]);
     const redis = new Redis(REDIS_URL);
     try {
-      expect((await admin.listTopics()).filter((t) => t.startsWith(id))).toEqual([]);
       expect(await redis.keys(`pgtest:${id}:*`)).toEqual([]);
     } finally {
-      await admin.disconnect();
       redis.disconnect();
     }
+  });
+
+  it('runs the README jest example, in the native ESM mode of jest', async () => {
+    await sh('npm', ['run', '--silent', 'test:jest', '--', '--json', '--outputFile=jest-results.json'], project);
+    const results = JSON.parse(readFileSync(join(project, 'jest-results.json'), 'utf8')) as { numPassedTests: number; numTotalTests: number };
+    expect([results.numPassedTests, results.numTotalTests]).toEqual([1, 1]);
+    expect(await topicsOf(readFileSync(join(project, 'jest-env-id.txt'), 'utf8'))).toEqual([]);
   });
 
   it('type-checks a TypeScript file against the shipped declarations', async () => {
