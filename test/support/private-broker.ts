@@ -54,7 +54,8 @@ export class PrivateBroker {
     return `127.0.0.1:${this.port}`;
   }
 
-  static async create(opts: { secured?: boolean } = {}): Promise<PrivateBroker> {
+  /** `properties`: extra server.properties lines (an authorizer and its super users, say). */
+  static async create(opts: { secured?: boolean; properties?: readonly string[] } = {}): Promise<PrivateBroker> {
     // `npm run services` skips the jars when it finds a broker already running.
     await installKafkaJars({ log: () => undefined });
     if (!existsSync(LIBS)) throw new Error(`no Kafka jars in ${LIBS}`);
@@ -75,6 +76,7 @@ export class PrivateBroker {
         'controller.listener.names=CONTROLLER',
         `listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT${secured ? ',SASL_SSL:SASL_SSL,SSL:SSL' : ''}`,
         ...(secured ? securedProperties(secured.certificates) : []),
+        ...(opts.properties ?? []),
         `log.dirs=${path.join(dir, 'data')}`,
         'offsets.topic.replication.factor=1',
         'offsets.topic.num.partitions=1',
