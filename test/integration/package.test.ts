@@ -15,7 +15,7 @@ import { kafka, REDIS_URL } from '../support/harness.js';
 
 const run = promisify(execFile);
 const root = process.cwd();
-const manifest = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string; devDependencies: Record<string, string> };
+const manifest = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
 
 // Every command finds this Node first, as a CI job set up with Node 24 would.
 const PATH = [dirname(process.execPath), process.env.PATH].join(delimiter);
@@ -72,7 +72,7 @@ beforeAll(async () => {
   cpSync(resolve('test/package/consumer'), project, { recursive: true });
   mkdirSync(join(project, 'fixtures'));
   cpSync('test/fixtures/flaw-2019.jsonl', join(project, 'fixtures/flaw-2019.jsonl'));
-  // The same versions as this project's, so npm's cache serves them; the registry otherwise.
+  // The versions this project uses, so npm's cache serves them; the registry otherwise (and jest).
   const versionOf = (name: string) => (JSON.parse(readFileSync(`node_modules/${name}/package.json`, 'utf8')) as { version: string }).version;
   await sh(
     'npm',
