@@ -157,7 +157,7 @@ function handle(h: Hostile, offset: number): 'decoded' | 'dead-lettered' | 'igno
 }
 
 describe('decoding hostile records, then dead-lettering what does not decode', () => {
-  it('10,000 records of every hostile shape: each decoded or a valid, small, wordless dead letter; none throws', () => {
+  it('12,000 records of every hostile shape: each decoded or a valid, small, wordless dead letter (or, on the control topic, ignored as not pairguard\'s); none throws', () => {
     const seen = new Map<string, number>();
     let offset = 0;
     fc.assert(
@@ -166,10 +166,10 @@ describe('decoding hostile records, then dead-lettering what does not decode', (
         const key = `${h.shape}/${outcome}`;
         seen.set(key, (seen.get(key) ?? 0) + 1);
       }),
-      { numRuns: 10_000 },
+      { numRuns: 12_000 },
     );
     const count = (re: RegExp) => [...seen].filter(([k]) => re.test(k)).reduce((n, [, c]) => n + c, 0);
-    expect(count(/./)).toBeGreaterThanOrEqual(10_000);
+    expect(count(/\/(decoded|dead-lettered)$/)).toBeGreaterThanOrEqual(10_000);
     for (const shape of Object.keys(shapes)) expect(count(new RegExp(`^${shape}/dead-lettered$`)), shape).toBeGreaterThanOrEqual(50);
     // Valid events away from home are dead-lettered; at home they are judged.
     expect(count(/^valid-elsewhere\/decoded$/)).toBeGreaterThanOrEqual(100);
