@@ -21,7 +21,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
-import type { Admin, Consumer, Kafka } from 'kafkajs';
+import type { Admin, Kafka } from 'kafkajs';
 import type { AlertRecord, DeadLetter, FreezeCommand } from '../actions/records.js';
 import type { Config } from '../config.js';
 import { loadConfig, prefixedTopicEnv } from '../config.js';
@@ -33,6 +33,7 @@ import { consumerGroups, recordsNotCommitted } from '../stream/consumer-groups.j
 import { createKafka } from '../stream/kafka-client.js';
 import type { ReplaySummary } from '../cli/replay.js';
 import { replayFile, replayLines } from '../cli/replay.js';
+import { OutputTail } from './output-tail.js';
 import { assertReachable, connectAdmin } from './reachable.js';
 
 export type { AlertRecord, DeadLetter, FreezeCommand } from '../actions/records.js';
@@ -139,20 +140,17 @@ export async function createPairguardTestEnv(opts: PairguardTestEnvOptions = {})
   const logs = new Sink();
   const kafka = createKafka(config, createLogger(config.logLevel, logs), `-testing-${id}`);
   const admin: Admin = kafka.admin();
-  const tailGroup = `pairguard-testing-tail-${id}`;
-  const tail: Consumer = kafka.consumer({ groupId: tailGroup, maxWaitTimeInMs: 50 });
+  const tail = new OutputTail(kafka, config.topics, `pairguard-testing-tail-${id}`);
   const monitors: Monitor[] = [];
-  const outputs = { alerts: [] as AlertRecord[], freezes: [] as FreezeCommand[], deadLetters: [] as DeadLetter[] };
-  const seen = new Map<string, bigint>();
 
   let cleaning: Promise<void> | null = null;
   const cleanup = () => {
     cleaning ??= (async () => {
       // Every step runs even when one fails.
       await Promise.allSettled(monitors.map((m) => m.stop()));
-      await tail.disconnect().catch(() => undefined);
+      await tail.stop().catch(() => undefined);
       await deleteTopics(admin, Object.values(config.topics)).catch(() => undefined);
-      await admin.deleteGroups([...consumerGroups(config).map((g) => g.groupId), tailGroup]).catch(() => undefined);
+      await admin.deleteGroups([...consumerGroups(config).map((g) => g.groupId), tail.groupId]).catch(() => undefined);
       await admin.disconnect().catch(() => undefined);
       await deleteKeys(config);
     })();
@@ -163,40 +161,17 @@ export async function createPairguardTestEnv(opts: PairguardTestEnvOptions = {})
   await connectAdmin(admin, config, connectTimeoutMs, () => lastKafkaError(logs.text));
   try {
     await createTopics(admin, config, opts.partitions ?? 3, opts.replicationFactor ?? 1);
-    // Outputs are collected from the first record on, so a wait never misses one written before it began.
-    const outputTopics = [config.topics.alerts, config.topics.control, config.topics.deadLetter];
-    await tail.connect();
-    await tail.subscribe({ topics: outputTopics, fromBeginning: true });
-    await tail.run({
-      autoCommit: false,
-      eachMessage: async ({ topic, partition, message }) => {
-        seen.set(`${topic}/${partition}`, BigInt(message.offset) + 1n);
-        if (!message.value) return;
-        const v = JSON.parse(message.value.toString()) as { type?: string };
-        if (topic === config.topics.alerts) outputs.alerts.push(v as AlertRecord);
-        else if (topic === config.topics.deadLetter) outputs.deadLetters.push(v as DeadLetter);
-        else if (v.type === 'chat.freeze') outputs.freezes.push(v as FreezeCommand);
-      },
-    });
+    await tail.start();
   } catch (err) {
     await cleanup();
     throw err;
   }
 
-  const collected = async () => {
-    for (const topic of [config.topics.alerts, config.topics.control, config.topics.deadLetter]) {
-      for (const w of await admin.fetchTopicOffsets(topic)) {
-        if ((seen.get(`${topic}/${w.partition}`) ?? BigInt(w.low)) < BigInt(w.high)) return false;
-      }
-    }
-    return true;
-  };
-
   const waitUntilIdle = async (timeoutMs = 60_000) => {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const behind = await recordsNotCommitted(admin, config);
-      if (behind === 0n && (await collected())) return;
+      if (behind === 0n && (await tail.caughtUp(admin))) return;
       if (Date.now() > deadline) throw new Error(`pairguard is still ${behind} input records behind after ${timeoutMs} ms`);
       await sleep(100);
     }
@@ -233,9 +208,9 @@ export async function createPairguardTestEnv(opts: PairguardTestEnvOptions = {})
       if (typeof source === 'string') return replayFile({ ...base, file: source, progress: false });
       return replayLines(base, [...source].map((e) => (typeof e === 'string' ? e : JSON.stringify(e))));
     },
-    waitForAlerts: (o = {}) => waitFor('alerts', outputs.alerts, o),
-    waitForFreezes: (o = {}) => waitFor('freezes', outputs.freezes, o),
-    waitForDeadLetters: (o = {}) => waitFor('dead letters', outputs.deadLetters, o),
+    waitForAlerts: (o = {}) => waitFor('alerts', tail.alerts, o),
+    waitForFreezes: (o = {}) => waitFor('freezes', tail.freezes, o),
+    waitForDeadLetters: (o = {}) => waitFor('dead letters', tail.deadLetters, o),
     waitUntilIdle,
     cleanup,
     [Symbol.asyncDispose]: cleanup,
