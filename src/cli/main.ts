@@ -47,7 +47,7 @@ function commandKafka(cfg: Config, command: string): Kafka {
   return createKafka(cfg, createLogger('warn', process.stderr), `-${command}`);
 }
 
-const limitsOf = (cfg: Config) => ({ maxValueBytes: cfg.maxEventBytes, maxMembers: cfg.maxChatMembers });
+const limitsOf = (cfg: Config) => ({ maxValueBytes: cfg.maxEventBytes, maxMembers: cfg.maxChatMembers, maxClockSkewMs: cfg.maxClockSkewSeconds * 1000 });
 const counts = (byRole: Record<string, number | undefined>) => Object.entries(byRole).map(([role, n]) => `${n} ${role}`).join(', ') || 'none';
 
 const program = new Command()

@@ -44,6 +44,8 @@ export interface DecodeLimits {
   maxValueBytes: number;
   /** Most members a `chat.created` may list. */
   maxMembers: number;
+  /** PAIRGUARD_MAX_CLOCK_SKEW in ms, for readers that bound skew from their limits (the audit); absent: occurredAt is taken as stated. */
+  maxClockSkewMs?: number;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });

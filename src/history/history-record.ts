@@ -63,14 +63,18 @@ const ROLE_RANK: Record<HistoryRole, number> = { approvals: 0, membership: 1, me
 export const historyOrder: Order<HistoryRecord> = (a, b) =>
   a.at - b.at || ROLE_RANK[a.role] - ROLE_RANK[b.role] || a.partition - b.partition || Number(a.offset) - Number(b.offset);
 
-/** Classifies one record; `previousAt` is the moment of the record before it in its partition. */
-export function classify(role: HistoryRole, value: Buffer | null, limits: DecodeLimits, previousAt: number): { content: HistoryContent; at: number; timed: boolean } {
+/**
+ * Classifies one record; `previousAt` is the moment of the record before it in its partition. With
+ * its Kafka timestamp and `limits.maxClockSkewMs`, clock skew is bounded as the monitor bounds it.
+ */
+export function classify(role: HistoryRole, value: Buffer | null, limits: DecodeLimits, previousAt: number, recordTimestamp?: number): { content: HistoryContent; at: number; timed: boolean } {
   const untimed = (content: HistoryContent) => ({ content, at: previousAt, timed: false });
+  const clock = recordTimestamp !== undefined && limits.maxClockSkewMs !== undefined ? { timestamp: recordTimestamp, maxSkewMs: limits.maxClockSkewMs } : undefined;
   if (role !== 'control') {
-    const d = decodeInput(role, value, limits);
+    const d = decodeInput(role, value, limits, clock);
     return d.ok ? { content: { kind: 'event', event: d.event }, at: d.at, timed: true } : untimed({ kind: 'malformed', reason: d.reason, detail: d.detail });
   }
-  const unfrozen = decodeControl(value, limits);
+  const unfrozen = decodeControl(value, limits, clock);
   if (unfrozen?.ok && unfrozen.event.type === 'chat.unfrozen') return { content: { kind: 'unfreeze', chatId: unfrozen.event.chatId }, at: unfrozen.at, timed: true };
   if (unfrozen?.ok) return untimed({ kind: 'other' });
   if (unfrozen) return untimed({ kind: 'malformed', reason: unfrozen.reason, detail: unfrozen.detail });

@@ -140,7 +140,7 @@ export async function openHistory(opts: ReadHistoryOptions): Promise<HistoryRead
             const offset = BigInt(m.offset);
             if (offset < b.next) continue; // re-fetched after a pause
             if (offset >= b.high) break;
-            const c = classify(b.role, m.value, opts.limits, b.previousAt);
+            const c = classify(b.role, m.value, opts.limits, b.previousAt, Number(m.timestamp));
             b.previousAt = c.at;
             const keep = opts.keepBytes ?? true;
             b.items.push({ role: b.role, topic: b.topic, partition: b.partition, offset: m.offset, key: keep ? m.key : null, value: keep ? m.value : null, at: c.at, timed: c.timed, content: c.content });

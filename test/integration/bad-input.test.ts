@@ -3,6 +3,7 @@ import { AssignerProtocol } from 'kafkajs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AlertRecord, DeadLetter, FreezeCommand } from '../../src/actions/records.js';
 import { deadLetter } from '../../src/actions/records.js';
+import { auditTopics } from '../../src/audit/audit.js';
 import type { Monitor } from '../../src/monitor.js';
 import type { TestEnv } from '../support/harness.js';
 import { createTestEnv, kafka, readTopic, waitFor, waitUntilConsumed } from '../support/harness.js';
@@ -177,6 +178,10 @@ describe('bad and awkward input', () => {
     expect(sum(page, 'pairguard_clock_skew_events_total', `topic="${membership}"`)).toBe(0);
     const logged = env.logs.lines().filter((l) => String(l.msg).includes('PAIRGUARD_MAX_CLOCK_SKEW'));
     expect(logged.map((l) => l.topic)).toEqual([approvals, approvals]);
+    // The audit of the same topics bounds skew the same way, so it finds what the monitor found.
+    const limits = { maxValueBytes: env.config.maxEventBytes, maxMembers: env.config.maxChatMembers, maxClockSkewMs: env.config.maxClockSkewSeconds * 1000 };
+    const audit = await auditTopics({ kafka, topics: env.config.topics, limits });
+    expect(audit.chats.map((c) => c.chatId)).toEqual(['other']);
   }, 120_000);
 });
 

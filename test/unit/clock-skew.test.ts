@@ -5,6 +5,7 @@ import { loadConfig } from '../../src/config.js';
 import type { RecordClock } from '../../src/events/decode.js';
 import { decodeControl, decodeInput, judgedMoment } from '../../src/events/decode.js';
 import type { InputEvent } from '../../src/events/schema.js';
+import { classify } from '../../src/history/history-record.js';
 import { judgeEvent } from '../../src/judge/judge.js';
 import { OncePerKey } from '../../src/observability/once-per-key.js';
 import { MemoryStore } from '../support/memory-store.js';
@@ -95,6 +96,16 @@ describe('a future-dated fact judged as of its record', () => {
   it('would otherwise be taken at its word: the chat is frozen, falsely', async () => {
     const outputs = await approvedInTheFuture(false);
     expect(outputs.filter((o) => o.kind === 'alert').map((o) => (o.kind === 'alert' ? o.record.pair : null))).toEqual([['A', 'C']]);
+  });
+});
+
+describe('history read back (the audit)', () => {
+  it('bounds skew as the monitor does when given the record timestamp and the bound', () => {
+    const value = added('9999-12-31T23:59:59.999Z');
+    expect(classify('membership', value, { ...limits, maxClockSkewMs: SKEW }, 0, T0)).toMatchObject({ at: T0, timed: true });
+    expect(classify('membership', value, limits, 0, T0).at).toBe(Date.parse('9999-12-31T23:59:59.999Z'));
+    const unfreeze = buf({ type: 'chat.unfrozen', chatId: 'c', occurredAt: '9999-01-01T00:00:00Z' });
+    expect(classify('control', unfreeze, { ...limits, maxClockSkewMs: SKEW }, 0, T0)).toMatchObject({ at: T0, content: { kind: 'unfreeze' } });
   });
 });
 
