@@ -99,6 +99,11 @@ describe('the package, installed from its tarball into an empty project', () => 
     const selector = ['install', 'preinstall', 'postinstall'].map((s) => `#pairguard :attr(scripts, [${s}])`).join(', ');
     const withScripts = await sh('npm', ['query', selector], project);
     expect((JSON.parse(withScripts.stdout) as Array<{ name: string }>).map((p) => p.name)).toEqual([]);
+    // The on-call files and schemas are exported, so a deployment pipeline can locate them.
+    const files = ['pairguard/prometheus/rules.yml', 'pairguard/dashboards/pairguard-oncall.json', 'pairguard/schemas/asyncapi.yaml'];
+    const script = `for (const f of ${JSON.stringify(files)}) console.log(fs.readFileSync(new URL(import.meta.resolve(f))).length > 0)`;
+    const resolved = await sh('node', ['--input-type=module', '-e', `import fs from 'node:fs'; ${script}`], project);
+    expect(resolved.stdout).toBe('true\ntrue\ntrue\n');
   });
 
   it('runs `npx pairguard --version` and `--help`', async () => {
