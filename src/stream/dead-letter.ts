@@ -38,6 +38,9 @@ export interface SourceRecord {
   value: Buffer | null;
 }
 
+/** More members than could fit in MAX_CARRIED_VALUE_BYTES (each takes 3 bytes at least): not checked one by one. */
+const MAX_CARRIED_MEMBERS = Math.floor(MAX_CARRIED_VALUE_BYTES / 3);
+
 /** Event `type` values a dead letter may name: input events and the control topic's own. */
 const KNOWN_TYPES: ReadonlySet<string> = new Set<string>([...INPUT_EVENT_TYPES, 'chat.unfrozen', 'chat.freeze', 'freeze-breaker.reset']);
 
@@ -102,7 +105,7 @@ function vettedFields(value: Buffer): Record<string, unknown> | null {
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return null;
   const kept: Record<string, unknown> = {};
-  // Only the allowlist is looked up, so a record's size or key count costs nothing here.
+  // Only the allowlist is looked up: the record's own keys, however many, are never walked.
   for (const field of EVENT_FIELDS) {
     if (!Object.hasOwn(parsed, field)) continue;
     const v = (parsed as Record<string, unknown>)[field];
@@ -118,7 +121,7 @@ function vettedFields(value: Buffer): Record<string, unknown> | null {
  */
 function fieldMayCarry(field: string, v: unknown): boolean {
   if (v === null || typeof v === 'number' || typeof v === 'boolean') return true;
-  if (field === 'members') return Array.isArray(v) && v.every((m) => (typeof m === 'string' ? isId(m) : isWordless(m)));
+  if (field === 'members') return Array.isArray(v) && v.length <= MAX_CARRIED_MEMBERS && v.every((m) => (typeof m === 'string' ? isId(m) : isWordless(m)));
   if (typeof v !== 'string') return false;
   switch (field) {
     case 'type':
