@@ -57,3 +57,5 @@ export type {
   UserRegistered,
 } from './events/schema.js';
 export type { AlertAction, AlertRecord, DeadLetter, FreezeCommand, TriggerRef } from './actions/records.js';
+/** The `schemaVersion` every output record carries; raised only by an incompatible change. */
+export { SCHEMA_VERSION } from './actions/records.js';

@@ -4,7 +4,7 @@
  * shipped .d.ts files fails the check.
  */
 import type { AlertRecord, AuditReport, Config, DeadLetter, FreezeCommand, InputEvent } from 'pairguard';
-import { auditTopics, createKafka, createLogger, loadConfig, Monitor, PairguardError, replayLines } from 'pairguard';
+import { auditTopics, createKafka, createLogger, loadConfig, Monitor, PairguardError, replayLines, SCHEMA_VERSION } from 'pairguard';
 import alertSchema from 'pairguard/schemas/pairing.unapproved.schema.json' with { type: 'json' };
 import manifest from 'pairguard/package.json' with { type: 'json' };
 import type { PairguardTestEnv, PairguardTestEnvOptions, WaitOptions } from 'pairguard/testing';
@@ -45,5 +45,6 @@ export async function test(): Promise<string> {
   void [first, freezes, dead];
   const err: unknown = null;
   if (err instanceof PairguardError && err.code === 'KAFKA_UNAVAILABLE') return 'no broker';
-  return `${manifest.version} ${alertSchema.title} ${alert!.schemaVersion}`;
+  const version: typeof SCHEMA_VERSION = alert!.schemaVersion;
+  return `${manifest.version} ${alertSchema.title} ${version}`;
 }
