@@ -1,15 +1,20 @@
 /**
  * Liveness that tells the truth, on a real process: /healthz fails only when a consumer is wedged
  * with records waiting, not while idle, nor while it waits at the ordering barrier for a consumer
- * that makes progress, and recovers with the consumer. (Readiness through a consumer kafkajs does
- * not restart: test/integration/kafka-acls.test.ts.)
+ * that makes progress, nor while it is held at an undecodable batch; and it recovers with the
+ * consumer. (Readiness through a consumer kafkajs does not restart: kafka-acls.test.ts.)
  */
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import type { Server, Socket } from 'node:net';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { AlertRecord } from '../../src/actions/records.js';
 import type { Monitor } from '../../src/monitor.js';
 import type { TestEnv } from '../support/harness.js';
-import { createTestEnv, waitFor, waitUntilConsumed } from '../support/harness.js';
+import { createTestEnv, readTopic, waitFor, waitUntilConsumed } from '../support/harness.js';
+import { fixtureRecords, produceWithJava } from '../support/kafka-java.js';
+import { consumerGroups, topicsWithUncommitted } from '../../src/stream/consumer-groups.js';
 
 let env: TestEnv | null = null;
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -148,5 +153,47 @@ describe('/healthz', () => {
     await waitUntilConsumed(env);
     expect((await get(monitor, '/readyz')).body.consumers).toEqual({ approvals: 'running', membership: 'running', messages: 'running' });
     console.info(JSON.stringify({ test: 'liveness-stall', stallSeconds: STALL_SECONDS, backlogRecords: BACKLOG_SENDS * 5_000, backlogSeconds, membershipBarrierWaitSeconds: waited, healthSamples: idle.length + catchingUp.length, detectedSeconds }));
+  });
+});
+
+/** The first zstd record batch of a partition's first segment on the local broker's disk: file, and where its records start. */
+function firstZstdBatch(topic: string): { file: string; at: number } {
+  const file = path.resolve('.services/kafka/data/kraft-logs', `${topic}-0`, '00000000000000000000.log');
+  const log = readFileSync(file);
+  for (let at = 0; at + 61 <= log.length; at += 12 + log.readInt32BE(at + 8)) if ((log.readInt16BE(at + 21) & 0x07) === 4) return { file, at: at + 61 };
+  throw new Error(`no zstd batch in ${file}`);
+}
+
+describe('/healthz while a consumer is held', () => {
+  it('stays 200 while membership holds at a batch it cannot decode and messages waits behind it, well past the stall setting', { timeout: 120_000 }, async () => {
+    env = await createTestEnv({ partitions: 1 });
+    await produceWithJava(env.config.kafkaBrokers.join(','), fixtureRecords('test/fixtures/flaw-2019.jsonl', env.config.topics), { 'compression.type': 'zstd' });
+    // The batch holding chat.created, damaged on the broker's disk: its zstd magic overwritten.
+    const { file, at } = firstZstdBatch(env.config.topics.membership);
+    const original = readFileSync(file);
+    const damaged = Buffer.from(original);
+    damaged.writeUInt32BE(0xdeadbeef, at);
+    writeFileSync(file, damaged);
+    cleanups.push(() => writeFileSync(file, original));
+
+    const monitor = await env.startMonitor({ stallSeconds: 1 });
+    await waitFor('membership held', async () => (await get(monitor, '/readyz')).body.consumers?.membership?.startsWith('held: '));
+    const held = await healthWhile(monitor, new Promise((r) => setTimeout(r, 4_000)));
+    expect(new Set(held)).toEqual(new Set([200]));
+    // Not for want of records: both consumers had records waiting and committed none of them.
+    const groups = consumerGroups(env.config);
+    for (const name of ['membership', 'messages'] as const) {
+      const g = groups.find((c) => c.name === name)!;
+      expect(await topicsWithUncommitted(env.admin, g.groupId, g.topics), name).toContain(name === 'membership' ? env.config.topics.membership : env.config.topics.messages);
+    }
+    const ready = await get(monitor, '/readyz');
+    expect(ready.status).toBe(503);
+    expect(ready.body.consumers?.membership).toMatch(new RegExp(`^held: membership consumer holds at a record batch it cannot decode on ${env.config.topics.membership}`));
+
+    writeFileSync(file, original);
+    await waitUntilConsumed(env, 90_000);
+    const alerts = await readTopic<AlertRecord>(env.admin, env.config.topics.alerts);
+    expect(alerts.map((a) => [a.key, a.value.pair])).toEqual([['group-1', ['bob', 'carol']]]);
+    expect((await get(monitor, '/healthz')).status).toBe(200);
   });
 });
