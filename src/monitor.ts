@@ -146,6 +146,9 @@ export class Monitor {
     if (this.stateLost) return 'redis lost pairguard state; restart to rebuild it from the topics';
     const down = this.consumers.flatMap((c) => (c.down ? [c.down] : []));
     if (down.length > 0) return down.join('; ');
+    // Contract: a consumer that cannot make progress makes /readyz answer 503 with the reason.
+    const stalled = this.stalledReason();
+    if (stalled) return stalled;
     if (!this.redisUp) return 'redis unreachable';
     if (!this.kafkaUp) return 'kafka unreachable';
     if (!this.caughtUp) return 'approval cache catching up';

@@ -145,7 +145,9 @@ describe('/healthz', () => {
     const detectedSeconds = (Date.now() - stalledAt) / 1000;
     expect(stalled.body).toEqual({ status: 'stalled', reason: expect.stringMatching(new RegExp(`^approvals consumer judged nothing for \\d+ s while ${env.config.topics.approvals} has records it has not committed$`)) });
     expect(detectedSeconds).toBeGreaterThanOrEqual(STALL_SECONDS);
-    expect((await get(monitor, '/readyz')).body.consumers?.approvals).toMatch(/^stalled: approvals consumer judged nothing/);
+    const notReady = await get(monitor, '/readyz');
+    expect([notReady.status, notReady.body.status, notReady.body.reason]).toEqual([503, 'not-ready', stalled.body.reason]);
+    expect(notReady.body.consumers?.approvals).toMatch(/^stalled: approvals consumer judged nothing/);
 
     // Redis answers again: the batch completes, the consumer commits, and it is alive again.
     proxy.resume();
