@@ -207,7 +207,14 @@ export class Monitor {
     // broker drops the copy by producer id and sequence). kafkajs keeps sequences right only with
     // one request in flight; outputs are rare (only chunks with alerts, freezes or dead letters
     // produce), so serialising them costs no measurable latency.
-    const producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
+    // Its retries are not capped (kafkajs's rule for idempotence: a producer that gives up mid-
+    // sequence may leave a gap); a publish waits for the brokers, and the batch waits with it.
+    const producer = kafka.producer({
+      allowAutoTopicCreation: false,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 5_000 },
+    });
     await producer.connect();
 
     // Short fetch waits: an alert must land before a stranger's next message, not after a poll
@@ -344,6 +351,7 @@ export class Monitor {
     await Promise.all(consumers.map((slot) => run(slot)));
 
     m.startHealthChecks(store, opts.healthIntervalMs ?? 2_000);
+    m.watchProgress(store, opts.healthIntervalMs ?? 2_000);
     // State loss is noticed within seconds, with traffic or without.
     m.repeat(opts.healthIntervalMs ?? 2_000, async () => {
       // Bounded: a check stuck on a node that went away must not stop the next ones.
