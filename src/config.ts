@@ -222,6 +222,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     approvalCatchUpWarnMs: e.PAIRGUARD_APPROVAL_CATCHUP_WARN_MS,
     freezeBudget: e.PAIRGUARD_FREEZE_BUDGET,
     freezeBudgetWindowSeconds: e.PAIRGUARD_FREEZE_BUDGET_WINDOW_SECONDS,
+    maxClockSkewSeconds: e.PAIRGUARD_MAX_CLOCK_SKEW,
     kafkaTls: kafkaTls(e),
     kafkaSasl: e.KAFKA_SASL_MECHANISM ? { mechanism: e.KAFKA_SASL_MECHANISM, username: e.KAFKA_SASL_USERNAME!, password: e.KAFKA_SASL_PASSWORD! } : null,
     adminToken: e.PAIRGUARD_ADMIN_TOKEN ?? null,
@@ -230,7 +231,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 
 /**
  * Replaces each `<NAME>_FILE` of FILE_SECRETS by `<NAME>` with the file's trimmed contents, in
-    maxClockSkewSeconds: e.PAIRGUARD_MAX_CLOCK_SKEW,
  * place; returns the names read from files.
  */
 function readSecretFiles(env: Record<string, string>): Set<string> {
