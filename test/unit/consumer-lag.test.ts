@@ -68,7 +68,7 @@ describe('consumer lag', () => {
 });
 
 describe('metric series', () => {
-  it('exist at zero before the first event, with topic, reason, trigger and consumer labels only', async () => {
+  it('exist at zero before the first event, with topic, reason, trigger, consumer and direction labels only', async () => {
     const metrics = new Metrics({ processMetrics: false });
     metrics.initialise({ consumers: [['approvals', ['kids.approvals']], ['membership', ['kids.membership', 'kids.chat-control']]] });
     const text = await metrics.registry.metrics();
@@ -83,6 +83,8 @@ describe('metric series', () => {
     expect(build).toHaveLength(1);
     expect(build[0]).toMatch(/^pairguard_build_info\{version="[^"]+",revision="[^"]+",node="v\d+\.\d+\.\d+"\} 1$/);
     const labels = new Set([...others.join('\n').matchAll(/[{,](\w+)="/g)].map((m) => m[1]));
-    expect([...labels].sort()).toEqual(['consumer', 'le', 'reason', 'restart', 'topic', 'trigger']);
+    // direction is the clock-skew counter's: future or past, nothing else.
+    expect([...labels].sort()).toEqual(['consumer', 'direction', 'le', 'reason', 'restart', 'topic', 'trigger']);
+    expect(new Set([...others.join('\n').matchAll(/direction="(\w+)"/g)].map((m) => m[1]))).toEqual(new Set(['future', 'past']));
   });
 });
