@@ -6,14 +6,14 @@
  * nothing dead-lettered. DumpLogSegments proves the batches on disk really are in that codec.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
+import type { Admin } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { replayLines } from '../../src/cli/replay.js';
 import type { AlertRecord, FreezeCommand } from '../../src/actions/records.js';
 import type { CodecName } from '../../src/stream/codecs.js';
 import type { TestEnv } from '../support/harness.js';
 import { createTestEnv, readTopic, waitFor, waitUntilConsumed } from '../support/harness.js';
-import { batchCodecs, batchHeaders, fixtureRecords, produceWithJava, recordsOfLines } from '../support/kafka-java.js';
+import { batchCodecs, batchHeaders, fixtureRecords, produceWithJava, recordsOfLines, segmentFile } from '../support/kafka-java.js';
 
 const CODECS: CodecName[] = ['gzip', 'snappy', 'lz4', 'zstd'];
 
@@ -83,29 +83,29 @@ describe('every Kafka codec', () => {
     await producerCodec('producer');
     await produceWithJava(env.config.kafkaBrokers.join(','), recordsOfLines(history(tag, FRIENDS), env.config.topics, tag), { 'compression.type': codec });
     await expectJudged(tag);
-    expect(new Set(batchCodecs(env.config.topics.membership))).toContain(codec);
+    expect(new Set(await batchCodecs(env.config.topics.membership, env.admin))).toContain(codec);
   });
 
   it.each(CODECS)('judges a topic whose broker config forces %s on uncompressed kafkajs writes', async (codec) => {
     const tag = `forced-${codec}`;
     await producerCodec(codec);
-    const before = new Set(batchCodecs(env.config.topics.approvals).map((c, i) => `${i}:${c}`));
+    const before = new Set((await batchCodecs(env.config.topics.approvals, env.admin)).map((c, i) => `${i}:${c}`));
     await replayLines({ kafka: env.kafka, topics: env.config.topics, createPartitions: 0 }, history(tag, FRIENDS));
     await expectJudged(tag);
-    const added = batchCodecs(env.config.topics.approvals).filter((c, i) => !before.has(`${i}:${c}`));
+    const added = (await batchCodecs(env.config.topics.approvals, env.admin)).filter((c, i) => !before.has(`${i}:${c}`));
     expect(added).toContain(codec);
   });
 
-  it('writes its own outputs in the KAFKA_OUTPUT_COMPRESSION codec', () => {
-    const batches = batchHeaders(env.config.topics.alerts);
+  it('writes its own outputs in the KAFKA_OUTPUT_COMPRESSION codec', async () => {
+    const batches = await batchHeaders(env.config.topics.alerts, env.admin);
     expect(batches.length).toBeGreaterThan(0);
     expect(new Set(batches.map((b) => b.codec))).toEqual(new Set(['zstd']));
   });
 });
 
 /** The first record batch in `codec` of a partition's first segment on the local broker's disk: file, and where its records start. */
-function firstBatchIn(topic: string, codec: number): { file: string; at: number } {
-  const file = path.resolve('.services/kafka/data/kraft-logs', `${topic}-0`, '00000000000000000000.log');
+async function firstBatchIn(admin: Admin, topic: string, codec: number): Promise<{ file: string; at: number }> {
+  const file = await segmentFile(admin, topic);
   const log = readFileSync(file);
   for (let at = 0; at + 61 <= log.length; at += 12 + log.readInt32BE(at + 8)) {
     if ((log.readInt16BE(at + 21) & 0x07) === codec) return { file, at: at + 61 };
@@ -122,7 +122,7 @@ describe('a record batch that cannot be decoded', () => {
     await produceWithJava(env.config.kafkaBrokers.join(','), fixtureRecords('test/fixtures/flaw-2019.jsonl', env.config.topics), { 'compression.type': 'zstd' });
     // The batch holding chat.created, damaged on the broker's disk after the broker checked it:
     // its zstd frame no longer starts with the zstd magic number.
-    const { file, at } = firstBatchIn(env.config.topics.membership, 4);
+    const { file, at } = await firstBatchIn(env.admin, env.config.topics.membership, 4);
     const original = readFileSync(file);
     const damaged = Buffer.from(original);
     // The records field is an int32 count, then the compressed bytes: overwrite the frame's magic.

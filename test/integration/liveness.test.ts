@@ -7,13 +7,13 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import type { Server, Socket } from 'node:net';
-import path from 'node:path';
+import type { Admin } from 'kafkajs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AlertRecord } from '../../src/actions/records.js';
 import type { Monitor } from '../../src/monitor.js';
 import type { TestEnv } from '../support/harness.js';
 import { createTestEnv, readTopic, waitFor, waitUntilConsumed } from '../support/harness.js';
-import { fixtureRecords, produceWithJava } from '../support/kafka-java.js';
+import { fixtureRecords, produceWithJava, segmentFile } from '../support/kafka-java.js';
 import { consumerGroups, topicsWithUncommitted } from '../../src/stream/consumer-groups.js';
 
 let env: TestEnv | null = null;
@@ -159,8 +159,8 @@ describe('/healthz', () => {
 });
 
 /** The first zstd record batch of a partition's first segment on the local broker's disk: file, and where its records start. */
-function firstZstdBatch(topic: string): { file: string; at: number } {
-  const file = path.resolve('.services/kafka/data/kraft-logs', `${topic}-0`, '00000000000000000000.log');
+async function firstZstdBatch(admin: Admin, topic: string): Promise<{ file: string; at: number }> {
+  const file = await segmentFile(admin, topic);
   const log = readFileSync(file);
   for (let at = 0; at + 61 <= log.length; at += 12 + log.readInt32BE(at + 8)) if ((log.readInt16BE(at + 21) & 0x07) === 4) return { file, at: at + 61 };
   throw new Error(`no zstd batch in ${file}`);
@@ -171,7 +171,7 @@ describe('/healthz while a consumer is held', () => {
     env = await createTestEnv({ partitions: 1 });
     await produceWithJava(env.config.kafkaBrokers.join(','), fixtureRecords('test/fixtures/flaw-2019.jsonl', env.config.topics), { 'compression.type': 'zstd' });
     // The batch holding chat.created, damaged on the broker's disk: its zstd magic overwritten.
-    const { file, at } = firstZstdBatch(env.config.topics.membership);
+    const { file, at } = await firstZstdBatch(env.admin, env.config.topics.membership);
     const original = readFileSync(file);
     const damaged = Buffer.from(original);
     damaged.writeUInt32BE(0xdeadbeef, at);

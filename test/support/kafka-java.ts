@@ -8,7 +8,8 @@ import { execFile, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import type { Message } from 'kafkajs';
+import type { Admin, Message } from 'kafkajs';
+import { ConfigResourceTypes } from 'kafkajs';
 import { parseLine } from '../../src/cli/replay.js';
 import type { Topics } from '../../src/config.js';
 import { installKafkaJars } from '../../scripts/services.js';
@@ -86,12 +87,32 @@ export function fixtureRecords(file: string, topics: Topics): JavaRecord[] {
  * The codec of every record batch a topic's partitions hold on the local broker's disk, read with
  * Kafka's own DumpLogSegments (the local broker's log.dirs, see scripts/services.ts).
  */
-export function batchCodecs(topic: string, logDirs = path.resolve('.services/kafka/data/kraft-logs')): string[] {
-  return batchHeaders(topic, logDirs).map((b) => b.codec);
+export async function batchCodecs(topic: string, admin: Admin): Promise<string[]> {
+  return (await batchHeaders(topic, admin)).map((b) => b.codec);
+}
+
+/**
+ * Where the broker `admin` talks to keeps its partitions (its `log.dirs`, first entry): the local
+ * broker's own data folder, wherever `npm run services` was run from (it may be another
+ * checkout's broker, reused).
+ */
+export async function brokerLogDir(admin: Admin): Promise<string> {
+  const { brokers } = await admin.describeCluster();
+  const { resources } = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: ConfigResourceTypes.BROKER, name: String(brokers[0]!.nodeId), configNames: ['log.dirs', 'log.dir'] }] });
+  const entries = resources[0]!.configEntries;
+  const dirs = entries.find((e) => e.configName === 'log.dirs')?.configValue ?? entries.find((e) => e.configName === 'log.dir')?.configValue;
+  if (!dirs) throw new Error('the broker reports no log.dirs');
+  return dirs.split(',')[0]!;
+}
+
+/** The first segment file of a topic's partition on the local broker's disk. */
+export async function segmentFile(admin: Admin, topic: string, partition = 0): Promise<string> {
+  return path.join(await brokerLogDir(admin), `${topic}-${partition}`, '00000000000000000000.log');
 }
 
 /** Codec and producer id of every record batch a topic holds on the local broker's disk (DumpLogSegments). */
-export function batchHeaders(topic: string, logDirs = path.resolve('.services/kafka/data/kraft-logs')): Array<{ codec: string; producerId: number }> {
+export async function batchHeaders(topic: string, admin: Admin): Promise<Array<{ codec: string; producerId: number }>> {
+  const logDirs = await brokerLogDir(admin);
   const batches: Array<{ codec: string; producerId: number }> = [];
   for (const dir of readdirSync(logDirs).filter((d) => d.startsWith(`${topic}-`) && /^\d+$/.test(d.slice(topic.length + 1)))) {
     const segments = readdirSync(path.join(logDirs, dir)).filter((f) => f.endsWith('.log'));
