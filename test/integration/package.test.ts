@@ -11,7 +11,7 @@ import { delimiter, dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { kafka, REDIS_URL } from '../support/harness.js';
+import { REDIS_URL, topicsWithPrefix } from '../support/harness.js';
 
 const run = promisify(execFile);
 const root = process.cwd();
@@ -32,16 +32,6 @@ function olderNode(): string | null {
 
 const revision = spawnSync('git', ['rev-parse', '--short=12', 'HEAD'], { encoding: 'utf8' }).stdout?.trim() || 'unknown';
 
-/** Topics whose names start with a test environment's id (its six, until it is cleaned up). */
-async function topicsOf(id: string): Promise<string[]> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    return (await admin.listTopics()).filter((t) => t.startsWith(id));
-  } finally {
-    await admin.disconnect();
-  }
-}
 
 let work: string;
 let project: string;
@@ -128,7 +118,7 @@ describe('the package, installed from its tarball into an empty project', () => 
 
     const id = readFileSync(join(project, 'env-id.txt'), 'utf8');
     expect(id).toMatch(/^pgt[0-9a-z]+$/);
-    expect(await topicsOf(id)).toEqual([]);
+    expect(await topicsWithPrefix(id)).toEqual([]);
     const redis = new Redis(REDIS_URL);
     try {
       expect(await redis.keys(`pgtest:${id}:*`)).toEqual([]);
@@ -141,7 +131,7 @@ describe('the package, installed from its tarball into an empty project', () => 
     await sh('npm', ['run', '--silent', 'test:jest', '--', '--json', '--outputFile=jest-results.json'], project);
     const results = JSON.parse(readFileSync(join(project, 'jest-results.json'), 'utf8')) as { numPassedTests: number; numTotalTests: number };
     expect([results.numPassedTests, results.numTotalTests]).toEqual([1, 1]);
-    expect(await topicsOf(readFileSync(join(project, 'jest-env-id.txt'), 'utf8'))).toEqual([]);
+    expect(await topicsWithPrefix(readFileSync(join(project, 'jest-env-id.txt'), 'utf8'))).toEqual([]);
   });
 
   it('type-checks a TypeScript file against the shipped declarations', async () => {

@@ -5,7 +5,7 @@ import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { PairguardTestEnv } from '../../src/testing/index.js';
 import { createPairguardTestEnv } from '../../src/testing/index.js';
-import { kafka } from '../support/harness.js';
+import { topicsWithPrefix } from '../support/harness.js';
 import { freePort } from '../support/process.js';
 
 let env: PairguardTestEnv | undefined;
@@ -14,15 +14,6 @@ afterEach(async () => {
   env = undefined;
 });
 
-async function topicsOf(id: string): Promise<string[]> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    return (await admin.listTopics()).filter((t) => t.startsWith(id));
-  } finally {
-    await admin.disconnect();
-  }
-}
 
 describe('pairguard/testing', () => {
   it('replays a fixture into fresh topics and waits for the alert and the freeze', async () => {
@@ -47,10 +38,10 @@ describe('pairguard/testing', () => {
     await expect(env.waitForAlerts({ count: 2, timeoutMs: 300 })).rejects.toThrow(/timed out after 300 ms waiting for 2 alerts; saw 1/);
 
     const { id } = env;
-    expect(await topicsOf(id)).toHaveLength(6);
+    expect(await topicsWithPrefix(id)).toHaveLength(6);
     await env.cleanup();
     await env.cleanup();
-    expect(await topicsOf(id)).toEqual([]);
+    expect(await topicsWithPrefix(id)).toEqual([]);
   });
 
   it('cleans up when an `await using` block is left', async () => {
@@ -62,7 +53,7 @@ describe('pairguard/testing', () => {
       await scoped.replay('test/fixtures/flaw-2019.jsonl');
       expect(await scoped.waitForFreezes({ count: 1 })).toMatchObject([{ chatId: 'group-1' }]);
     }
-    expect(await topicsOf(id)).toEqual([]);
+    expect(await topicsWithPrefix(id)).toEqual([]);
   });
 
   it('waits for dead letters: a record that is not JSON, named by its topic and offset, without its bytes', async () => {

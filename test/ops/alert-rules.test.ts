@@ -2,7 +2,7 @@
  * The Prometheus alert rules (generated from prometheus/rules.ts) and the stack's Prometheus
  * configuration, checked by the tool that loads them (promtool), and the rules' unit tests run.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { KUBERNETES_DEPLOYMENT, prometheusRuleFile, renderRuleFiles } from '../../prometheus/generate.js';
 import type { AlertRule, RuleGroup } from '../../prometheus/rules.js';
 import { DEFAULT_RUNBOOK_BASE_URL, alertRules } from '../../prometheus/rules.js';
-import { debianTool } from '../support/tools.js';
+import { debianTool, runTool } from '../support/tools.js';
 import { exportedMetricNames, metricNames } from '../support/promql.js';
 import { vectorSelectors } from '../support/promql-selectors.js';
 
@@ -20,15 +20,6 @@ const rules: AlertRule[] = (parse(readFileSync('prometheus/rules.yml', 'utf8')) 
 /** GitHub's anchor for a Markdown heading. */
 const anchor = (heading: string) => heading.trim().toLowerCase().replace(/[^\w\- ]/g, '').replace(/ /g, '-');
 
-/** Runs a tool, returning its output; a failure shows the tool's own output. */
-function run(command: string[], args: string[]): string {
-  try {
-    return execFileSync(command[0]!, [...command.slice(1), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  } catch (err) {
-    const e = err as { stdout?: string; stderr?: string; message: string };
-    throw new Error(`${[...command, ...args].join(' ')} failed:\n${e.stdout ?? ''}${e.stderr ?? e.message}`);
-  }
-}
 
 const dir = mkdtempSync(path.join(tmpdir(), 'pairguard-rules-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -96,14 +87,14 @@ describe('alert rules', () => {
   const promtool = debianTool('promtool', 'prometheus');
   describe.skipIf(promtool.skip)('with promtool', () => {
     it('pass promtool check rules, as a rule file and as the PrometheusRule', () => {
-      expect(run(promtool.command(), ['check', 'rules', 'prometheus/rules.yml'])).toContain(`SUCCESS: ${rules.length} rules found`);
+      expect(runTool(promtool.command(), ['check', 'rules', 'prometheus/rules.yml'])).toContain(`SUCCESS: ${rules.length} rules found`);
       const resource = parse(readFileSync('deploy/prometheus-rule.yaml', 'utf8')) as { spec: unknown };
       writeFileSync(path.join(dir, 'k8s-rules.yml'), stringify(resource.spec));
-      expect(run(promtool.command(), ['check', 'rules', path.join(dir, 'k8s-rules.yml')])).toContain(`SUCCESS: ${rules.length} rules found`);
+      expect(runTool(promtool.command(), ['check', 'rules', path.join(dir, 'k8s-rules.yml')])).toContain(`SUCCESS: ${rules.length} rules found`);
     });
 
     it('pass their unit tests (promtool test rules)', () => {
-      const out = run(promtool.command(), ['test', 'rules', 'prometheus/rules.test.yml']);
+      const out = runTool(promtool.command(), ['test', 'rules', 'prometheus/rules.test.yml']);
       expect(out).toContain('SUCCESS');
       // Every rule is exercised by at least one test.
       const tests = readFileSync('prometheus/rules.test.yml', 'utf8');
@@ -162,11 +153,11 @@ describe('alert rules', () => {
         ],
       };
       writeFileSync(path.join(dir, 'prod.test.yml'), stringify(test));
-      expect(run(promtool.command(), ['test', 'rules', path.join(dir, 'prod.test.yml')])).toContain('SUCCESS');
+      expect(runTool(promtool.command(), ['test', 'rules', path.join(dir, 'prod.test.yml')])).toContain('SUCCESS');
     });
 
     it("load in the stack's Prometheus configuration", () => {
-      expect(run(promtool.command(), ['check', 'config', 'prometheus/prometheus.yml'])).toContain('is valid prometheus config file syntax');
+      expect(runTool(promtool.command(), ['check', 'config', 'prometheus/prometheus.yml'])).toContain('is valid prometheus config file syntax');
     });
   });
 });

@@ -4,7 +4,7 @@
  * (their labels are taken from prometheus/rules.test.yml), must route them by severity and let a
  * Redis outage silence the latency alert of the same instance only.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -15,7 +15,7 @@ import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alertRules } from '../../prometheus/rules.js';
 import { freePort } from '../support/process.js';
-import { debianTool, which } from '../support/tools.js';
+import { debianTool, runTool, which } from '../support/tools.js';
 
 const CONFIG = 'prometheus/alertmanager.yml';
 const rules = alertRules().flatMap((g) => g.rules);
@@ -37,24 +37,16 @@ function firedLabels(alertname: string, where: (labels: Record<string, string>) 
   throw new Error(`prometheus/rules.test.yml never shows ${alertname} firing`);
 }
 
-function run(command: string[], args: string[]): string {
-  try {
-    return execFileSync(command[0]!, [...command.slice(1), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  } catch (err) {
-    const e = err as { stdout?: string; stderr?: string; message: string };
-    throw new Error(`${[...command, ...args].join(' ')} failed:\n${e.stdout ?? ''}${e.stderr ?? e.message}`);
-  }
-}
 
 const amtool = debianTool('amtool', 'prometheus-alertmanager');
 describe.skipIf(amtool.skip)('the Alertmanager configuration, with amtool', () => {
   it('passes amtool check-config', () => {
-    expect(run(amtool.command(), ['check-config', CONFIG])).toContain('SUCCESS');
+    expect(runTool(amtool.command(), ['check-config', CONFIG])).toContain('SUCCESS');
   });
 
   it('pages for every critical rule and opens a ticket for every warning (amtool config routes test)', () => {
     for (const r of rules) {
-      const receiver = run(amtool.command(), ['config', 'routes', 'test', `--config.file=${CONFIG}`, `alertname=${r.alert}`, `severity=${r.labels.severity}`, 'job=pairguard']).trim();
+      const receiver = runTool(amtool.command(), ['config', 'routes', 'test', `--config.file=${CONFIG}`, `alertname=${r.alert}`, `severity=${r.labels.severity}`, 'job=pairguard']).trim();
       expect(receiver, r.alert).toBe(r.labels.severity === 'critical' ? 'page' : 'ticket');
     }
   });

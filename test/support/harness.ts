@@ -201,3 +201,14 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | null | u
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/** Topics whose names start with `prefix` (a test environment's id: its six, until it is cleaned up). */
+export async function topicsWithPrefix(prefix: string, client: Kafka = kafka): Promise<string[]> {
+  const admin = client.admin();
+  await admin.connect();
+  try {
+    return (await admin.listTopics()).filter((t) => t.startsWith(prefix));
+  } finally {
+    await admin.disconnect();
+  }
+}

@@ -63,3 +63,13 @@ export function composeTool(): Tool {
   const v1 = which('docker-compose');
   return tool(v1 ? [v1] : null, 'docker compose or docker-compose', 'apt-get install docker-compose');
 }
+
+/** Runs a tool, returning its output; a failure shows the tool's own output. */
+export function runTool(command: string[], args: string[]): string {
+  try {
+    return execFileSync(command[0]!, [...command.slice(1), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (err) {
+    const e = err as { stdout?: string; stderr?: string; message: string };
+    throw new Error(`${[...command, ...args].join(' ')} failed:\n${e.stdout ?? ''}${e.stderr ?? e.message}`);
+  }
+}
