@@ -87,10 +87,6 @@ export function fixtureRecords(file: string, topics: Topics): JavaRecord[] {
  * The codec of every record batch a topic's partitions hold on the local broker's disk, read with
  * Kafka's own DumpLogSegments (the local broker's log.dirs, see scripts/services.ts).
  */
-export async function batchCodecs(topic: string, admin: Admin): Promise<string[]> {
-  return (await batchHeaders(topic, admin)).map((b) => b.codec);
-}
-
 /**
  * Where the broker `admin` talks to keeps its partitions (its `log.dirs`, first entry): the local
  * broker's own data folder, wherever `npm run services` was run from (it may be another
@@ -110,15 +106,15 @@ export async function segmentFile(admin: Admin, topic: string, partition = 0): P
   return path.join(await brokerLogDir(admin), `${topic}-${partition}`, '00000000000000000000.log');
 }
 
-/** Codec and producer id of every record batch a topic holds on the local broker's disk (DumpLogSegments). */
-export async function batchHeaders(topic: string, admin: Admin): Promise<Array<{ codec: string; producerId: number }>> {
+/** The codec of every record batch a topic holds on the local broker's disk (DumpLogSegments). */
+export async function batchCodecs(topic: string, admin: Admin): Promise<string[]> {
   const logDirs = await brokerLogDir(admin);
-  const batches: Array<{ codec: string; producerId: number }> = [];
+  const codecs: string[] = [];
   for (const dir of readdirSync(logDirs).filter((d) => d.startsWith(`${topic}-`) && /^\d+$/.test(d.slice(topic.length + 1)))) {
     const segments = readdirSync(path.join(logDirs, dir)).filter((f) => f.endsWith('.log'));
     if (segments.length === 0) continue;
     const out = execFileSync('java', ['-Xmx256m', '-cp', `${LIBS}/*`, 'kafka.tools.DumpLogSegments', '--files', segments.map((f) => path.join(logDirs, dir, f)).join(',')], { encoding: 'utf8' });
-    for (const m of out.matchAll(/producerId: (-?\d+).*?compresscodec: (\w+)/g)) batches.push({ producerId: Number(m[1]), codec: m[2]!.toLowerCase() });
+    for (const m of out.matchAll(/compresscodec: (\w+)/g)) codecs.push(m[1]!.toLowerCase());
   }
-  return batches;
+  return codecs;
 }
