@@ -66,16 +66,33 @@ const log = (s: string) => process.stderr.write(`${s}\n`);
 
 type Topics = Config['topics'];
 
-async function freshTopics(admin: Admin, tag: string, configEntries: Array<{ name: string; value: string }> = []): Promise<Topics> {
+async function freshTopics(
+  admin: Admin,
+  tag: string,
+  configEntries: Array<{ name: string; value: string }> = [],
+): Promise<Topics> {
   const t = loadConfig(prefixedTopicEnv(tag)).topics;
-  await admin.createTopics({ waitForLeaders: true, topics: Object.values(t).map((topic) => ({ topic, numPartitions: num(args.partitions), replicationFactor: 1, configEntries })) });
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: Object.values(t).map((topic) => ({
+      topic,
+      numPartitions: num(args.partitions),
+      replicationFactor: 1,
+      configEntries,
+    })),
+  });
   return t;
 }
 
 async function produceAll(producer: Producer, topics: Topics, w: Workload) {
-  for (const [topic, list] of [[topics.approvals, w.approvals], [topics.membership, w.membership], [topics.messages, w.messages]] as const) {
+  for (const [topic, list] of [
+    [topics.approvals, w.approvals],
+    [topics.membership, w.membership],
+    [topics.messages, w.messages],
+  ] as const) {
     // 1,000 records per request stays under the broker's 1 MiB batch limit.
-    for (let i = 0; i < list.length; i += 1000) await producer.send({ topic, messages: list.slice(i, i + 1000), acks: 1 });
+    for (let i = 0; i < list.length; i += 1000)
+      await producer.send({ topic, messages: list.slice(i, i + 1000), acks: 1 });
   }
 }
 
@@ -219,11 +236,19 @@ async function redisCost(redis: Redis, total: number, run: () => Promise<void>):
     sum += n;
     byCommand[command] = Number((n / total).toFixed(3));
   }
-  return { total: Number((sum / total).toFixed(2)), byCommand, cpuMicrosPerEvent: Number(((cpu * 1e6) / total).toFixed(2)) };
+  return {
+    total: Number((sum / total).toFixed(2)),
+    byCommand,
+    cpuMicrosPerEvent: Number(((cpu * 1e6) / total).toFixed(2)),
+  };
 }
 
 /** Records of each input topic that pairguard's groups have committed, by topic role. */
-async function committedByRole(admin: Admin, groupId: string, topics: Topics): Promise<Record<'approvals' | 'membership' | 'messages', number>> {
+async function committedByRole(
+  admin: Admin,
+  groupId: string,
+  topics: Topics,
+): Promise<Record<'approvals' | 'membership' | 'messages', number>> {
   const done = { approvals: 0, membership: 0, messages: 0 };
   for (const g of consumerGroups({ groupId, topics })) {
     for (const t of await admin.fetchOffsets({ groupId: g.groupId, topics: g.topics })) {
@@ -245,7 +270,13 @@ interface Phase {
   eventsPerSecond: number;
 }
 
-async function pairguardRate(admin: Admin, topics: Topics, total: number, tag: string, sizes?: Record<'approvals' | 'membership' | 'messages', number>): Promise<Rates & { peakRssMb: number; phases?: Record<string, Phase> }> {
+async function pairguardRate(
+  admin: Admin,
+  topics: Topics,
+  total: number,
+  tag: string,
+  sizes?: Record<'approvals' | 'membership' | 'messages', number>,
+): Promise<Rates & { peakRssMb: number; phases?: Record<string, Phase> }> {
   const progress = new Progress(total);
   const started = performance.now();
   const windows = new Map<string, { from: number; to: number | null }>();
@@ -272,7 +303,14 @@ async function pairguardRate(admin: Admin, topics: Topics, total: number, tag: s
     ? Object.fromEntries(
         [...windows].map(([role, w]) => {
           const seconds = Number(((w.to ?? 0) - w.from).toFixed(2));
-          return [role, { records: sizes[role as keyof typeof sizes], seconds, eventsPerSecond: Math.round(sizes[role as keyof typeof sizes] / Math.max(0.1, seconds)) }];
+          return [
+            role,
+            {
+              records: sizes[role as keyof typeof sizes],
+              seconds,
+              eventsPerSecond: Math.round(sizes[role as keyof typeof sizes] / Math.max(0.1, seconds)),
+            },
+          ];
         }),
       )
     : undefined;
@@ -288,7 +326,8 @@ async function dropTopics(admin: Admin, topics: string[]) {
 }
 
 async function deletePrefix(redis: Redis, prefix: string) {
-  for await (const keys of redis.scanStream({ match: `${prefix}*`, count: 5000 }) as AsyncIterable<string[]>) if (keys.length) await redis.unlink(...keys);
+  for await (const keys of redis.scanStream({ match: `${prefix}*`, count: 5000 }) as AsyncIterable<string[]>)
+    if (keys.length) await redis.unlink(...keys);
 }
 
 async function main() {
@@ -309,13 +348,26 @@ async function main() {
   const runTag = `bench${Date.now().toString(36)}`;
   const results: Record<string, unknown> = {
     at: new Date().toISOString(),
-    machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memGb: Math.round(totalmem() / 2 ** 30), node: process.version },
+    machine: {
+      cpus: cpus().length,
+      cpu: cpus()[0]?.model,
+      memGb: Math.round(totalmem() / 2 ** 30),
+      node: process.version,
+    },
     pairguardNodeOptions: args['node-options'],
   };
   const cleanupTopics: string[] = [];
 
   if (only.has('throughput')) {
-    const w = generateWorkload({ events: num(args.events), minMembers: 2, maxMembers: 10, violationRate: 0.01, seed: 1, tag: runTag, start: Date.now() - 3_600_000 });
+    const w = generateWorkload({
+      events: num(args.events),
+      minMembers: 2,
+      maxMembers: 10,
+      violationRate: 0.01,
+      seed: 1,
+      tag: runTag,
+      start: Date.now() - 3_600_000,
+    });
     const total = w.approvals.length + w.membership.length + w.messages.length;
     const topics = await freshTopics(admin, `${runTag}-tp`);
     cleanupTopics.push(...Object.values(topics));
@@ -331,7 +383,9 @@ async function main() {
       const tag = `${runTag}-tp${i}`;
       let r!: Rates & { peakRssMb: number; phases?: Record<string, Phase> };
       const sizes = { approvals: w.approvals.length, membership: w.membership.length, messages: w.messages.length };
-      commands.push(await redisCost(redis, total, async () => void (r = await pairguardRate(admin, topics, total, tag, sizes))));
+      commands.push(
+        await redisCost(redis, total, async () => void (r = await pairguardRate(admin, topics, total, tag, sizes))),
+      );
       phases.push(r.phases!);
       pg.push(r);
       rss.push(r.peakRssMb);
@@ -341,14 +395,31 @@ async function main() {
           `overall raw ${raw[i]!.overall.toFixed(0)}, pairguard ${r.overall.toFixed(0)} ev/s (first 1% after ${r.startSeconds.toFixed(1)} s); peak RSS ${rss[i]!.toFixed(0)} MB`,
       );
     }
-    const summary = (xs: Rates[], key: keyof Rates) => ({ runs: xs.map((x) => Number(x[key].toFixed(key === 'startSeconds' ? 2 : 0))), median: Number(median(xs.map((x) => x[key])).toFixed(key === 'startSeconds' ? 2 : 0)) });
+    const summary = (xs: Rates[], key: keyof Rates) => ({
+      runs: xs.map((x) => Number(x[key].toFixed(key === 'startSeconds' ? 2 : 0))),
+      median: Number(median(xs.map((x) => x[key])).toFixed(key === 'startSeconds' ? 2 : 0)),
+    });
     const ratios = (key: 'overall' | 'sustained') => pg.map((p, i) => Number((p[key] / raw[i]![key]).toFixed(3)));
     results.throughput = {
       events: total,
-      mix: { approvals: w.approvals.length / total, membership: w.membership.length / total, messages: w.messages.length / total },
+      mix: {
+        approvals: w.approvals.length / total,
+        membership: w.membership.length / total,
+        messages: w.messages.length / total,
+      },
       violatingChats: w.violatingChats.length,
-      sustained: { raw: summary(raw, 'sustained'), pairguard: summary(pg, 'sustained'), ratios: ratios('sustained'), ratio: Number(median(ratios('sustained')).toFixed(3)) },
-      overall: { raw: summary(raw, 'overall'), pairguard: summary(pg, 'overall'), ratios: ratios('overall'), ratio: Number(median(ratios('overall')).toFixed(3)) },
+      sustained: {
+        raw: summary(raw, 'sustained'),
+        pairguard: summary(pg, 'sustained'),
+        ratios: ratios('sustained'),
+        ratio: Number(median(ratios('sustained')).toFixed(3)),
+      },
+      overall: {
+        raw: summary(raw, 'overall'),
+        pairguard: summary(pg, 'overall'),
+        ratios: ratios('overall'),
+        ratio: Number(median(ratios('overall')).toFixed(3)),
+      },
       pairguardStartSeconds: summary(pg, 'startSeconds'),
       peakRssMb: rss.map(Math.round),
       redis: commands,
@@ -364,7 +435,15 @@ async function main() {
     const runs: Record<string, number[]> = { members2: [], members10: [], members50: [] };
     const streams = new Map<number, { topics: Topics; total: number }>();
     for (const size of sizes) {
-      const w = generateWorkload({ events: num(args['scaling-events']), minMembers: size, maxMembers: size, violationRate: 0.01, seed: 2, tag: `${runTag}-s${size}`, start: Date.now() - 3_600_000 });
+      const w = generateWorkload({
+        events: num(args['scaling-events']),
+        minMembers: size,
+        maxMembers: size,
+        violationRate: 0.01,
+        seed: 2,
+        tag: `${runTag}-s${size}`,
+        start: Date.now() - 3_600_000,
+      });
       const total = w.approvals.length + w.membership.length + w.messages.length;
       const topics = await freshTopics(admin, `${runTag}-s${size}`);
       cleanupTopics.push(...Object.values(topics));
@@ -378,7 +457,9 @@ async function main() {
         const r = await pairguardRate(admin, topics, total, tag);
         await deletePrefix(redis, `bench:${tag}:`);
         runs[`members${size}`]!.push(Math.round(r.sustained));
-        log(`scaling: run ${i + 1}, ${size}-member chats: sustained ${Math.round(r.sustained)} ev/s (overall ${Math.round(r.overall)})`);
+        log(
+          `scaling: run ${i + 1}, ${size}-member chats: sustained ${Math.round(r.sustained)} ev/s (overall ${Math.round(r.overall)})`,
+        );
       }
     }
     const ratios = runs.members50!.map((r50, i) => Number((r50 / runs.members2![i]!).toFixed(3)));
@@ -395,7 +476,15 @@ async function main() {
     // One stream, written uncompressed by kafkajs into three topic sets; the broker stores the
     // lz4 and zstd sets' batches in that codec (compression.type), as a platform's topics are.
     const codecs = ['uncompressed', 'lz4', 'zstd'] as const;
-    const w = generateWorkload({ events: num(args['codec-events']), minMembers: 2, maxMembers: 10, violationRate: 0.01, seed: 3, tag: `${runTag}-c`, start: Date.now() - 3_600_000 });
+    const w = generateWorkload({
+      events: num(args['codec-events']),
+      minMembers: 2,
+      maxMembers: 10,
+      violationRate: 0.01,
+      seed: 3,
+      tag: `${runTag}-c`,
+      start: Date.now() - 3_600_000,
+    });
     const total = w.approvals.length + w.membership.length + w.messages.length;
     const sets = new Map<string, Topics>();
     for (const codec of codecs) {
@@ -412,7 +501,9 @@ async function main() {
         const r = await pairguardRate(admin, sets.get(codec)!, total, tag);
         await deletePrefix(redis, `bench:${tag}:`);
         runs[codec]!.push(Math.round(r.sustained));
-        log(`codecs: run ${i + 1}, ${codec} topics: sustained ${Math.round(r.sustained)} ev/s (overall ${Math.round(r.overall)}), peak RSS ${r.peakRssMb.toFixed(0)} MB`);
+        log(
+          `codecs: run ${i + 1}, ${codec} topics: sustained ${Math.round(r.sustained)} ev/s (overall ${Math.round(r.overall)}), peak RSS ${r.peakRssMb.toFixed(0)} MB`,
+        );
       }
     }
     const ratios = (codec: string) => runs[codec]!.map((x, i) => Number((x / runs.uncompressed![i]!).toFixed(3)));
@@ -421,7 +512,10 @@ async function main() {
       eventsPerSecond: Object.fromEntries(codecs.map((c) => [c, Math.round(median(runs[c]!))])),
       runs,
       ratiosToUncompressed: { lz4: ratios('lz4'), zstd: ratios('zstd') },
-      ratioToUncompressed: { lz4: Number(median(ratios('lz4')).toFixed(3)), zstd: Number(median(ratios('zstd')).toFixed(3)) },
+      ratioToUncompressed: {
+        lz4: Number(median(ratios('lz4')).toFixed(3)),
+        zstd: Number(median(ratios('zstd')).toFixed(3)),
+      },
     };
     await dropSectionTopics();
   }
@@ -452,7 +546,15 @@ async function latency(admin: Admin, producer: Producer, runTag: string, cleanup
   const seconds = num(args.seconds);
   // 5% of chats violate: about 440 freezes in 60 s, so that the 99th percentile is not the
   // second-worst sample.
-  const w = generateWorkload({ events: rate * seconds, minMembers: 2, maxMembers: 10, violationRate: 0.05, seed: 3, tag: `${runTag}-lt`, start: Date.now() });
+  const w = generateWorkload({
+    events: rate * seconds,
+    minMembers: 2,
+    maxMembers: 10,
+    violationRate: 0.05,
+    seed: 3,
+    tag: `${runTag}-lt`,
+    start: Date.now(),
+  });
   const topics = await freshTopics(admin, `${runTag}-lt`);
   cleanupTopics.push(...Object.values(topics));
   const tag = `${runTag}-lt`;
@@ -489,7 +591,7 @@ async function latency(admin: Admin, producer: Producer, runTag: string, cleanup
   const tickMs = 10;
   const perTick = (rate * tickMs) / 1000;
   const started = performance.now();
-  for (let i = 0; i < sequence.length; ) {
+  for (let i = 0; i < sequence.length;) {
     const due = Math.min(sequence.length, Math.floor(((performance.now() - started) / tickMs + 1) * perTick));
     const slice = sequence.slice(i, due);
     i = due;
@@ -497,9 +599,14 @@ async function latency(admin: Admin, producer: Producer, runTag: string, cleanup
     for (const r of slice) byTopic.set(r.topic, [...(byTopic.get(r.topic) ?? []), { key: r.key, value: r.value }]);
     const now = performance.now();
     for (const r of slice) {
-      if (r.topic === topics.membership && violating.has(r.key) && r.value.includes('"member.added"')) producedAt.set(r.key, now);
+      if (r.topic === topics.membership && violating.has(r.key) && r.value.includes('"member.added"'))
+        producedAt.set(r.key, now);
     }
-    if (byTopic.size > 0) await producer.sendBatch({ topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })), acks: 1 });
+    if (byTopic.size > 0)
+      await producer.sendBatch({
+        topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+        acks: 1,
+      });
     const next = started + Math.floor(i / perTick) * tickMs;
     await new Promise((r) => setTimeout(r, Math.max(0, next - performance.now())));
   }
@@ -514,7 +621,12 @@ async function latency(admin: Admin, producer: Producer, runTag: string, cleanup
     achievedRate: Math.round(sequence.length / producedSeconds),
     violations: violating.size,
     freezesSeen: latencies.length,
-    ms: { p50: round(pct(latencies, 50)), p95: round(pct(latencies, 95)), p99: round(pct(latencies, 99)), max: round(Math.max(...latencies)) },
+    ms: {
+      p50: round(pct(latencies, 50)),
+      p95: round(pct(latencies, 95)),
+      p99: round(pct(latencies, 99)),
+      max: round(Math.max(...latencies)),
+    },
     peakRssMb: Math.round(peakRssMb),
   };
 }
@@ -524,7 +636,10 @@ const round = (x: number) => Number(x.toFixed(1));
 
 async function waitReady(port: number) {
   for (let i = 0; i < 600; i++) {
-    const ok = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok, () => false);
+    const ok = await fetch(`http://127.0.0.1:${port}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) return;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -542,7 +657,8 @@ async function redisBytes(redis: Redis, runTag: string) {
       const p = redis.pipeline();
       for (let j = i; j < i + 100; j++) {
         // 30 approved contacts per child, 6 members per chat: the shapes the capacity plan assumes.
-        if (what === 'edge') p.pgToggle(store.keys.user(`c${Math.floor(j / 30)}`), '1', 1_700_000_000_000 + j, `a:contact-${j}`);
+        if (what === 'edge')
+          p.pgToggle(store.keys.user(`c${Math.floor(j / 30)}`), '1', 1_700_000_000_000 + j, `a:contact-${j}`);
         else {
           p.pgToggle(store.keys.members(`chat${Math.floor(j / 6)}`), '1', 1_700_000_000_000 + j, `member-${j}`);
           p.sadd(store.keys.userChats(`member-${j}`), `chat${Math.floor(j / 6)}`);
@@ -557,8 +673,10 @@ async function redisBytes(redis: Redis, runTag: string) {
   const out: Record<string, number> = {};
   for (const what of ['edge', 'membership'] as const) {
     const small = await measure(what, sizes[0]!, 0);
-    const large = await measure(what, sizes[1]! - sizes[0]!, sizes[0]!) + small;
-    out[what === 'edge' ? 'bytesPerApprovalEdge' : 'bytesPerMembership'] = Math.round((large - small) / (sizes[1]! - sizes[0]!));
+    const large = (await measure(what, sizes[1]! - sizes[0]!, sizes[0]!)) + small;
+    out[what === 'edge' ? 'bytesPerApprovalEdge' : 'bytesPerMembership'] = Math.round(
+      (large - small) / (sizes[1]! - sizes[0]!),
+    );
   }
   await deletePrefix(redis, prefix);
   return out;
@@ -568,25 +686,52 @@ function table(r: Record<string, unknown>): string {
   const rows: string[] = ['figure | measured | target', '--- | --- | ---'];
   type Summary = { median: number };
   type Side = { raw: Summary; pairguard: Summary; ratio: number };
-  const t = r.throughput as { sustained: Side; overall: Side; pairguardStartSeconds: Summary; peakRssMb: number[]; redis: RedisCost[]; phases: Array<Record<string, Phase>> } | undefined;
+  const t = r.throughput as
+    | {
+        sustained: Side;
+        overall: Side;
+        pairguardStartSeconds: Summary;
+        peakRssMb: number[];
+        redis: RedisCost[];
+        phases: Array<Record<string, Phase>>;
+      }
+    | undefined;
   if (t) {
     rows.push(`raw kafkajs, sustained / overall (median) | ${t.sustained.raw.median} / ${t.overall.raw.median} ev/s |`);
-    rows.push(`pairguard, sustained / overall (median) | ${t.sustained.pairguard.median} / ${t.overall.pairguard.median} ev/s |`);
+    rows.push(
+      `pairguard, sustained / overall (median) | ${t.sustained.pairguard.median} / ${t.overall.pairguard.median} ev/s |`,
+    );
     rows.push(`pairguard / raw, sustained (overall) | ${t.sustained.ratio} (${t.overall.ratio}) | ≥ 0.8`);
     rows.push(`pairguard start to first 1% done (median) | ${t.pairguardStartSeconds.median} s |`);
     rows.push(`peak RSS (throughput runs) | ${Math.max(...t.peakRssMb)} MB | ≤ 200 MB`);
-    rows.push(`Redis commands / CPU µs per event (each run) | ${t.redis.map((c) => `${c.total} / ${c.cpuMicrosPerEvent}`).join(', ')} |`);
+    rows.push(
+      `Redis commands / CPU µs per event (each run) | ${t.redis.map((c) => `${c.total} / ${c.cpuMicrosPerEvent}`).join(', ')} |`,
+    );
     const p = t.phases[0];
-    if (p) rows.push(`topic by topic, first run (approvals, membership, messages) | ${['approvals', 'membership', 'messages'].map((k) => `${p[k]!.eventsPerSecond} ev/s for ${p[k]!.seconds} s`).join('; ')} |`);
+    if (p)
+      rows.push(
+        `topic by topic, first run (approvals, membership, messages) | ${['approvals', 'membership', 'messages'].map((k) => `${p[k]!.eventsPerSecond} ev/s for ${p[k]!.seconds} s`).join('; ')} |`,
+      );
   }
   const l = r.latency as { ms: Record<string, number>; achievedRate: number; peakRssMb: number } | undefined;
-  if (l) rows.push(`detection latency at ${l.achievedRate} ev/s p50/p95/p99/max | ${l.ms.p50}/${l.ms.p95}/${l.ms.p99}/${l.ms.max} ms | p99 ≤ 25 ms`);
+  if (l)
+    rows.push(
+      `detection latency at ${l.achievedRate} ev/s p50/p95/p99/max | ${l.ms.p50}/${l.ms.p95}/${l.ms.p99}/${l.ms.max} ms | p99 ≤ 25 ms`,
+    );
   const s = r.scaling as { eventsPerSecond: Record<string, number>; ratio50to2: number } | undefined;
-  if (s) rows.push(`throughput 2 / 10 / 50 members (median) | ${s.eventsPerSecond.members2} / ${s.eventsPerSecond.members10} / ${s.eventsPerSecond.members50} ev/s (50:2 = ${s.ratio50to2}, median of per-run ratios) | 50:2 ≥ 0.33`);
-  const c = r.codecs as { eventsPerSecond: Record<string, number>; ratioToUncompressed: Record<string, number> } | undefined;
-  if (c) rows.push(`sustained throughput, uncompressed / lz4 / zstd topics (median) | ${c.eventsPerSecond.uncompressed} / ${c.eventsPerSecond.lz4} / ${c.eventsPerSecond.zstd} ev/s (lz4 ${c.ratioToUncompressed.lz4}, zstd ${c.ratioToUncompressed.zstd} of uncompressed, medians of per-run ratios) |`);
+  if (s)
+    rows.push(
+      `throughput 2 / 10 / 50 members (median) | ${s.eventsPerSecond.members2} / ${s.eventsPerSecond.members10} / ${s.eventsPerSecond.members50} ev/s (50:2 = ${s.ratio50to2}, median of per-run ratios) | 50:2 ≥ 0.33`,
+    );
+  const c = r.codecs as
+    { eventsPerSecond: Record<string, number>; ratioToUncompressed: Record<string, number> } | undefined;
+  if (c)
+    rows.push(
+      `sustained throughput, uncompressed / lz4 / zstd topics (median) | ${c.eventsPerSecond.uncompressed} / ${c.eventsPerSecond.lz4} / ${c.eventsPerSecond.zstd} ev/s (lz4 ${c.ratioToUncompressed.lz4}, zstd ${c.ratioToUncompressed.zstd} of uncompressed, medians of per-run ratios) |`,
+    );
   const m = r.redisMemory as Record<string, number> | undefined;
-  if (m) rows.push(`Redis bytes per approval edge / membership | ${m.bytesPerApprovalEdge} / ${m.bytesPerMembership} |`);
+  if (m)
+    rows.push(`Redis bytes per approval edge / membership | ${m.bytesPerApprovalEdge} / ${m.bytesPerMembership} |`);
   return rows.join('\n');
 }
 

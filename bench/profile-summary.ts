@@ -11,7 +11,10 @@ const profile = JSON.parse(readFileSync(file!, 'utf8')) as { nodes: Node[]; samp
 const total = profile.samples.length;
 const self = new Map<string, number>();
 for (const n of profile.nodes) {
-  const where = n.callFrame.url.replace(/^.*node_modules\//, '').replace(/^.*\/dist\//, 'dist/').replace(/^node:/, '');
+  const where = n.callFrame.url
+    .replace(/^.*node_modules\//, '')
+    .replace(/^.*\/dist\//, 'dist/')
+    .replace(/^node:/, '');
   const key = `${n.callFrame.functionName || '(anonymous)'} ${where}:${n.callFrame.lineNumber + 1}`;
   self.set(key, (self.get(key) ?? 0) + n.hitCount);
 }

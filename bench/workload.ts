@@ -51,7 +51,18 @@ export function generateWorkload(o: WorkloadOptions): Workload {
     const kids = Array.from({ length: clusterSize }, (_, i) => `${o.tag}-k${k}-u${i}`);
     for (const a of kids) {
       for (const b of kids) {
-        if (a !== b) out.approvals.push({ key: a, value: JSON.stringify({ type: 'contact.approved', eventId: eventId(), occurredAt: at(), childId: a, contactId: b, approvedBy: `${a}-parent` }) });
+        if (a !== b)
+          out.approvals.push({
+            key: a,
+            value: JSON.stringify({
+              type: 'contact.approved',
+              eventId: eventId(),
+              occurredAt: at(),
+              childId: a,
+              contactId: b,
+              approvedBy: `${a}-parent`,
+            }),
+          });
       }
     }
     for (let c = 0; c < chatsPerCluster; c++) {
@@ -61,12 +72,43 @@ export function generateWorkload(o: WorkloadOptions): Workload {
       const members = Array.from({ length: size }, (_, i) => kids[(first + i) % clusterSize]!);
       const violating = random() < o.violationRate;
       const newcomer = violating ? `${o.tag}-k${k + 1}-u0` : members[size - 1]!;
-      out.membership.push({ key: chatId, value: JSON.stringify({ type: 'chat.created', eventId: eventId(), occurredAt: at(), chatId, createdBy: members[0], members: members.slice(0, Math.max(1, size - 1)) }) });
-      out.membership.push({ key: chatId, value: JSON.stringify({ type: 'member.added', eventId: eventId(), occurredAt: at(), chatId, userId: newcomer, addedBy: members[0] }) });
+      out.membership.push({
+        key: chatId,
+        value: JSON.stringify({
+          type: 'chat.created',
+          eventId: eventId(),
+          occurredAt: at(),
+          chatId,
+          createdBy: members[0],
+          members: members.slice(0, Math.max(1, size - 1)),
+        }),
+      });
+      out.membership.push({
+        key: chatId,
+        value: JSON.stringify({
+          type: 'member.added',
+          eventId: eventId(),
+          occurredAt: at(),
+          chatId,
+          userId: newcomer,
+          addedBy: members[0],
+        }),
+      });
       if (violating) out.violatingChats.push(chatId);
       for (let m = 0; m < messagesPerChat; m++) {
         const sender = members[Math.floor(random() * (size - 1))]!;
-        out.messages.push({ key: chatId, value: JSON.stringify({ type: 'message.sent', eventId: eventId(), occurredAt: at(), chatId, messageId: `${chatId}-m${m}`, senderId: sender, text: 'see you at the park' }) });
+        out.messages.push({
+          key: chatId,
+          value: JSON.stringify({
+            type: 'message.sent',
+            eventId: eventId(),
+            occurredAt: at(),
+            chatId,
+            messageId: `${chatId}-m${m}`,
+            senderId: sender,
+            text: 'see you at the park',
+          }),
+        });
       }
     }
   }

@@ -7,7 +7,14 @@
  * committed JSON differs from what this code builds, or when a query names a metric pairguard
  * does not export.
  */
-import { DashboardBuilder, DatasourceVariableBuilder, QueryVariableBuilder, RowBuilder, VariableRefresh, VariableSort } from '@grafana/grafana-foundation-sdk/dashboard';
+import {
+  DashboardBuilder,
+  DatasourceVariableBuilder,
+  QueryVariableBuilder,
+  RowBuilder,
+  VariableRefresh,
+  VariableSort,
+} from '@grafana/grafana-foundation-sdk/dashboard';
 import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
 import * as common from '@grafana/grafana-foundation-sdk/common';
 import type { Matcher } from '../prometheus/promql.js';
@@ -42,17 +49,33 @@ function labelVariable(label: string, title: string, within: string): QueryVaria
 export function oncallDashboard(): Dashboard {
   const dashboard = new DashboardBuilder('pairguard — on call')
     .uid(DASHBOARD_UID)
-    .description("Is every child talking only to approved contacts, and is the monitor that checks it healthy? Runbook: README.md, section 'On call'.")
+    .description(
+      "Is every child talking only to approved contacts, and is the monitor that checks it healthy? Runbook: README.md, section 'On call'.",
+    )
     .tags(['pairguard', 'child-safety', 'on-call'])
     .editable()
     .refresh('30s')
     .time({ from: 'now-1h', to: 'now' })
     .timezone('browser')
     .withVariable(new DatasourceVariableBuilder('datasource').label('Prometheus').type('prometheus'))
-    .withVariable(labelVariable('job', 'Job', '').current({ text: DEFAULT_DEPLOYMENT.job, value: DEFAULT_DEPLOYMENT.job }))
+    .withVariable(
+      labelVariable('job', 'Job', '').current({ text: DEFAULT_DEPLOYMENT.job, value: DEFAULT_DEPLOYMENT.job }),
+    )
     // Outside Kubernetes series have no namespace: "All" (.*) matches them too.
-    .withVariable(labelVariable('namespace', 'Namespace', '{job="$job"}').multi(true).includeAll(true).allValue('.*').current({ text: 'All', value: '$__all' }))
-    .withVariable(labelVariable('instance', 'Instance', '{job="$job",namespace=~"$namespace"}').multi(true).includeAll(true).allValue('.*').current({ text: 'All', value: '$__all' }))
+    .withVariable(
+      labelVariable('namespace', 'Namespace', '{job="$job"}')
+        .multi(true)
+        .includeAll(true)
+        .allValue('.*')
+        .current({ text: 'All', value: '$__all' }),
+    )
+    .withVariable(
+      labelVariable('instance', 'Instance', '{job="$job",namespace=~"$namespace"}')
+        .multi(true)
+        .includeAll(true)
+        .allValue('.*')
+        .current({ text: 'All', value: '$__all' }),
+    )
 
     .withRow(new RowBuilder('Are children safe right now?'))
     .withPanel(
@@ -90,7 +113,9 @@ export function oncallDashboard(): Dashboard {
         title: 'Detection latency p99 (5m)',
         description:
           "99th percentile, over the last 5 minutes, of the time from the triggering event's occurredAt to its alert being written. Empty when nothing was detected. High: check consumer lag and Redis latency below (alert PairguardDetectionLatencyHigh).",
-        queries: [{ expr: `histogram_quantile(0.99, sum by (le) (rate(pairguard_detection_latency_seconds_bucket${on}[5m])))` }],
+        queries: [
+          { expr: `histogram_quantile(0.99, sum by (le) (rate(pairguard_detection_latency_seconds_bucket${on}[5m])))` },
+        ],
         unit: 's',
         thresholds: steps('green', [1, 'orange'], [2.5, 'red']),
         noValue: 'no detections',
@@ -99,18 +124,28 @@ export function oncallDashboard(): Dashboard {
     .withPanel(
       graph({
         title: 'Unapproved pairings by trigger',
-        description: 'Pairings detected per interval, by the event type that revealed them: chat.created or member.added (a platform flaw), contact.revoked or user.registered (a parent changed their mind), message.sent (a sender who was not a member).',
-        queries: [{ expr: `sum by (trigger) (increase(pairguard_violations_total${on}[$__rate_interval]))`, legend: '{{trigger}}' }],
+        description:
+          'Pairings detected per interval, by the event type that revealed them: chat.created or member.added (a platform flaw), contact.revoked or user.registered (a parent changed their mind), message.sent (a sender who was not a member).',
+        queries: [
+          {
+            expr: `sum by (trigger) (increase(pairguard_violations_total${on}[$__rate_interval]))`,
+            legend: '{{trigger}}',
+          },
+        ],
         bars: true,
       }),
     )
     .withPanel(
       graph({
         title: 'Freezes and enforcement gaps',
-        description: 'Freeze commands written per interval, and messages that still got through in frozen chats. Gaps above 0 mean the platform ignores freezes.',
+        description:
+          'Freeze commands written per interval, and messages that still got through in frozen chats. Gaps above 0 mean the platform ignores freezes.',
         queries: [
           { expr: `sum(increase(pairguard_chat_freezes_total${on}[$__rate_interval]))`, legend: 'freezes requested' },
-          { expr: `sum(increase(pairguard_messages_after_freeze_total${on}[$__rate_interval]))`, legend: 'messages after freeze' },
+          {
+            expr: `sum(increase(pairguard_messages_after_freeze_total${on}[$__rate_interval]))`,
+            legend: 'messages after freeze',
+          },
         ],
         bars: true,
       }),
@@ -118,7 +153,8 @@ export function oncallDashboard(): Dashboard {
     .withPanel(
       graph({
         title: 'Detection latency',
-        description: "Time from the triggering event's occurredAt to its alert being written, p50/p95/p99. Includes the time the event spent in Kafka before pairguard read it, so consumer lag shows up here.",
+        description:
+          "Time from the triggering event's occurredAt to its alert being written, p50/p95/p99. Includes the time the event spent in Kafka before pairguard read it, so consumer lag shows up here.",
         queries: [0.5, 0.95, 0.99].map((q) => ({
           expr: `histogram_quantile(${q}, sum by (le) (rate(pairguard_detection_latency_seconds_bucket${on}[$__rate_interval])))`,
           legend: `p${q * 100}`,
@@ -143,7 +179,8 @@ export function oncallDashboard(): Dashboard {
     .withPanel(
       stat({
         title: 'Worst consumer lag',
-        description: 'How long the oldest record pairguard has not handled yet has waited, on the worst partition. Detection is at least this late. Growing: see PairguardConsumerLagGrowing.',
+        description:
+          'How long the oldest record pairguard has not handled yet has waited, on the worst partition. Detection is at least this late. Growing: see PairguardConsumerLagGrowing.',
         queries: [{ expr: `max(pairguard_consumer_lag_seconds${on})` }],
         unit: 's',
         thresholds: steps('green', [10, 'orange'], [60, 'red']),
@@ -152,7 +189,8 @@ export function oncallDashboard(): Dashboard {
     .withPanel(
       stat({
         title: 'Dead letters',
-        description: 'Malformed input records in the selected time range. They were not judged: a dead-lettered membership event may hide a violation. See PairguardDeadLetters.',
+        description:
+          'Malformed input records in the selected time range. They were not judged: a dead-lettered membership event may hide a violation. See PairguardDeadLetters.',
         queries: [{ expr: `round(sum(increase(pairguard_dead_letters_total${on}[$__range])))` }],
         thresholds: steps('green', [1, 'orange']),
         decimals: 0,
@@ -171,8 +209,11 @@ export function oncallDashboard(): Dashboard {
     .withPanel(
       stat({
         title: 'Versions running',
-        description: 'Instances per pairguard version and git revision (pairguard_build_info). Two at once: a deploy is rolling out, or stuck half-way. A change in the graphs that lines up with a new version points at the deploy.',
-        queries: [{ expr: `count by (version, revision) (pairguard_build_info${on})`, legend: '{{version}} {{revision}}' }],
+        description:
+          'Instances per pairguard version and git revision (pairguard_build_info). Two at once: a deploy is rolling out, or stuck half-way. A change in the graphs that lines up with a new version points at the deploy.',
+        queries: [
+          { expr: `count by (version, revision) (pairguard_build_info${on})`, legend: '{{version}} {{revision}}' },
+        ],
         thresholds: steps('blue'),
         decimals: 0,
       }).textMode(common.BigValueTextMode.ValueAndName),
@@ -180,18 +221,28 @@ export function oncallDashboard(): Dashboard {
     .withPanel(
       graph({
         title: 'Events per second by topic',
-        description: 'Input records handled per second, by topic. A drop to zero while the platform is busy means pairguard stopped reading (or the platform stopped writing).',
-        queries: [{ expr: `sum by (topic) (rate(pairguard_events_total${on}[$__rate_interval]))`, legend: '{{topic}}' }],
+        description:
+          'Input records handled per second, by topic. A drop to zero while the platform is busy means pairguard stopped reading (or the platform stopped writing).',
+        queries: [
+          { expr: `sum by (topic) (rate(pairguard_events_total${on}[$__rate_interval]))`, legend: '{{topic}}' },
+        ],
         unit: 'ops',
       }),
     )
     .withPanel(
       graph({
         title: 'Errors by topic',
-        description: 'Failed batches (a Redis or Kafka error; kafkajs fetches the batch again) and dead-lettered records, per second, by topic.',
+        description:
+          'Failed batches (a Redis or Kafka error; kafkajs fetches the batch again) and dead-lettered records, per second, by topic.',
         queries: [
-          { expr: `sum by (topic) (rate(pairguard_batch_failures_total${on}[$__rate_interval]))`, legend: '{{topic}} failed batches' },
-          { expr: `sum by (topic) (rate(pairguard_dead_letters_total${on}[$__rate_interval]))`, legend: '{{topic}} dead letters' },
+          {
+            expr: `sum by (topic) (rate(pairguard_batch_failures_total${on}[$__rate_interval]))`,
+            legend: '{{topic}} failed batches',
+          },
+          {
+            expr: `sum by (topic) (rate(pairguard_dead_letters_total${on}[$__rate_interval]))`,
+            legend: '{{topic}} dead letters',
+          },
         ],
         unit: 'ops',
       }),
@@ -199,7 +250,8 @@ export function oncallDashboard(): Dashboard {
     .withPanel(
       graph({
         title: 'Consumer lag (seconds)',
-        description: 'How long the oldest unhandled record has waited, worst partition per topic (from record timestamps; 0 when caught up).',
+        description:
+          'How long the oldest unhandled record has waited, worst partition per topic (from record timestamps; 0 when caught up).',
         queries: [{ expr: `max by (topic) (pairguard_consumer_lag_seconds${on})`, legend: '{{topic}}' }],
         unit: 's',
       }),
@@ -214,18 +266,31 @@ export function oncallDashboard(): Dashboard {
     .withPanel(
       graph({
         title: 'Dead letters by reason',
-        description: 'Malformed records per interval, by reason (invalid-json, invalid-fields, wrong-topic…). The dead-letter topic holds each one with its source topic, partition and offset.',
-        queries: [{ expr: `sum by (reason) (increase(pairguard_dead_letters_total${on}[$__rate_interval]))`, legend: '{{reason}}' }],
+        description:
+          'Malformed records per interval, by reason (invalid-json, invalid-fields, wrong-topic…). The dead-letter topic holds each one with its source topic, partition and offset.',
+        queries: [
+          {
+            expr: `sum by (reason) (increase(pairguard_dead_letters_total${on}[$__rate_interval]))`,
+            legend: '{{reason}}',
+          },
+        ],
         bars: true,
       }),
     )
     .withPanel(
       graph({
         title: 'Rebalances and consumer crashes',
-        description: 'Consumer group rebalances and consumer crashes per interval, by consumer. A few during a deploy are normal; a steady stream means instances keep joining and leaving (check pod restarts, session timeouts).',
+        description:
+          'Consumer group rebalances and consumer crashes per interval, by consumer. A few during a deploy are normal; a steady stream means instances keep joining and leaving (check pod restarts, session timeouts).',
         queries: [
-          { expr: `sum by (consumer) (increase(pairguard_consumer_rebalances_total${on}[$__rate_interval]))`, legend: '{{consumer}} rebalances' },
-          { expr: `sum by (consumer) (increase(pairguard_consumer_crashes_total${on}[$__rate_interval]))`, legend: '{{consumer}} crashes' },
+          {
+            expr: `sum by (consumer) (increase(pairguard_consumer_rebalances_total${on}[$__rate_interval]))`,
+            legend: '{{consumer}} rebalances',
+          },
+          {
+            expr: `sum by (consumer) (increase(pairguard_consumer_crashes_total${on}[$__rate_interval]))`,
+            legend: '{{consumer}} crashes',
+          },
         ],
         bars: true,
       }),
@@ -233,24 +298,42 @@ export function oncallDashboard(): Dashboard {
     .withPanel(
       graph({
         title: 'Batch processing time p99',
-        description: 'Time to handle one fetched batch, by topic, waits for the approval cache included. Slow membership or messages batches with fast approvals ones mean the approvals consumer is behind.',
-        queries: [{ expr: `histogram_quantile(0.99, sum by (le, topic) (rate(pairguard_batch_processing_seconds_bucket${on}[$__rate_interval])))`, legend: '{{topic}}' }],
+        description:
+          'Time to handle one fetched batch, by topic, waits for the approval cache included. Slow membership or messages batches with fast approvals ones mean the approvals consumer is behind.',
+        queries: [
+          {
+            expr: `histogram_quantile(0.99, sum by (le, topic) (rate(pairguard_batch_processing_seconds_bucket${on}[$__rate_interval])))`,
+            legend: '{{topic}}',
+          },
+        ],
         unit: 's',
       }),
     )
     .withPanel(
       graph({
         title: 'Ordering wait p99',
-        description: 'Time a batch waited before judging for the records it depends on to be applied (contract §1): membership waits for approvals, messages for approvals and membership. Usually the largest part of detection latency; a wait growing to seconds means the consumer it waits for is behind or its partitions are unowned.',
-        queries: [{ expr: `histogram_quantile(0.99, sum by (le, stream) (rate(pairguard_ordering_wait_seconds_bucket${on}[$__rate_interval])))`, legend: '{{stream}}' }],
+        description:
+          'Time a batch waited before judging for the records it depends on to be applied (contract §1): membership waits for approvals, messages for approvals and membership. Usually the largest part of detection latency; a wait growing to seconds means the consumer it waits for is behind or its partitions are unowned.',
+        queries: [
+          {
+            expr: `histogram_quantile(0.99, sum by (le, stream) (rate(pairguard_ordering_wait_seconds_bucket${on}[$__rate_interval])))`,
+            legend: '{{stream}}',
+          },
+        ],
         unit: 's',
       }),
     )
     .withPanel(
       graph({
         title: 'Redis latency p99',
-        description: 'Round trip of each state-store operation to Redis, p99. Every event costs a few of these; above ~10 ms they dominate detection latency.',
-        queries: [{ expr: `histogram_quantile(0.99, sum by (le, operation) (rate(pairguard_redis_command_duration_seconds_bucket${on}[$__rate_interval])))`, legend: '{{operation}}' }],
+        description:
+          'Round trip of each state-store operation to Redis, p99. Every event costs a few of these; above ~10 ms they dominate detection latency.',
+        queries: [
+          {
+            expr: `histogram_quantile(0.99, sum by (le, operation) (rate(pairguard_redis_command_duration_seconds_bucket${on}[$__rate_interval])))`,
+            legend: '{{operation}}',
+          },
+        ],
         unit: 's',
       }),
     )

@@ -28,13 +28,24 @@ export function steps(base: string, ...above: Array<[number, string]>): Threshol
 
 function targets(queries: readonly Query[]): DataqueryBuilder[] {
   return queries.map((q, i) => {
-    const t = new DataqueryBuilder().expr(q.expr).refId(String.fromCharCode(65 + i)).range();
+    const t = new DataqueryBuilder()
+      .expr(q.expr)
+      .refId(String.fromCharCode(65 + i))
+      .range();
     return q.legend ? t.legendFormat(q.legend) : t;
   });
 }
 
 /** A single number that answers a yes/no question at a glance. */
-export function stat(opts: { title: string; description: string; queries: Query[]; unit?: string; thresholds: ThresholdsConfigBuilder; noValue?: string; decimals?: number }): StatBuilder {
+export function stat(opts: {
+  title: string;
+  description: string;
+  queries: Query[];
+  unit?: string;
+  thresholds: ThresholdsConfigBuilder;
+  noValue?: string;
+  decimals?: number;
+}): StatBuilder {
   const p = new StatBuilder()
     .title(opts.title)
     .description(opts.description)
@@ -65,7 +76,14 @@ export function upDown(opts: { title: string; description: string; queries: Quer
 }
 
 /** Series over time. */
-export function graph(opts: { title: string; description: string; queries: Query[]; unit?: string; bars?: boolean; span?: number }): TimeseriesBuilder {
+export function graph(opts: {
+  title: string;
+  description: string;
+  queries: Query[];
+  unit?: string;
+  bars?: boolean;
+  span?: number;
+}): TimeseriesBuilder {
   const p = new TimeseriesBuilder()
     .title(opts.title)
     .description(opts.description)
@@ -74,8 +92,15 @@ export function graph(opts: { title: string; description: string; queries: Query
     .min(0)
     .fillOpacity(opts.bars ? 80 : 10)
     .drawStyle(opts.bars ? common.GraphDrawStyle.Bars : common.GraphDrawStyle.Line)
-    .legend(new common.VizLegendOptionsBuilder().showLegend(true).displayMode(common.LegendDisplayMode.List).placement(common.LegendPlacement.Bottom))
-    .tooltip(new common.VizTooltipOptionsBuilder().mode(common.TooltipDisplayMode.Multi).sort(common.SortOrder.Descending))
+    .legend(
+      new common.VizLegendOptionsBuilder()
+        .showLegend(true)
+        .displayMode(common.LegendDisplayMode.List)
+        .placement(common.LegendPlacement.Bottom),
+    )
+    .tooltip(
+      new common.VizTooltipOptionsBuilder().mode(common.TooltipDisplayMode.Multi).sort(common.SortOrder.Descending),
+    )
     .span(opts.span ?? 8)
     .height(8);
   for (const t of targets(opts.queries)) p.withTarget(t);

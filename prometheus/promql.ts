@@ -24,7 +24,12 @@ export const DEFAULT_DEPLOYMENT: Deployment = { job: 'pairguard' };
 export const DEPLOYMENT_LABELS = ['namespace', 'job'] as const;
 
 export function matchersOf(d: Deployment): Matcher[] {
-  return d.namespace === undefined ? [['job', '=', d.job]] : [['job', '=', d.job], ['namespace', '=', d.namespace]];
+  return d.namespace === undefined
+    ? [['job', '=', d.job]]
+    : [
+        ['job', '=', d.job],
+        ['namespace', '=', d.namespace],
+      ];
 }
 
 /** `metric{label="value",…}`. */

@@ -27,7 +27,10 @@ export interface RuleOptions {
   grafanaUrl?: string;
 }
 
-export const DEFAULT_RULE_OPTIONS: RuleOptions = { deployment: DEFAULT_DEPLOYMENT, runbookBaseUrl: DEFAULT_RUNBOOK_BASE_URL };
+export const DEFAULT_RULE_OPTIONS: RuleOptions = {
+  deployment: DEFAULT_DEPLOYMENT,
+  runbookBaseUrl: DEFAULT_RUNBOOK_BASE_URL,
+};
 
 export type Severity = 'critical' | 'warning';
 
@@ -105,7 +108,8 @@ function healthRules(d: Deployment): Draft[] {
       expr: `max ${by('instance', 'consumer')} (${m('pairguard_consumer_held')}) == 1 or sum ${by('instance', 'consumer')} (rate(${m('pairguard_undecodable_batches_total')}[2m])) > 0`,
       for: '2m',
       labels: { severity: 'critical' },
-      summary: "pairguard's {{ $labels.consumer }} consumer is held at a record batch it cannot decode ({{ $labels.instance }})",
+      summary:
+        "pairguard's {{ $labels.consumer }} consumer is held at a record batch it cannot decode ({{ $labels.instance }})",
       description:
         'A record batch on an input topic uses a codec pairguard cannot read, or is corrupt. pairguard holds that consumer there rather than skip it, so nothing after it on that partition is judged: violations there go undetected until it is fixed. /readyz names the topic and the reason.',
     },
@@ -157,7 +161,8 @@ function healthRules(d: Deployment): Draft[] {
       for: '10m',
       labels: { severity: 'warning' },
       summary: 'pairguard has not been ready for 10 minutes ({{ $labels.instance }})',
-      description: '/readyz answers 503: the approval cache is still catching up, or a consumer stopped for good. Its reason is in the /readyz body.',
+      description:
+        '/readyz answers 503: the approval cache is still catching up, or a consumer stopped for good. Its reason is in the /readyz body.',
     },
   ];
 }
@@ -167,7 +172,8 @@ function healthRules(d: Deployment): Draft[] {
  * when it has one, its instance: Alertmanager fills in the labels.
  */
 function dashboardLink(grafanaUrl: string): string {
-  const vars = '?var-job={{ $labels.job }}&var-namespace={{ with $labels.namespace }}{{ . }}{{ else }}$__all{{ end }}&var-instance={{ with $labels.instance }}{{ . }}{{ else }}$__all{{ end }}';
+  const vars =
+    '?var-job={{ $labels.job }}&var-namespace={{ with $labels.namespace }}{{ . }}{{ else }}$__all{{ end }}&var-instance={{ with $labels.instance }}{{ . }}{{ else }}$__all{{ end }}';
   return `${grafanaUrl.replace(/\/+$/, '')}/d/pairguard-oncall/${vars}`;
 }
 

@@ -31,14 +31,28 @@ const limits = { maxValueBytes: 262_144, maxMembers: 1000 };
 
 if (values['audit-only'] !== undefined) {
   // The child: audit only, and report what it took.
-  const report = await auditTopics({ kafka, topics: withTopicPrefix({ ...DEFAULT_TOPICS }, values['audit-only']), limits });
-  process.stdout.write(JSON.stringify({ summary: report.summary, chats: report.chats.map((c) => [c.chatId, c.violationMs, c.ongoing]), maxRssKb: process.resourceUsage().maxRSS }));
+  const report = await auditTopics({
+    kafka,
+    topics: withTopicPrefix({ ...DEFAULT_TOPICS }, values['audit-only']),
+    limits,
+  });
+  process.stdout.write(
+    JSON.stringify({
+      summary: report.summary,
+      chats: report.chats.map((c) => [c.chatId, c.violationMs, c.ongoing]),
+      maxRssKb: process.resourceUsage().maxRSS,
+    }),
+  );
   process.exit(0);
 }
 
 const prefix = `bench-${randomBytes(3).toString('hex')}.`;
 const topics = withTopicPrefix({ ...DEFAULT_TOPICS }, prefix);
-const platform = new SyntheticPlatform({ seed: Number(values.seed), events: Number(values.events), families: Number(values.families) });
+const platform = new SyntheticPlatform({
+  seed: Number(values.seed),
+  events: Number(values.events),
+  families: Number(values.families),
+});
 const lines = (function* () {
   for (const e of platform.events()) yield JSON.stringify(e);
 })();
@@ -49,16 +63,27 @@ try {
   const answers = platform.answers();
 
   t = performance.now();
-  const child = spawnSync(process.execPath, ['--import', 'tsx', new URL(import.meta.url).pathname, '--audit-only', prefix], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  const child = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', new URL(import.meta.url).pathname, '--audit-only', prefix],
+    { encoding: 'utf8', maxBuffer: 1 << 28 },
+  );
   const wall = (performance.now() - t) / 1000;
   if (child.status !== 0) throw new Error(`audit failed: ${child.stderr}`);
-  const audit = JSON.parse(child.stdout) as { summary: { events: number; seconds: number }; chats: Array<[string, number, boolean]>; maxRssKb: number };
+  const audit = JSON.parse(child.stdout) as {
+    summary: { events: number; seconds: number };
+    chats: Array<[string, number, boolean]>;
+    maxRssKb: number;
+  };
 
   const expected = new Map(answers.chats.map((c) => [c.chatId, c]));
   const found = new Set(audit.chats.map(([id]) => id));
   const missed = answers.chats.filter((c) => !found.has(c.chatId)).length;
   const extra = audit.chats.filter(([id]) => !expected.has(id)).length;
-  const wrongDuration = audit.chats.filter(([id, ms, ongoing]) => expected.has(id) && (expected.get(id)!.violationMs !== ms || expected.get(id)!.ongoing !== ongoing)).length;
+  const wrongDuration = audit.chats.filter(
+    ([id, ms, ongoing]) =>
+      expected.has(id) && (expected.get(id)!.violationMs !== ms || expected.get(id)!.ongoing !== ongoing),
+  ).length;
   process.stdout.write(
     `history: ${replayed.records} events (${answers.population.adults + answers.population.children} users, ${answers.population.chats} chats) replayed in ${replaySeconds.toFixed(1)} s\n` +
       `audit: ${audit.summary.events} events in ${audit.summary.seconds.toFixed(1)} s (process wall ${wall.toFixed(1)} s), peak RSS ${(audit.maxRssKb / 1024).toFixed(0)} MiB\n` +

@@ -335,7 +335,9 @@ async function ensureJars(log: (line: string) => void): Promise<number | null> {
   }
   if (result.code !== 0 || kafkaVersion() === 'unknown') {
     fs.rmSync(LIBS, { recursive: true, force: true });
-    throw new ServicesError(`kafka: Maven could not fetch the broker jars (exit ${String(result.code)}):\n${cleanOutput(result.output)}`);
+    throw new ServicesError(
+      `kafka: Maven could not fetch the broker jars (exit ${String(result.code)}):\n${cleanOutput(result.output)}`,
+    );
   }
   fs.writeFileSync(LIBS_STAMP, `${pomHash}\n`);
   return performance.now() - started;
@@ -419,7 +421,9 @@ async function waitForKafka(pid: number, timeoutMs: number, exited: () => string
     if (info) return info;
     const exit = exited() ?? (isAlive(pid) ? null : 'exited');
     if (exit !== null) {
-      throw new ServicesError(`kafka: the broker (pid ${pid}) ${exit} before it answered\n${tail(SERVER_LOG)}\n${tail(JAVA_OUT, 20)}`);
+      throw new ServicesError(
+        `kafka: the broker (pid ${pid}) ${exit} before it answered\n${tail(SERVER_LOG)}\n${tail(JAVA_OUT, 20)}`,
+      );
     }
     if (Date.now() >= deadline) {
       throw new ServicesError(
@@ -448,7 +452,9 @@ async function startKafka(
   }
   for (const port of [KAFKA_PORT, CONTROLLER_PORT]) {
     if (await portOpen(port)) {
-      throw new ServicesError(`kafka: ${HOST}:${port} is in use by something that does not answer as a Kafka broker; stop it first`);
+      throw new ServicesError(
+        `kafka: ${HOST}:${port} is in use by something that does not answer as a Kafka broker; stop it first`,
+      );
     }
   }
 
@@ -477,14 +483,29 @@ async function startKafka(
     format = await run(
       java,
       // A short-lived tool: C1 only and the serial GC start fastest.
-      ['-Xmx256m', '-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC', ...cdsFlags(java, { dump: false }), ...common, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', SERVER_PROPERTIES, '--ignore-formatted'],
+      [
+        '-Xmx256m',
+        '-XX:TieredStopAtLevel=1',
+        '-XX:+UseSerialGC',
+        ...cdsFlags(java, { dump: false }),
+        ...common,
+        'kafka.tools.StorageTool',
+        'format',
+        '-t',
+        clusterId,
+        '-c',
+        SERVER_PROPERTIES,
+        '--ignore-formatted',
+      ],
       KAFKA_HOME,
     );
   } catch (err) {
     throw new ServicesError(`kafka: could not run ${java} (is a JDK 17+ installed?): ${(err as Error).message}`);
   }
   if (format.code !== 0) {
-    throw new ServicesError(`kafka: StorageTool format failed (exit ${String(format.code)}):\n${format.output.trim()}\n${tail(SERVER_LOG)}`);
+    throw new ServicesError(
+      `kafka: StorageTool format failed (exit ${String(format.code)}):\n${format.output.trim()}\n${tail(SERVER_LOG)}`,
+    );
   }
 
   const out = fs.openSync(JAVA_OUT, 'a');
@@ -547,13 +568,17 @@ async function startRedis(log: (line: string) => void): Promise<boolean> {
   const own = ownPid(REDIS_PID, 'redis-server');
   if (own !== null) {
     if (!(await waitForRedis(REDIS_READY_TIMEOUT_MS))) {
-      throw new ServicesError(`redis: redis-server (pid ${own}, started by services.ts) does not answer PING on ${HOST}:${REDIS_PORT}\n${tail(REDIS_LOG, 20)}`);
+      throw new ServicesError(
+        `redis: redis-server (pid ${own}, started by services.ts) does not answer PING on ${HOST}:${REDIS_PORT}\n${tail(REDIS_LOG, 20)}`,
+      );
     }
     log(`redis reused on ${HOST}:${REDIS_PORT} (pid ${own}, started earlier by services.ts)`);
     return false;
   }
   if (await portOpen(REDIS_PORT)) {
-    throw new ServicesError(`redis: ${HOST}:${REDIS_PORT} is in use by something that does not answer PING; stop it first`);
+    throw new ServicesError(
+      `redis: ${HOST}:${REDIS_PORT} is in use by something that does not answer PING; stop it first`,
+    );
   }
   fs.mkdirSync(SERVICES_DIR, { recursive: true });
   const started = performance.now();
@@ -561,20 +586,43 @@ async function startRedis(log: (line: string) => void): Promise<boolean> {
   try {
     result = await run(
       'redis-server',
-      ['--daemonize', 'yes', '--bind', HOST, '--port', String(REDIS_PORT), '--save', '', '--appendonly', 'no', '--pidfile', REDIS_PID, '--dir', SERVICES_DIR, '--logfile', REDIS_LOG],
+      [
+        '--daemonize',
+        'yes',
+        '--bind',
+        HOST,
+        '--port',
+        String(REDIS_PORT),
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--pidfile',
+        REDIS_PID,
+        '--dir',
+        SERVICES_DIR,
+        '--logfile',
+        REDIS_LOG,
+      ],
       SERVICES_DIR,
     );
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new ServicesError(`redis: nothing answers on ${HOST}:${REDIS_PORT} and redis-server is not on PATH (apt-get install redis-server, or start Redis yourself)`);
+      throw new ServicesError(
+        `redis: nothing answers on ${HOST}:${REDIS_PORT} and redis-server is not on PATH (apt-get install redis-server, or start Redis yourself)`,
+      );
     }
     throw new ServicesError(`redis: could not run redis-server: ${(err as Error).message}`);
   }
   if (result.code !== 0) {
-    throw new ServicesError(`redis: redis-server exited with code ${String(result.code)}:\n${result.output.trim()}\n${tail(REDIS_LOG, 20)}`);
+    throw new ServicesError(
+      `redis: redis-server exited with code ${String(result.code)}:\n${result.output.trim()}\n${tail(REDIS_LOG, 20)}`,
+    );
   }
   if (!(await waitForRedis(REDIS_READY_TIMEOUT_MS))) {
-    throw new ServicesError(`redis: started redis-server but ${HOST}:${REDIS_PORT} does not answer PING\n${tail(REDIS_LOG, 20)}`);
+    throw new ServicesError(
+      `redis: started redis-server but ${HOST}:${REDIS_PORT} does not answer PING\n${tail(REDIS_LOG, 20)}`,
+    );
   }
   log(`redis started on ${HOST}:${REDIS_PORT} in ${seconds(performance.now() - started)}`);
   return true;
@@ -623,7 +671,9 @@ export async function stopServices(opts: { log?: (line: string) => void } = {}):
     const t0 = performance.now();
     const how = await terminate(kafkaPid);
     settleCdsArchive(how === 'terminated');
-    log(`kafka stopped (pid ${kafkaPid}${how === 'killed' ? ', killed after 30s' : ''}) in ${seconds(performance.now() - t0)}`);
+    log(
+      `kafka stopped (pid ${kafkaPid}${how === 'killed' ? ', killed after 30s' : ''}) in ${seconds(performance.now() - t0)}`,
+    );
     result.stoppedKafka = true;
   } else {
     settleCdsArchive(false);
@@ -635,7 +685,9 @@ export async function stopServices(opts: { log?: (line: string) => void } = {}):
   if (redisPid !== null) {
     const t0 = performance.now();
     const how = await terminate(redisPid);
-    log(`redis stopped (pid ${redisPid}${how === 'killed' ? ', killed after 30s' : ''}) in ${seconds(performance.now() - t0)}`);
+    log(
+      `redis stopped (pid ${redisPid}${how === 'killed' ? ', killed after 30s' : ''}) in ${seconds(performance.now() - t0)}`,
+    );
     result.stoppedRedis = true;
   } else {
     log('redis: nothing to stop (not started by services.ts)');
@@ -649,11 +701,14 @@ export async function servicesStatus(opts: { log?: (line: string) => void } = {}
   const log = opts.log ?? defaultLog;
   const kafka = await describeKafka();
   const kafkaPid = ownPid(KAFKA_PID, 'kafka.Kafka');
-  const owner = (pid: number | null) => (pid !== null ? `started by services.ts, pid ${pid}` : 'not started by services.ts');
+  const owner = (pid: number | null) =>
+    pid !== null ? `started by services.ts, pid ${pid}` : 'not started by services.ts';
   if (kafka) {
     log(`kafka up on ${HOST}:${KAFKA_PORT} (cluster ${kafka.clusterId}, ${owner(kafkaPid)})`);
   } else {
-    log(`kafka down on ${HOST}:${KAFKA_PORT}${kafkaPid !== null ? ` (pid ${kafkaPid} is running but does not answer)` : ''}`);
+    log(
+      `kafka down on ${HOST}:${KAFKA_PORT}${kafkaPid !== null ? ` (pid ${kafkaPid} is running but does not answer)` : ''}`,
+    );
   }
   const redis = await redisPing();
   const redisPid = ownPid(REDIS_PID, 'redis-server');

@@ -91,7 +91,12 @@ export interface KafkaTls {
  * value, as container platforms mount secrets. REDIS_URL carries Redis's user and password, so
  * REDIS_URL_FILE is how a Redis password is kept out of the environment.
  */
-export const FILE_SECRETS = ['KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD', 'PAIRGUARD_ADMIN_TOKEN', 'REDIS_URL'] as const;
+export const FILE_SECRETS = [
+  'KAFKA_SASL_USERNAME',
+  'KAFKA_SASL_PASSWORD',
+  'PAIRGUARD_ADMIN_TOKEN',
+  'REDIS_URL',
+] as const;
 
 const topicName = z
   .string()
@@ -103,8 +108,17 @@ const schema = z.object({
   KAFKA_BROKERS: z
     .string()
     .default('127.0.0.1:9092')
-    .transform((s) => s.split(',').map((b) => b.trim()).filter(Boolean))
-    .pipe(z.array(z.string().regex(/^[^\s:]+:\d{1,5}$/, 'each broker must be host:port')).min(1, 'must name at least one broker')),
+    .transform((s) =>
+      s
+        .split(',')
+        .map((b) => b.trim())
+        .filter(Boolean),
+    )
+    .pipe(
+      z
+        .array(z.string().regex(/^[^\s:]+:\d{1,5}$/, 'each broker must be host:port'))
+        .min(1, 'must name at least one broker'),
+    ),
   KAFKA_CLIENT_ID: z.string().min(1).default('pairguard'),
   KAFKA_OUTPUT_COMPRESSION: z.enum(OUTPUT_COMPRESSIONS).default('none'),
   REDIS_URL: z
@@ -117,11 +131,19 @@ const schema = z.object({
         ctx.addIssue({ code: 'custom', message: (err as Error).message });
       }
     }),
-  REDIS_KEY_PREFIX: z.string().regex(/^[^{}\s]*$/, 'must not contain braces or spaces').default('pg:'),
+  REDIS_KEY_PREFIX: z
+    .string()
+    .regex(/^[^{}\s]*$/, 'must not contain braces or spaces')
+    .default('pg:'),
   PAIRGUARD_MODE: z.enum(['enforce', 'alert-only']).default('enforce'),
-  PAIRGUARD_GROUP_ID: z.string().regex(/^\S{1,200}$/, 'must be 1-200 characters without spaces').default('pairguard'),
+  PAIRGUARD_GROUP_ID: z
+    .string()
+    .regex(/^\S{1,200}$/, 'must be 1-200 characters without spaces')
+    .default('pairguard'),
   HTTP_PORT: port.default(9464),
-  HTTP_HOST: z.union([z.ipv4(), z.ipv6(), z.hostname()], { error: 'must be an IP address or a host name' }).default('0.0.0.0'),
+  HTTP_HOST: z
+    .union([z.ipv4(), z.ipv6(), z.hostname()], { error: 'must be an IP address or a host name' })
+    .default('0.0.0.0'),
   PAIRGUARD_STALL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
   TOPIC_APPROVALS: topicName.default(DEFAULT_TOPICS.approvals),
   TOPIC_MEMBERSHIP: topicName.default(DEFAULT_TOPICS.membership),
@@ -130,7 +152,11 @@ const schema = z.object({
   TOPIC_CONTROL: topicName.default(DEFAULT_TOPICS.control),
   TOPIC_DEAD_LETTER: topicName.default(DEFAULT_TOPICS.deadLetter),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  PAIRGUARD_MAX_EVENT_BYTES: z.coerce.number().int().min(256).default(256 * 1024),
+  PAIRGUARD_MAX_EVENT_BYTES: z.coerce
+    .number()
+    .int()
+    .min(256)
+    .default(256 * 1024),
   PAIRGUARD_MAX_CHAT_MEMBERS: z.coerce.number().int().min(2).default(1000),
   PAIRGUARD_CREATE_TOPICS_PARTITIONS: z.coerce.number().int().min(0).max(10000).default(3),
   PAIRGUARD_APPROVAL_CATCHUP_WARN_MS: z.coerce.number().int().min(100).default(10_000),
@@ -175,7 +201,9 @@ export class ConfigError extends PairguardError {
 /** Reads configuration from an environment; throws ConfigError on the first bad variable. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   // Treat empty strings as unset, as shells and compose files often pass them.
-  const cleaned = Object.fromEntries(Object.entries(env).filter((kv): kv is [string, string] => kv[1] !== undefined && kv[1] !== ''));
+  const cleaned = Object.fromEntries(
+    Object.entries(env).filter((kv): kv is [string, string] => kv[1] !== undefined && kv[1] !== ''),
+  );
   const fromFiles = readSecretFiles(cleaned);
   const result = schema.safeParse(cleaned);
   if (!result.success) {
@@ -195,14 +223,21 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     deadLetter: e.TOPIC_DEAD_LETTER,
   };
   if (e.KAFKA_SASL_MECHANISM && (!e.KAFKA_SASL_USERNAME || !e.KAFKA_SASL_PASSWORD)) {
-    throw new ConfigError(`invalid ${e.KAFKA_SASL_USERNAME ? 'KAFKA_SASL_PASSWORD' : 'KAFKA_SASL_USERNAME'}: required when KAFKA_SASL_MECHANISM is set`);
+    throw new ConfigError(
+      `invalid ${e.KAFKA_SASL_USERNAME ? 'KAFKA_SASL_PASSWORD' : 'KAFKA_SASL_USERNAME'}: required when KAFKA_SASL_MECHANISM is set`,
+    );
   }
   // Credentials without a mechanism would be ignored, and the broker's refusal would then be a puzzle.
   if (!e.KAFKA_SASL_MECHANISM && (e.KAFKA_SASL_USERNAME || e.KAFKA_SASL_PASSWORD)) {
-    throw new ConfigError('invalid KAFKA_SASL_MECHANISM: required when KAFKA_SASL_USERNAME or KAFKA_SASL_PASSWORD is set (plain, scram-sha-256 or scram-sha-512)');
+    throw new ConfigError(
+      'invalid KAFKA_SASL_MECHANISM: required when KAFKA_SASL_USERNAME or KAFKA_SASL_PASSWORD is set (plain, scram-sha-256 or scram-sha-512)',
+    );
   }
   const inputs = [topics.approvals, topics.membership, topics.messages];
-  if (new Set(inputs).size !== inputs.length) throw new ConfigError('invalid TOPIC_APPROVALS/TOPIC_MEMBERSHIP/TOPIC_MESSAGES: the three input topics must differ');
+  if (new Set(inputs).size !== inputs.length)
+    throw new ConfigError(
+      'invalid TOPIC_APPROVALS/TOPIC_MEMBERSHIP/TOPIC_MESSAGES: the three input topics must differ',
+    );
   return {
     kafkaBrokers: e.KAFKA_BROKERS,
     kafkaClientId: e.KAFKA_CLIENT_ID,
@@ -224,7 +259,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     freezeBudgetWindowSeconds: e.PAIRGUARD_FREEZE_BUDGET_WINDOW_SECONDS,
     maxClockSkewSeconds: e.PAIRGUARD_MAX_CLOCK_SKEW,
     kafkaTls: kafkaTls(e),
-    kafkaSasl: e.KAFKA_SASL_MECHANISM ? { mechanism: e.KAFKA_SASL_MECHANISM, username: e.KAFKA_SASL_USERNAME!, password: e.KAFKA_SASL_PASSWORD! } : null,
+    kafkaSasl: e.KAFKA_SASL_MECHANISM
+      ? { mechanism: e.KAFKA_SASL_MECHANISM, username: e.KAFKA_SASL_USERNAME!, password: e.KAFKA_SASL_PASSWORD! }
+      : null,
     adminToken: e.PAIRGUARD_ADMIN_TOKEN ?? null,
   };
 }
@@ -238,7 +275,8 @@ function readSecretFiles(env: Record<string, string>): Set<string> {
   for (const name of FILE_SECRETS) {
     const file = env[`${name}_FILE`];
     if (file === undefined) continue;
-    if (env[name] !== undefined) throw new ConfigError(`invalid ${name}_FILE: ${name} is set too; set only one of them`);
+    if (env[name] !== undefined)
+      throw new ConfigError(`invalid ${name}_FILE: ${name} is set too; set only one of them`);
     const value = readSettingFile(`${name}_FILE`, file).trim();
     if (value === '') throw new ConfigError(`invalid ${name}_FILE: ${file} is empty`);
     env[name] = value;
@@ -262,7 +300,9 @@ function kafkaTls(e: z.infer<typeof schema>): KafkaTls | null {
   const { KAFKA_TLS_CA_FILE: caFile, KAFKA_TLS_CERT_FILE: certFile, KAFKA_TLS_KEY_FILE: keyFile } = e;
   if (e.KAFKA_TLS !== 'true' && !caFile && !certFile && !keyFile) return null;
   if (Boolean(certFile) !== Boolean(keyFile)) {
-    throw new ConfigError(`invalid ${certFile ? 'KAFKA_TLS_KEY_FILE' : 'KAFKA_TLS_CERT_FILE'}: a client certificate needs both KAFKA_TLS_CERT_FILE and KAFKA_TLS_KEY_FILE`);
+    throw new ConfigError(
+      `invalid ${certFile ? 'KAFKA_TLS_KEY_FILE' : 'KAFKA_TLS_CERT_FILE'}: a client certificate needs both KAFKA_TLS_CERT_FILE and KAFKA_TLS_KEY_FILE`,
+    );
   }
   const ca = caFile ? pemCertificates('KAFKA_TLS_CA_FILE', caFile) : null;
   const cert = certFile ? pemCertificates('KAFKA_TLS_CERT_FILE', certFile) : null;
@@ -276,7 +316,9 @@ function kafkaTls(e: z.infer<typeof schema>): KafkaTls | null {
       throw new ConfigError(`invalid KAFKA_TLS_KEY_FILE: ${keyFile} holds no unencrypted PEM private key`);
     }
     if (!new X509Certificate(cert!).checkPrivateKey(privateKey)) {
-      throw new ConfigError(`invalid KAFKA_TLS_KEY_FILE: ${keyFile} is not the key of the certificate in KAFKA_TLS_CERT_FILE`);
+      throw new ConfigError(
+        `invalid KAFKA_TLS_KEY_FILE: ${keyFile} is not the key of the certificate in KAFKA_TLS_CERT_FILE`,
+      );
     }
   }
   return { caFile: caFile ?? null, ca, certFile: certFile ?? null, cert, key };

@@ -31,7 +31,14 @@ export { createKafka } from './stream/kafka-client.js';
 // The audit, replay and export behind `pairguard audit`, `replay` and `export`.
 export type { AuditOptions, AuditTopicsOptions } from './audit/audit.js';
 export { auditRecords, auditTopics } from './audit/audit.js';
-export type { AuditedChat, AuditedEpisode, AuditedPair, AuditReport, AuditSummary, EventRef } from './audit/episodes.js';
+export type {
+  AuditedChat,
+  AuditedEpisode,
+  AuditedPair,
+  AuditReport,
+  AuditSummary,
+  EventRef,
+} from './audit/episodes.js';
 export type { AuditWindow } from './audit/history-judge.js';
 export { renderAuditText } from './audit/report-text.js';
 export type { ReplayLinesOptions, ReplayOptions, ReplaySummary } from './cli/replay.js';

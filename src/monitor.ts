@@ -182,18 +182,27 @@ export class Monitor {
     // One server or a cluster, as REDIS_URL says (see state/redis-client.ts). Auto-pipelining:
     // the commands that concurrent lanes (see stream/batch-handler.ts) issue in one tick leave in
     // one write per server.
-    const redis = createRedis(config.redisUrl, { lazyConnect: true, connectionName: 'pairguard', autoPipelining: true });
+    const redis = createRedis(config.redisUrl, {
+      lazyConnect: true,
+      connectionName: 'pairguard',
+      autoPipelining: true,
+    });
     redis.on('error', (err: Error) => logger.debug({ err: err.message }, 'redis connection error'));
     await connectRedis(redis);
     const withoutAof = checkDurability(await inspectRedis(redis));
     if (withoutAof.length > 0) {
-      logger.warn({ nodes: withoutAof.map((n) => n.node) }, 'Redis keeps no append-only file: a restart empties it, and pairguard is blind while it rebuilds its state from the topics (enable appendonly)');
+      logger.warn(
+        { nodes: withoutAof.map((n) => n.node) },
+        'Redis keeps no append-only file: a restart empties it, and pairguard is blind while it rebuilds its state from the topics (enable appendonly)',
+      );
     }
     // Each (re)connection is an epoch: a batch that spans a reconnect checks the state is still
     // there before writing what it judged (the server may have come back empty).
     let redisEpoch = 0;
     redis.on('ready', () => redisEpoch++);
-    const store = new RedisStateStore(redis, config.redisKeyPrefix, (operation, seconds) => metrics.redisCommandDuration.observe({ operation }, seconds));
+    const store = new RedisStateStore(redis, config.redisKeyPrefix, (operation, seconds) =>
+      metrics.redisCommandDuration.observe({ operation }, seconds),
+    );
 
     const kafka = createKafka(config, logger);
     const admin = kafka.admin();
@@ -258,7 +267,15 @@ export class Monitor {
     );
     monitor = new Monitor(config, logger, metrics, redis, admin, producer, consumers, http);
     // One breaker for every instance: its state is in Redis (judge/freeze-breaker.ts).
-    const breaker = config.freezeBudget > 0 ? new RedisFreezeBreaker(redis, config.redisKeyPrefix, config.freezeBudget, config.freezeBudgetWindowSeconds * 1000) : undefined;
+    const breaker =
+      config.freezeBudget > 0
+        ? new RedisFreezeBreaker(
+            redis,
+            config.redisKeyPrefix,
+            config.freezeBudget,
+            config.freezeBudgetWindowSeconds * 1000,
+          )
+        : undefined;
     const m = monitor;
 
     const judge: JudgeDeps = {
@@ -282,11 +299,16 @@ export class Monitor {
         return waitUntilApplied({
           admin,
           store,
-          topics: stream === 'membership' ? [config.topics.approvals] : [config.topics.approvals, config.topics.membership],
+          topics:
+            stream === 'membership' ? [config.topics.approvals] : [config.topics.approvals, config.topics.membership],
           onWait: heartbeat,
           shouldStop: () => m.stopping !== null,
           warnAfterMs: config.approvalCatchUpWarnMs,
-          onSlow: (behind, waitedMs) => logger.warn({ stream, behind: behind.toString(), waitedMs }, 'judging waits for the state it depends on to catch up'),
+          onSlow: (behind, waitedMs) =>
+            logger.warn(
+              { stream, behind: behind.toString(), waitedMs },
+              'judging waits for the state it depends on to catch up',
+            ),
         }).finally(() => waited());
       },
     };
@@ -309,7 +331,13 @@ export class Monitor {
           if (slot.consumer !== consumer) return;
           const undecodable = undecodableCause(error);
           if (undecodable) m.holdAtUndecodable(slot, undecodable);
-          m.superviseStopped(slot, reason, () => kafka.consumer({ ...consumerOptions, groupId: slot.groupId }), run, slot.restartsWithoutProgress++);
+          m.superviseStopped(
+            slot,
+            reason,
+            () => kafka.consumer({ ...consumerOptions, groupId: slot.groupId }),
+            run,
+            slot.restartsWithoutProgress++,
+          );
         },
       });
       const eachBatch = async (payload: Parameters<typeof handleBatch>[1]) => {
@@ -321,7 +349,15 @@ export class Monitor {
         } catch (err) {
           // kafkajs fetches the batch again from the last committed offset; count and say so once.
           metrics.batchFailures.inc({ topic: payload.batch.topic });
-          logger.error({ consumer: slot.name, topic: payload.batch.topic, partition: payload.batch.partition, err: (err as Error).message }, 'batch failed, will be retried');
+          logger.error(
+            {
+              consumer: slot.name,
+              topic: payload.batch.topic,
+              partition: payload.batch.partition,
+              err: (err as Error).message,
+            },
+            'batch failed, will be retried',
+          );
           throw err;
         } finally {
           slot.inFlight--;
@@ -330,8 +366,14 @@ export class Monitor {
       consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
         if (payload.batchSize !== 0) return;
         // A marker may be the partition's last record for a long time: retried until it is marked.
-        void retryUntil(() => handleFilteredBatch(ctx, payload.topic, payload.partition, payload.lastOffset), () => m.stopping !== null).catch((err: Error) =>
-          logger.warn({ consumer: slot.name, topic: payload.topic, partition: payload.partition, err: err.message }, 'could not mark transaction markers done'),
+        void retryUntil(
+          () => handleFilteredBatch(ctx, payload.topic, payload.partition, payload.lastOffset),
+          () => m.stopping !== null,
+        ).catch((err: Error) =>
+          logger.warn(
+            { consumer: slot.name, topic: payload.topic, partition: payload.partition, err: err.message },
+            'could not mark transaction markers done',
+          ),
         );
       });
       await slot.consumer.connect();
@@ -339,7 +381,12 @@ export class Monitor {
       // Partitions are judged concurrently: judging is round-trip bound, and safe to interleave
       // (facts are written before they are read; decisions are compare-and-set).
       // Offsets are committed by slot.commits, off the judging path.
-      await slot.consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: PARTITIONS_IN_FLIGHT, eachBatch });
+      await slot.consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: PARTITIONS_IN_FLIGHT,
+        eachBatch,
+      });
     };
     await Promise.all(consumers.map((slot) => run(slot)));
 
@@ -372,7 +419,15 @@ export class Monitor {
       ).catch((err: Error) => logger.debug({ err: err.message }, 'could not read high watermarks for the lag gauges')),
     );
     logger.info(
-      { version: metrics.build.version, revision: metrics.build.revision, mode: config.mode, groupId: config.groupId, topics: config.topics, brokers: config.kafkaBrokers, httpPort: m.httpPort },
+      {
+        version: metrics.build.version,
+        revision: metrics.build.revision,
+        mode: config.mode,
+        groupId: config.groupId,
+        topics: config.topics,
+        brokers: config.kafkaBrokers,
+        httpPort: m.httpPort,
+      },
       'pairguard started',
     );
     return m;
@@ -397,7 +452,13 @@ export class Monitor {
    * every consumer that waits for its topic. A safety monitor must not stall silently: report
    * not-ready, then build the consumer again, with back-off, until it runs or shutdown begins.
    */
-  private superviseStopped(slot: ConsumerSlot, reason: string, create: () => Consumer, run: (slot: ConsumerSlot) => Promise<void>, attempt = 0): void {
+  private superviseStopped(
+    slot: ConsumerSlot,
+    reason: string,
+    create: () => Consumer,
+    run: (slot: ConsumerSlot) => Promise<void>,
+    attempt = 0,
+  ): void {
     if (!slot.held) slot.down = `consumer stopped: ${reason}`;
     if (this.stopping || slot.restarting) return;
     slot.restarting = true;
@@ -416,7 +477,10 @@ export class Monitor {
           // kafkajs resolves it before the join, which can still fail.
           this.logger.info({ consumer: slot.name, attempt: attempt + 1 }, 'consumer restarted, rejoining its group');
         } catch (err) {
-          this.logger.error({ consumer: slot.name, err: (err as Error).message, attempt: attempt + 1 }, 'consumer restart failed, will try again');
+          this.logger.error(
+            { consumer: slot.name, err: (err as Error).message, attempt: attempt + 1 },
+            'consumer restart failed, will try again',
+          );
           this.superviseStopped(slot, `${slot.name}: ${(err as Error).message}`, create, run, attempt + 1);
         }
       })();
@@ -442,15 +506,26 @@ export class Monitor {
       .then((topics) => {
         if (topics.length === 0 || slot.held === null) return;
         slot.down = `${slot.name} consumer holds at a record batch it cannot decode on ${topics.join(' or ')} (${error.message}); nothing after it is judged`;
-        if (first) this.logger.error({ consumer: slot.name, topics, codec, err: error.message }, 'consumer holds at a record batch it cannot decode');
+        if (first)
+          this.logger.error(
+            { consumer: slot.name, topics, codec, err: error.message },
+            'consumer holds at a record batch it cannot decode',
+          );
       })
       .catch(() => {
-        if (first) this.logger.error({ consumer: slot.name, topics: slot.topics, codec, err: error.message }, 'consumer holds at a record batch it cannot decode');
+        if (first)
+          this.logger.error(
+            { consumer: slot.name, topics: slot.topics, codec, err: error.message },
+            'consumer holds at a record batch it cannot decode',
+          );
       });
   }
 
   private releaseHold(slot: ConsumerSlot): void {
-    this.logger.info({ consumer: slot.name, codec: slot.held?.codec }, 'consumer judges again after a batch it could not decode');
+    this.logger.info(
+      { consumer: slot.name, codec: slot.held?.codec },
+      'consumer judges again after a batch it could not decode',
+    );
     slot.held = null;
     slot.down = null;
     this.metrics.consumerHeld.set({ consumer: slot.name }, 0);
@@ -459,7 +534,8 @@ export class Monitor {
   private loseState(): void {
     if (this.stateLost) return;
     this.stateLost = true;
-    const reason = 'Redis holds no pairguard state any more (restarted empty?): stopping rather than judging blind; a restart rebuilds it from the topics';
+    const reason =
+      'Redis holds no pairguard state any more (restarted empty?): stopping rather than judging blind; a restart rebuilds it from the topics';
     this.logger.fatal({ dependency: 'redis' }, reason);
     void this.stop().finally(() => this.onFatal?.(reason));
   }
@@ -480,9 +556,13 @@ export class Monitor {
     // A barrier that cannot be read in time (Redis hangs) excuses nothing: the wait cannot end either.
     const waitingAtBarrier = async (slot: ConsumerSlot): Promise<boolean> => {
       if (slot.inFlight === 0) return false;
-      const behind = Promise.all((dependsOn[slot.name] ?? []).map((t) => recordsNotApplied(this.admin, store, t))).then((b) => b.some((n) => n > 0n));
+      const behind = Promise.all((dependsOn[slot.name] ?? []).map((t) => recordsNotApplied(this.admin, store, t))).then(
+        (b) => b.some((n) => n > 0n),
+      );
       let timer: NodeJS.Timeout | undefined;
-      const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), Math.max(1_000, healthIntervalMs))));
+      const late = new Promise<boolean>(
+        (resolve) => (timer = setTimeout(() => resolve(false), Math.max(1_000, healthIntervalMs))),
+      );
       return Promise.race([behind, late]).finally(() => clearTimeout(timer));
     };
     const look = async () => {
@@ -494,8 +574,16 @@ export class Monitor {
             // Out of its group (stopped, or rebuilt and not joined yet): every partition of its topics.
             const assignment = slot.down ? null : slot.assignment;
             if (!slot.down && !assignment) return { name: slot.name, positions: [], excused: null };
-            const excused = slot.held ? 'held' : (await waitingAtBarrier(slot)) ? 'waiting at the ordering barrier' : null;
-            return { name: slot.name, positions: await committedPositions(this.admin, slot.groupId, slot.topics, assignment), excused };
+            const excused = slot.held
+              ? 'held'
+              : (await waitingAtBarrier(slot))
+                ? 'waiting at the ordering barrier'
+                : null;
+            return {
+              name: slot.name,
+              positions: await committedPositions(this.admin, slot.groupId, slot.topics, assignment),
+              excused,
+            };
           } catch {
             return { name: slot.name, positions: null, excused: null };
           }
@@ -509,12 +597,23 @@ export class Monitor {
   private startHealthChecks(store: RedisStateStore, intervalMs: number): void {
     const check = async () => {
       const [redisUp, kafkaUp] = await Promise.all([
-        store.ping().then(() => true, () => false),
-        this.admin.describeCluster().then(() => true, () => false),
+        store.ping().then(
+          () => true,
+          () => false,
+        ),
+        this.admin.describeCluster().then(
+          () => true,
+          () => false,
+        ),
       ]);
-      const behind = redisUp && kafkaUp ? await recordsNotApplied(this.admin, store, this.config.topics.approvals).catch(() => null) : null;
-      if (redisUp !== this.redisUp) this.logger[redisUp ? 'info' : 'error']({ dependency: 'redis' }, redisUp ? 'dependency up' : 'dependency down');
-      if (kafkaUp !== this.kafkaUp) this.logger[kafkaUp ? 'info' : 'error']({ dependency: 'kafka' }, kafkaUp ? 'dependency up' : 'dependency down');
+      const behind =
+        redisUp && kafkaUp
+          ? await recordsNotApplied(this.admin, store, this.config.topics.approvals).catch(() => null)
+          : null;
+      if (redisUp !== this.redisUp)
+        this.logger[redisUp ? 'info' : 'error']({ dependency: 'redis' }, redisUp ? 'dependency up' : 'dependency down');
+      if (kafkaUp !== this.kafkaUp)
+        this.logger[kafkaUp ? 'info' : 'error']({ dependency: 'kafka' }, kafkaUp ? 'dependency up' : 'dependency down');
       this.redisUp = redisUp;
       this.kafkaUp = kafkaUp;
       if (behind === 0n && !this.caughtUp) {
@@ -525,7 +624,11 @@ export class Monitor {
       this.metrics.kafkaUp.set(kafkaUp ? 1 : 0);
       this.metrics.ready.set(this.notReadyReason() === null ? 1 : 0);
       // One SCARD of the index kept beside each chat's freeze field, so nothing is scanned (see state/keys.ts).
-      if (redisUp) await store.frozenChats().then((n) => this.metrics.frozenChats.set(n), () => undefined);
+      if (redisUp)
+        await store.frozenChats().then(
+          (n) => this.metrics.frozenChats.set(n),
+          () => undefined,
+        );
     };
     this.repeat(intervalMs, check);
   }
@@ -593,7 +696,13 @@ export class Monitor {
  * history (alerts come again with the same alertIds). Only possible while no other instance is in
  * the groups; otherwise start-up fails and should be retried once they have stopped too.
  */
-async function ensureState(store: RedisStateStore, admin: Admin, config: Config, logger: Logger, now: () => number): Promise<void> {
+async function ensureState(
+  store: RedisStateStore,
+  admin: Admin,
+  config: Config,
+  logger: Logger,
+  now: () => number,
+): Promise<void> {
   if (await store.stateIntact()) return;
   const groups = consumerGroups(config);
   let committed = false;
@@ -602,11 +711,19 @@ async function ensureState(store: RedisStateStore, admin: Admin, config: Config,
     if (offsets.some((t) => t.partitions.some((p) => p.offset !== '-1'))) committed = true;
   }
   if (committed) {
-    logger.warn({ groups: groups.map((g) => g.groupId) }, 'Redis holds no pairguard state but the consumer groups have committed offsets: rebuilding state from the beginning of the input topics');
+    logger.warn(
+      { groups: groups.map((g) => g.groupId) },
+      'Redis holds no pairguard state but the consumer groups have committed offsets: rebuilding state from the beginning of the input topics',
+    );
     try {
-      for (const g of groups) for (const topic of g.topics) await admin.resetOffsets({ groupId: g.groupId, topic, earliest: true });
+      for (const g of groups)
+        for (const topic of g.topics) await admin.resetOffsets({ groupId: g.groupId, topic, earliest: true });
     } catch (err) {
-      throw new PairguardError('STATE_LOST', `Redis lost pairguard's state and the consumer groups could not be rewound (stop every instance, then start again): ${(err as Error).message}`, { cause: err });
+      throw new PairguardError(
+        'STATE_LOST',
+        `Redis lost pairguard's state and the consumer groups could not be rewound (stop every instance, then start again): ${(err as Error).message}`,
+        { cause: err },
+      );
     }
   }
   await store.markStateCreated(now());

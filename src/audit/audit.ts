@@ -24,7 +24,10 @@ export interface AuditOptions {
 const PROGRESS_EVERY = 5_000;
 
 /** Audits records already in the order they happened (a merged history, or a file). */
-export async function auditRecords(records: AsyncIterable<HistoryRecord> | Iterable<HistoryRecord>, opts: AuditOptions = {}): Promise<AuditReport> {
+export async function auditRecords(
+  records: AsyncIterable<HistoryRecord> | Iterable<HistoryRecord>,
+  opts: AuditOptions = {},
+): Promise<AuditReport> {
   const started = performance.now();
   const window = opts.window ?? {};
   const judge = new HistoryJudge();
@@ -38,7 +41,17 @@ export async function auditRecords(records: AsyncIterable<HistoryRecord> | Itera
     const c = r.content;
     switch (c.kind) {
       case 'event':
-        judge.apply({ event: c.event, at: r.at, ref: { eventId: c.event.eventId, type: c.event.type, topic: r.topic, partition: r.partition, offset: Number(r.offset) } });
+        judge.apply({
+          event: c.event,
+          at: r.at,
+          ref: {
+            eventId: c.event.eventId,
+            type: c.event.type,
+            topic: r.topic,
+            partition: r.partition,
+            offset: Number(r.offset),
+          },
+        });
         break;
       case 'freeze':
         judge.freeze(c.chatId, r.at);

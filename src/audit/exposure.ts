@@ -74,7 +74,11 @@ function median(sorted: number[]): number | null {
   return sorted.length % 2 === 1 ? sorted[mid]! : Math.round((sorted[mid - 1]! + sorted[mid]!) / 2);
 }
 
-function frozenState(start: number, end: number | null, frozenAt: number | null): { frozen: boolean; msToFreeze: number | null } {
+function frozenState(
+  start: number,
+  end: number | null,
+  frozenAt: number | null,
+): { frozen: boolean; msToFreeze: number | null } {
   if (frozenAt === null || (end !== null && frozenAt > end)) return { frozen: false, msToFreeze: null };
   return { frozen: true, msToFreeze: Math.max(0, frozenAt - start) };
 }
@@ -89,13 +93,24 @@ export function exposureView(report: AuditReport): ExposureView {
         const start = Date.parse(e.start);
         const end = e.end === null ? null : Date.parse(e.end);
         const children = [...new Set(e.missing.map((m) => m.childId))].sort();
-        exposures.push({ chatId: chat.chatId, pair: p.pair, children, start, end, ongoing: e.ongoing, durationMs: e.durationMs, ...frozenState(start, end, frozenAt) });
+        exposures.push({
+          chatId: chat.chatId,
+          pair: p.pair,
+          children,
+          start,
+          end,
+          ongoing: e.ongoing,
+          durationMs: e.durationMs,
+          ...frozenState(start, end, frozenAt),
+        });
       }
     }
     const first = Date.parse(chat.firstOffending.occurredAt);
     if (frozenAt !== null) toFreeze.push(Math.max(0, frozenAt - first));
   }
-  exposures.sort((a, b) => a.start - b.start || a.chatId.localeCompare(b.chatId) || a.pair.join().localeCompare(b.pair.join()));
+  exposures.sort(
+    (a, b) => a.start - b.start || a.chatId.localeCompare(b.chatId) || a.pair.join().localeCompare(b.pair.join()),
+  );
 
   const byChild = new Map<string, { with: Set<string>; chats: Set<string>; longestMs: number; ongoing: boolean }>();
   for (const x of exposures) {
@@ -109,7 +124,13 @@ export function exposureView(report: AuditReport): ExposureView {
     }
   }
   const children = [...byChild]
-    .map(([childId, c]) => ({ childId, with: [...c.with].sort(), chats: [...c.chats].sort(), longestMs: c.longestMs, ongoing: c.ongoing }))
+    .map(([childId, c]) => ({
+      childId,
+      with: [...c.with].sort(),
+      chats: [...c.chats].sort(),
+      longestMs: c.longestMs,
+      ongoing: c.ongoing,
+    }))
     .sort((a, b) => a.childId.localeCompare(b.childId));
 
   toFreeze.sort((a, b) => a - b);

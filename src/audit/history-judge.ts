@@ -85,7 +85,8 @@ export class HistoryJudge {
     switch (e.type) {
       case 'user.registered':
         this.roles.set(e.userId, e.role);
-        for (const chatId of this.chatsOf.get(e.userId) ?? []) this.judge(chatId, { kind: 'user', userId: e.userId }, at, r, false);
+        for (const chatId of this.chatsOf.get(e.userId) ?? [])
+          this.judge(chatId, { kind: 'user', userId: e.userId }, at, r, false);
         return;
       case 'contact.approved':
       case 'contact.revoked': {

@@ -26,7 +26,8 @@ export interface HtmlReportOptions {
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ESCAPES[c]!);
-const when = (ms: number | null) => (ms === null ? '–' : `${new Date(ms).toISOString().slice(0, 19).replace('T', ' ')}Z`);
+const when = (ms: number | null) =>
+  ms === null ? '–' : `${new Date(ms).toISOString().slice(0, 19).replace('T', ' ')}Z`;
 const dur = (ms: number | null) => (ms === null ? '–' : formatDuration(ms));
 
 /** Text safe inside <script>: no `</script`, no `<!--`. */
@@ -36,7 +37,10 @@ function scriptSafe(js: string): string {
 
 /** JSON safe inside <script type="application/json">. */
 function jsonSafe(value: unknown): string {
-  return JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+  return JSON.stringify(value)
+    .replace(/</g, '\\u003c')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
 }
 
 /** What the page's script draws. */
@@ -48,7 +52,14 @@ function chartData(report: AuditReport, view: ExposureView) {
   // Each pairing's bar in two parts: exposed until the chat was frozen, frozen after.
   const timeline = drawn.flatMap((x) => {
     const end = x.end ?? lastEvent;
-    const row = { row: `${x.chatId} · ${x.pair.join(' + ')}`, start: x.start, end, ongoing: x.ongoing, durationMs: x.durationMs, msToFreeze: x.msToFreeze };
+    const row = {
+      row: `${x.chatId} · ${x.pair.join(' + ')}`,
+      start: x.start,
+      end,
+      ongoing: x.ongoing,
+      durationMs: x.durationMs,
+      msToFreeze: x.msToFreeze,
+    };
     const frozenAt = x.msToFreeze === null ? end : x.start + x.msToFreeze;
     const parts = [{ ...row, kind: 'exposed', from: x.start, to: frozenAt }];
     if (frozenAt < end) parts.push({ ...row, kind: 'frozen', from: frozenAt, to: end });
@@ -60,7 +71,8 @@ function chartData(report: AuditReport, view: ExposureView) {
     .map((c) => ({
       chatId: c.chatId,
       exposureMs: c.violationMs,
-      msToFreeze: c.frozenAt === null ? null : Math.max(0, Date.parse(c.frozenAt) - Date.parse(c.firstOffending.occurredAt)),
+      msToFreeze:
+        c.frozenAt === null ? null : Math.max(0, Date.parse(c.frozenAt) - Date.parse(c.firstOffending.occurredAt)),
     }))
     .sort((a, b) => b.exposureMs - a.exposureMs || a.chatId.localeCompare(b.chatId))
     .slice(0, TIMELINE_ROWS);
@@ -86,13 +98,20 @@ function totalsSection(view: ExposureView, report: AuditReport): string {
     ['events', 'Events judged', String(s.events)],
     ['malformed', 'Malformed records skipped', String(malformed), malformed > 0 ? 'warn' : undefined],
   ];
-  const cells = items.map(([key, label, value, tone]) => `<div class="total${tone ? ` ${tone}` : ''}"><dt>${esc(label)}</dt><dd data-total="${key}">${esc(value)}</dd></div>`);
+  const cells = items.map(
+    ([key, label, value, tone]) =>
+      `<div class="total${tone ? ` ${tone}` : ''}"><dt>${esc(label)}</dt><dd data-total="${key}">${esc(value)}</dd></div>`,
+  );
   return `<section id="totals"><h2>Totals</h2><dl class="totals">${cells.join('')}</dl></section>`;
 }
 
 function exposuresTable(view: ExposureView): string {
   const rows = view.exposures.map((x) => {
-    const state = x.frozen ? `frozen after ${dur(x.msToFreeze)}` : x.ongoing ? 'ongoing, not frozen' : 'ended, not frozen';
+    const state = x.frozen
+      ? `frozen after ${dur(x.msToFreeze)}`
+      : x.ongoing
+        ? 'ongoing, not frozen'
+        : 'ended, not frozen';
     const cls = x.frozen ? 'frozen' : x.ongoing ? 'open' : 'ended';
     return `<tr class="${cls}"><td>${esc(x.chatId)}</td><td>${esc(x.pair.join(' + '))}</td><td>${esc(x.children.join(', '))}</td><td>${when(x.start)}</td><td>${x.end === null ? 'still open' : when(x.end)}</td><td>${dur(x.durationMs)}</td><td>${esc(state)}</td></tr>`;
   });
@@ -104,7 +123,8 @@ function exposuresTable(view: ExposureView): string {
 
 function childrenTable(view: ExposureView): string {
   const rows = view.children.map(
-    (c) => `<tr><td>${esc(c.childId)}</td><td>${esc(c.with.join(', '))}</td><td>${esc(c.chats.join(', '))}</td><td>${dur(c.longestMs)}</td><td>${c.ongoing ? 'yes' : 'no'}</td></tr>`,
+    (c) =>
+      `<tr><td>${esc(c.childId)}</td><td>${esc(c.with.join(', '))}</td><td>${esc(c.chats.join(', '))}</td><td>${dur(c.longestMs)}</td><td>${c.ongoing ? 'yes' : 'no'}</td></tr>`,
   );
   return (
     `<section id="children"><h2>Children affected</h2><p class="note">User ids only. "With" lists the contacts their parent never approved.</p>` +
@@ -133,9 +153,14 @@ export function renderAuditHtml(report: AuditReport, opts: HtmlReportOptions): s
   const data = chartData(report, view);
   const s = report.summary;
   const window = s.since || s.until ? ` · window ${s.since ?? 'the beginning'} .. ${s.until ?? 'the end'}` : '';
-  const history = s.firstEventAt ? `history ${when(Date.parse(s.firstEventAt))} .. ${when(Date.parse(s.lastEventAt!))}` : 'no events';
+  const history = s.firstEventAt
+    ? `history ${when(Date.parse(s.firstEventAt))} .. ${when(Date.parse(s.lastEventAt!))}`
+    : 'no events';
   const timelineHeight = Math.max(120, data.drawnRows * 22 + 90);
-  const drawnNote = data.drawnRows < data.allRows ? ` The ${data.drawnRows} longest of ${data.allRows} exposures are drawn; the table below lists them all.` : '';
+  const drawnNote =
+    data.drawnRows < data.allRows
+      ? ` The ${data.drawnRows} longest of ${data.allRows} exposures are drawn; the table below lists them all.`
+      : '';
   return `<!doctype html>
 <html lang="en">
 <head>

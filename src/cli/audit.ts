@@ -54,9 +54,15 @@ async function requireTopics(kafka: Kafka, topics: string[]): Promise<void> {
 }
 
 export async function runAudit(opts: AuditCommandOptions): Promise<{ report: AuditReport; output: string }> {
-  const bar = progressBar(opts.progress, 'audit [{bar}] {percentage}% | {value}/{total} records | {rate}/s | {eta_formatted} left');
+  const bar = progressBar(
+    opts.progress,
+    'audit [{bar}] {percentage}% | {value}/{total} records | {rate}/s | {eta_formatted} left',
+  );
   try {
-    await requireTopics(opts.kafka, HISTORY_ROLES.map((role) => opts.topics[role]));
+    await requireTopics(
+      opts.kafka,
+      HISTORY_ROLES.map((role) => opts.topics[role]),
+    );
     const report = await auditTopics({
       kafka: opts.kafka,
       topics: opts.topics,

@@ -19,7 +19,12 @@ export async function breakerStatus(cfg: Config, now = Date.now()): Promise<Brea
   if (cfg.freezeBudget === 0) return null;
   const redis = createRedis(cfg.redisUrl, { connectionName: 'pairguard-breaker' });
   try {
-    return await new RedisFreezeBreaker(redis, cfg.redisKeyPrefix, cfg.freezeBudget, cfg.freezeBudgetWindowSeconds * 1000).state(now);
+    return await new RedisFreezeBreaker(
+      redis,
+      cfg.redisKeyPrefix,
+      cfg.freezeBudget,
+      cfg.freezeBudgetWindowSeconds * 1000,
+    ).state(now);
   } finally {
     redis.disconnect();
   }
@@ -38,12 +43,21 @@ export function describeBreaker(state: BreakerState | null): string {
 }
 
 /** Writes the reset record; the monitor closes the breaker when it reads it. */
-export async function requestBreakerReset(kafka: Kafka, cfg: Config, by: string, now = Date.now()): Promise<{ topic: string; occurredAt: string }> {
+export async function requestBreakerReset(
+  kafka: Kafka,
+  cfg: Config,
+  by: string,
+  now = Date.now(),
+): Promise<{ topic: string; occurredAt: string }> {
   const occurredAt = new Date(now).toISOString();
   const producer = kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();
   try {
-    await producer.send({ topic: cfg.topics.control, acks: -1, messages: [{ key: BREAKER_KEY, value: JSON.stringify({ type: 'freeze-breaker.reset', by, occurredAt }) }] });
+    await producer.send({
+      topic: cfg.topics.control,
+      acks: -1,
+      messages: [{ key: BREAKER_KEY, value: JSON.stringify({ type: 'freeze-breaker.reset', by, occurredAt }) }],
+    });
   } finally {
     await producer.disconnect();
   }

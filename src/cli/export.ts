@@ -44,8 +44,16 @@ async function write(stream: Writable, text: string): Promise<void> {
 export async function exportTopics(opts: ExportOptions): Promise<ExportSummary> {
   const started = performance.now();
   const roles = HISTORY_ROLES.filter((r) => opts.control || r !== 'control');
-  const reader = await openHistory({ kafka: opts.kafka, sources: roles.map((role) => ({ role, topic: opts.topics[role] })), limits: opts.limits, groupPrefix: 'pairguard-export' });
-  const bar = progressBar(opts.progress, 'export [{bar}] {percentage}% | {value}/{total} records | {rate}/s | {eta_formatted} left');
+  const reader = await openHistory({
+    kafka: opts.kafka,
+    sources: roles.map((role) => ({ role, topic: opts.topics[role] })),
+    limits: opts.limits,
+    groupPrefix: 'pairguard-export',
+  });
+  const bar = progressBar(
+    opts.progress,
+    'export [{bar}] {percentage}% | {value}/{total} records | {rate}/s | {eta_formatted} left',
+  );
   bar.start(reader.total);
   const out = opts.out ? createWriteStream(opts.out) : process.stdout;
   const summary: ExportSummary = { records: 0, byRole: {}, raw: 0, redacted: 0, seconds: 0 };
@@ -69,7 +77,10 @@ export async function exportTopics(opts: ExportOptions): Promise<ExportSummary> 
   } finally {
     bar.stop();
     await reader.close();
-    if (opts.out) await new Promise<void>((resolve, reject) => (out as ReturnType<typeof createWriteStream>).end((err?: Error | null) => (err ? reject(err) : resolve())));
+    if (opts.out)
+      await new Promise<void>((resolve, reject) =>
+        (out as ReturnType<typeof createWriteStream>).end((err?: Error | null) => (err ? reject(err) : resolve())),
+      );
   }
   summary.seconds = (performance.now() - started) / 1000;
   return summary;

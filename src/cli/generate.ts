@@ -32,7 +32,10 @@ export async function generateFiles(opts: GenerateOptions): Promise<SyntheticAns
       buffer = '';
     }
   }
-  if (opts.out) await new Promise<void>((resolve, reject) => out.end(buffer, (err?: Error | null) => (err ? reject(err) : resolve())));
+  if (opts.out)
+    await new Promise<void>((resolve, reject) =>
+      out.end(buffer, (err?: Error | null) => (err ? reject(err) : resolve())),
+    );
   else if (!out.write(buffer)) await new Promise((r) => out.once('drain', r));
   const answers = platform.answers();
   if (opts.answers) writeFileSync(opts.answers, `${JSON.stringify(answers, null, 2)}\n`);

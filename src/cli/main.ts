@@ -25,7 +25,7 @@ ignoreNegativeTimeoutWarnings();
 
 /** Bad input or settings end the command with one line, not a stack trace; `code` is the exit status of anything but a bad flag or setting. */
 function fail(err: unknown, code: number = EXIT.failed): never {
-  const message = err instanceof PairguardError ? err.message : (err as Error)?.message ?? String(err);
+  const message = err instanceof PairguardError ? err.message : ((err as Error)?.message ?? String(err));
   process.stderr.write(`pairguard: ${message}\n`);
   const usage = err instanceof PairguardError && (err.code === 'CONFIG_INVALID' || err.code === 'USAGE_INVALID');
   process.exit(usage ? EXIT.usage : code);
@@ -47,14 +47,27 @@ function commandKafka(cfg: Config, command: string): Kafka {
   return createKafka(cfg, createLogger('warn', process.stderr), `-${command}`);
 }
 
-const limitsOf = (cfg: Config) => ({ maxValueBytes: cfg.maxEventBytes, maxMembers: cfg.maxChatMembers, maxClockSkewMs: cfg.maxClockSkewSeconds * 1000 });
-const counts = (byRole: Record<string, number | undefined>) => Object.entries(byRole).map(([role, n]) => `${n} ${role}`).join(', ') || 'none';
+const limitsOf = (cfg: Config) => ({
+  maxValueBytes: cfg.maxEventBytes,
+  maxMembers: cfg.maxChatMembers,
+  maxClockSkewMs: cfg.maxClockSkewSeconds * 1000,
+});
+const counts = (byRole: Record<string, number | undefined>) =>
+  Object.entries(byRole)
+    .map(([role, n]) => `${n} ${role}`)
+    .join(', ') || 'none';
 
 const program = new Command()
   .name('pairguard')
-  .description("Watches a children's messaging platform's event streams and freezes any chat that pairs a child with an unapproved contact.")
+  .description(
+    "Watches a children's messaging platform's event streams and freezes any chat that pairs a child with an unapproved contact.",
+  )
   // Usage errors are one line and exit 2, like a bad setting (`pairguard --help` shows the usage).
-  .version(versionLine(), '-V, --version', 'print the version, the git revision it was built from and the Node.js version')
+  .version(
+    versionLine(),
+    '-V, --version',
+    'print the version, the git revision it was built from and the Node.js version',
+  )
   .configureOutput({ outputError: (str, write) => write(`pairguard: ${str.replace(/^error: /, '').trimEnd()}\n`) })
   .exitOverride((err) => process.exit(err.exitCode === 0 ? EXIT.ok : EXIT.usage));
 
@@ -94,11 +107,27 @@ program
   .option('--json', 'print the summary as JSON')
   .action(async (file: string, raw: Record<string, unknown>) => {
     try {
-      const flags = parseFlags(z.object({ rate: numberFlag(z.number().positive('must be more than 0')).optional(), topicPrefix: topicPrefixFlag, json: z.boolean().default(false) }), raw);
+      const flags = parseFlags(
+        z.object({
+          rate: numberFlag(z.number().positive('must be more than 0')).optional(),
+          topicPrefix: topicPrefixFlag,
+          json: z.boolean().default(false),
+        }),
+        raw,
+      );
       const cfg = config();
       const topics = withTopicPrefix(cfg.topics, flags.topicPrefix);
-      const s = await replayFile({ kafka: commandKafka(cfg, 'replay'), topics, file, createPartitions: cfg.createTopicsPartitions, progress: process.stderr.isTTY === true, rate: flags.rate });
-      process.stdout.write(summaryOut(flags.json, `replayed ${s.records} records (${counts(s.byRole)}) in ${s.seconds.toFixed(1)} s\n`, s));
+      const s = await replayFile({
+        kafka: commandKafka(cfg, 'replay'),
+        topics,
+        file,
+        createPartitions: cfg.createTopicsPartitions,
+        progress: process.stderr.isTTY === true,
+        rate: flags.rate,
+      });
+      process.stdout.write(
+        summaryOut(flags.json, `replayed ${s.records} records (${counts(s.byRole)}) in ${s.seconds.toFixed(1)} s\n`, s),
+      );
     } catch (err) {
       fail(err);
     }
@@ -108,7 +137,10 @@ program
   .command('audit')
   .description('judge the history on the input topics, without acting, and list every chat that was ever in violation')
   .option('--json', 'machine-readable output')
-  .option('--html <file>', 'also write the report as one self-contained HTML page (timeline per chat, totals, children affected)')
+  .option(
+    '--html <file>',
+    'also write the report as one self-contained HTML page (timeline per chat, totals, children affected)',
+  )
   .option('--since <time>', 'only chats in violation at or after this ISO-8601 time')
   .option('--until <time>', 'judge history up to this ISO-8601 time only')
   .option('--topic-prefix <prefix>', topicPrefixHelp)
@@ -116,8 +148,17 @@ program
     try {
       const flags = parseFlags(
         z
-          .object({ json: z.boolean().default(false), html: z.string().min(1, 'must name a file').optional(), since: timeFlag.optional(), until: timeFlag.optional(), topicPrefix: topicPrefixFlag })
-          .refine((f) => f.since === undefined || f.until === undefined || f.since <= f.until, { path: ['until'], message: 'must not be before --since' }),
+          .object({
+            json: z.boolean().default(false),
+            html: z.string().min(1, 'must name a file').optional(),
+            since: timeFlag.optional(),
+            until: timeFlag.optional(),
+            topicPrefix: topicPrefixFlag,
+          })
+          .refine((f) => f.since === undefined || f.until === undefined || f.since <= f.until, {
+            path: ['until'],
+            message: 'must not be before --since',
+          }),
         raw,
       );
       const cfg = config();
@@ -142,14 +183,24 @@ program
 
 program
   .command('export')
-  .description('dump the input and control topics to JSONL in time order, the format replay reads (message text is never written)')
+  .description(
+    'dump the input and control topics to JSONL in time order, the format replay reads (message text is never written)',
+  )
   .option('-o, --out <file>', 'file to write (default: stdout)')
   .option('--no-control', 'leave out the control topic (freezes and unfreezes)')
   .option('--topic-prefix <prefix>', topicPrefixHelp)
   .option('--json', 'print the summary as JSON (on stderr when the records go to stdout)')
   .action(async (raw: Record<string, unknown>) => {
     try {
-      const flags = parseFlags(z.object({ out: z.string().min(1, 'must name a file').optional(), control: z.boolean(), topicPrefix: topicPrefixFlag, json: z.boolean().default(false) }), raw);
+      const flags = parseFlags(
+        z.object({
+          out: z.string().min(1, 'must name a file').optional(),
+          control: z.boolean(),
+          topicPrefix: topicPrefixFlag,
+          json: z.boolean().default(false),
+        }),
+        raw,
+      );
       const cfg = config();
       const s = await exportTopics({
         kafka: commandKafka(cfg, 'export'),
@@ -161,7 +212,9 @@ program
       });
       const where = flags.out ? ` to ${flags.out}` : '';
       const line = `exported ${s.records} records (${counts(s.byRole)}; ${s.raw} raw, ${s.redacted} with text removed)${where} in ${s.seconds.toFixed(1)} s\n`;
-      (flags.out ? process.stdout : process.stderr).write(summaryOut(flags.json, line, { ...s, out: flags.out ?? null }));
+      (flags.out ? process.stdout : process.stderr).write(
+        summaryOut(flags.json, line, { ...s, out: flags.out ?? null }),
+      );
     } catch (err) {
       fail(err);
     }
@@ -192,16 +245,41 @@ program
       const num = numberFlag(z.number()).optional();
       const flags = parseFlags(
         z.object({
-          seed: num, events: num, start: z.string().optional(), days: num, families: num,
-          rateGroupFlaw: num, rateRevocationInChat: num, rateUnknownUser: num, rateNonMemberMessage: num,
-          resolveFraction: num, text: z.boolean(), out: z.string().min(1).optional(), answers: z.string().min(1).optional(), json: z.boolean().default(false),
+          seed: num,
+          events: num,
+          start: z.string().optional(),
+          days: num,
+          families: num,
+          rateGroupFlaw: num,
+          rateRevocationInChat: num,
+          rateUnknownUser: num,
+          rateNonMemberMessage: num,
+          resolveFraction: num,
+          text: z.boolean(),
+          out: z.string().min(1).optional(),
+          answers: z.string().min(1).optional(),
+          json: z.boolean().default(false),
         }),
         raw,
       );
-      const rates = { 'group-flaw': flags.rateGroupFlaw, 'revocation-in-chat': flags.rateRevocationInChat, 'unknown-user': flags.rateUnknownUser, 'non-member-message': flags.rateNonMemberMessage };
+      const rates = {
+        'group-flaw': flags.rateGroupFlaw,
+        'revocation-in-chat': flags.rateRevocationInChat,
+        'unknown-user': flags.rateUnknownUser,
+        'non-member-message': flags.rateNonMemberMessage,
+      };
       const knobs = parseFlags(
         generatorOptionsSchema,
-        { seed: flags.seed, events: flags.events, start: flags.start, days: flags.days, families: flags.families, rates: Object.fromEntries(Object.entries(rates).filter(([, v]) => v !== undefined)), resolveFraction: flags.resolveFraction, text: flags.text },
+        {
+          seed: flags.seed,
+          events: flags.events,
+          start: flags.start,
+          days: flags.days,
+          families: flags.families,
+          rates: Object.fromEntries(Object.entries(rates).filter(([, v]) => v !== undefined)),
+          resolveFraction: flags.resolveFraction,
+          text: flags.text,
+        },
         (path) => (path[0] === 'rates' ? RATE_FLAGS[String(path[1])] : undefined),
       );
       const out = flags.out ?? null;
@@ -229,7 +307,9 @@ program
     }
   });
 
-const breaker = program.command('breaker').description('the freeze breaker: whether it is open, the freezes it withheld, and resetting it');
+const breaker = program
+  .command('breaker')
+  .description('the freeze breaker: whether it is open, the freezes it withheld, and resetting it');
 breaker
   .command('status')
   .description('show whether the freeze breaker is open and list the freezes it withheld')
@@ -245,14 +325,21 @@ breaker
   });
 breaker
   .command('reset')
-  .description('close the freeze breaker (a record on the control topic): freezes resume, and withheld freezes that still stand are applied')
+  .description(
+    'close the freeze breaker (a record on the control topic): freezes resume, and withheld freezes that still stand are applied',
+  )
   .requiredOption('--by <name>', 'who resets it (kept on the control topic)')
   .action(async (raw: Record<string, unknown>) => {
     try {
-      const flags = parseFlags(z.object({ by: z.string().regex(/^\S{1,256}$/, 'must be 1-256 characters without spaces') }), raw);
+      const flags = parseFlags(
+        z.object({ by: z.string().regex(/^\S{1,256}$/, 'must be 1-256 characters without spaces') }),
+        raw,
+      );
       const cfg = config();
       const r = await requestBreakerReset(commandKafka(cfg, 'breaker'), cfg, flags.by);
-      process.stdout.write(`reset written to ${r.topic} at ${r.occurredAt}; the running monitor applies it (pairguard breaker status shows the result)\n`);
+      process.stdout.write(
+        `reset written to ${r.topic} at ${r.occurredAt}; the running monitor applies it (pairguard breaker status shows the result)\n`,
+      );
     } catch (err) {
       fail(err);
     }

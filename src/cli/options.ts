@@ -17,18 +17,28 @@ const kebab = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}
  * Parses commander's option values. `flagOf` names the flag of an issue's path when it is not the
  * kebab-case of its first key (nested knobs).
  */
-export function parseFlags<S extends z.ZodType>(schema: S, raw: Record<string, unknown>, flagOf?: (path: PropertyKey[]) => string | undefined): z.output<S> {
+export function parseFlags<S extends z.ZodType>(
+  schema: S,
+  raw: Record<string, unknown>,
+  flagOf?: (path: PropertyKey[]) => string | undefined,
+): z.output<S> {
   const result = schema.safeParse(raw);
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;
   const flag = flagOf?.(issue.path) ?? `--${kebab(String(issue.path[0] ?? 'option'))}`;
-  const got = issue.path.reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k] : undefined), raw);
-  const shown = got === undefined || typeof got === 'object' ? '' : ` (got ${JSON.stringify(String(got)).slice(0, 80)})`;
+  const got = issue.path.reduce<unknown>(
+    (v, k) => (v && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k] : undefined),
+    raw,
+  );
+  const shown =
+    got === undefined || typeof got === 'object' ? '' : ` (got ${JSON.stringify(String(got)).slice(0, 80)})`;
   throw usageError(`invalid ${flag}: ${issue.message}${shown}`);
 }
 
 /** An ISO-8601 date-time, as epoch ms. */
-export const timeFlag = z.iso.datetime({ offset: true, message: 'must be an ISO-8601 date-time such as 2026-11-21T09:00:00Z' }).transform((s) => Date.parse(s));
+export const timeFlag = z.iso
+  .datetime({ offset: true, message: 'must be an ISO-8601 date-time such as 2026-11-21T09:00:00Z' })
+  .transform((s) => Date.parse(s));
 
 /** A number given as text. */
 export const numberFlag = (check: z.ZodNumber) =>
@@ -40,7 +50,10 @@ export const numberFlag = (check: z.ZodNumber) =>
     .pipe(check);
 
 /** Prepended to every topic name (`--topic-prefix t1.` reads and writes `t1.kids.approvals`, …). */
-export const topicPrefixFlag = z.string().regex(/^[a-zA-Z0-9._-]{0,100}$/, 'must be letters, digits, ".", "_" or "-"').default('');
+export const topicPrefixFlag = z
+  .string()
+  .regex(/^[a-zA-Z0-9._-]{0,100}$/, 'must be letters, digits, ".", "_" or "-"')
+  .default('');
 
 export function withTopicPrefix(topics: Topics, prefix: string): Topics {
   if (!prefix) return topics;

@@ -22,7 +22,10 @@ export function progressBar(enabled: boolean, format: string): Progress {
     },
     update(done, payload = {}) {
       const seconds = (performance.now() - started) / 1000;
-      bar.update(done, { rate: seconds > 0 ? Math.round((payload.items as number | undefined ?? done) / seconds) : 0, ...payload });
+      bar.update(done, {
+        rate: seconds > 0 ? Math.round(((payload.items as number | undefined) ?? done) / seconds) : 0,
+        ...payload,
+      });
     },
     stop() {
       if (stopped) return;

@@ -51,19 +51,31 @@ export function parseLine(line: string, lineNo: number): { role: TopicRole; mess
   const o = obj as Record<string, unknown>;
   if ('$topic' in o) {
     const role = o.$topic as TopicRole;
-    if (!ROLES.has(role)) throw new PairguardError('REPLAY_INPUT_INVALID', `line ${lineNo}: $topic must be one of ${[...ROLES].join(', ')}`);
+    if (!ROLES.has(role))
+      throw new PairguardError(
+        'REPLAY_INPUT_INVALID',
+        `line ${lineNo}: $topic must be one of ${[...ROLES].join(', ')}`,
+      );
     const value =
-      typeof o.$valueBase64 === 'string' ? Buffer.from(o.$valueBase64, 'base64') : typeof o.$value === 'string' ? Buffer.from(o.$value, 'utf8') : null;
+      typeof o.$valueBase64 === 'string'
+        ? Buffer.from(o.$valueBase64, 'base64')
+        : typeof o.$value === 'string'
+          ? Buffer.from(o.$value, 'utf8')
+          : null;
     return { role, message: { key: typeof o.$key === 'string' ? o.$key : null, value } };
   }
   const route = routeOf(o);
-  if (!route) throw new PairguardError('REPLAY_INPUT_INVALID', `line ${lineNo}: unknown event type ${JSON.stringify(o.type)}`);
+  if (!route)
+    throw new PairguardError('REPLAY_INPUT_INVALID', `line ${lineNo}: unknown event type ${JSON.stringify(o.type)}`);
   return { role: route.role, message: { key: route.key, value: trimmed } };
 }
 
 export async function replayFile(opts: ReplayOptions): Promise<ReplaySummary> {
   const size = statSync(opts.file).size;
-  const bar = progressBar(opts.progress, 'replay [{bar}] {percentage}% | {records} records | {rate}/s | {eta_formatted} left');
+  const bar = progressBar(
+    opts.progress,
+    'replay [{bar}] {percentage}% | {records} records | {rate}/s | {eta_formatted} left',
+  );
   bar.start(size);
   try {
     return await replayLines(
@@ -95,7 +107,10 @@ export interface ReplayLinesOptions {
 }
 
 /** Writes JSONL lines (events or raw records) to their topics, in order. */
-export async function replayLines(opts: ReplayLinesOptions, lines: AsyncIterable<string> | Iterable<string>): Promise<ReplaySummary> {
+export async function replayLines(
+  opts: ReplayLinesOptions,
+  lines: AsyncIterable<string> | Iterable<string>,
+): Promise<ReplaySummary> {
   const started = Date.now();
   const admin = opts.kafka.admin();
   await admin.connect();
@@ -127,7 +142,10 @@ export async function replayLines(opts: ReplayLinesOptions, lines: AsyncIterable
       if (list) list.push(message);
       else byTopic.set(topic, [message]);
     }
-    await producer.sendBatch({ topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })), acks: -1 });
+    await producer.sendBatch({
+      topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+      acks: -1,
+    });
     chunk = [];
     opts.onProgress?.(bytes, summary.records);
   };

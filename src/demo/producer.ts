@@ -39,7 +39,11 @@ const seconds = positive('seconds', 0);
 
 const config = loadConfig();
 const logger = createLogger('info').child({ component: 'demo-producer' });
-const kafka = new Kafka({ clientId: 'pairguard-demo-producer', brokers: config.kafkaBrokers, logCreator: kafkaLogCreator(logger) });
+const kafka = new Kafka({
+  clientId: 'pairguard-demo-producer',
+  brokers: config.kafkaBrokers,
+  logCreator: kafkaLogCreator(logger),
+});
 const admin = kafka.admin();
 await admin.connect();
 await ensureTopics(admin, config.topics, config.createTopicsPartitions);
@@ -57,7 +61,8 @@ logger.info({ rate, violationEvery, malformedEvery, run }, 'demo producer starte
 for (const scene of syntheticTraffic({ run, violationEvery, malformedEvery })) {
   if (stopping || (seconds > 0 && Date.now() - started >= seconds * 1000)) break;
   // One record at a time, in scene order: approvals before the chat that relies on them.
-  for (const r of scene.records) await producer.send({ topic: config.topics[r.role], messages: [{ key: r.key, value: r.value }] });
+  for (const r of scene.records)
+    await producer.send({ topic: config.topics[r.role], messages: [{ key: r.key, value: r.value }] });
   sent += scene.records.length;
   if (scene.kind !== 'allowed') logger.info({ kind: scene.kind }, scene.story);
   // Keep to the rate: sleep until this many records are due.

@@ -54,7 +54,8 @@ export function* syntheticTraffic(opts: TrafficOptions): Generator<Scene> {
     emit('user.registered', { userId: u, role: 'child' });
     return u;
   };
-  const approve = (childId: string, contactId: string) => emit('contact.approved', { childId, contactId, approvedBy: `${childId}-parent` });
+  const approve = (childId: string, contactId: string) =>
+    emit('contact.approved', { childId, contactId, approvedBy: `${childId}-parent` });
   const befriend = (a: string, b: string) => {
     approve(a, b);
     approve(b, a);
@@ -64,13 +65,18 @@ export function* syntheticTraffic(opts: TrafficOptions): Generator<Scene> {
     emit('chat.created', { chatId: c, createdBy: members[0], members });
     return c;
   };
-  const say = (chatId: string, senderId: string) => emit('message.sent', { chatId, messageId: id('m'), senderId, text: 'see you at the park' });
+  const say = (chatId: string, senderId: string) =>
+    emit('message.sent', { chatId, messageId: id('m'), senderId, text: 'see you at the park' });
   /** The latest chat of two approved children, for a later revocation. */
   let friends: { chatId: string; a: string; b: string } | null = null;
 
   for (let scene = 1; ; scene++) {
     if (scene % opts.malformedEvery === 0) {
-      yield { kind: 'malformed', story: 'a platform bug writes a truncated chat.created', records: [{ role: 'membership', key: id('chat'), value: '{"type":"chat.created","chatId":' }] };
+      yield {
+        kind: 'malformed',
+        story: 'a platform bug writes a truncated chat.created',
+        records: [{ role: 'membership', key: id('chat'), value: '{"type":"chat.created","chatId":' }],
+      };
     } else if (scene % opts.violationEvery === 0 && (scene / opts.violationEvery) % 2 === 1) {
       const [a, b, c] = [child(), child(), child()];
       befriend(a, b);
@@ -78,7 +84,11 @@ export function* syntheticTraffic(opts: TrafficOptions): Generator<Scene> {
       const g = chat([a, b, c]);
       say(g, b);
       say(g, c);
-      yield { kind: 'violation', story: `${a} starts a group with ${b} and ${c}, who never approved each other`, records: take() };
+      yield {
+        kind: 'violation',
+        story: `${a} starts a group with ${b} and ${c}, who never approved each other`,
+        records: take(),
+      };
     } else if (scene % opts.violationEvery === 0 && friends) {
       const { chatId, a, b } = friends;
       friends = null;

@@ -25,7 +25,8 @@ export type DecodeFailure = (typeof DECODE_FAILURES)[number];
  * `occurredAt` is further ahead of it than the skew bound (`skew` then says `future`; `past` marks
  * an `occurredAt` further behind, judged as stated since history may be replayed).
  */
-export type Decoded<E> = { ok: true; event: E; at: number; skew?: ClockSkew } | { ok: false; reason: DecodeFailure; detail: string };
+export type Decoded<E> =
+  { ok: true; event: E; at: number; skew?: ClockSkew } | { ok: false; reason: DecodeFailure; detail: string };
 
 /** Which way an `occurredAt` lies beyond the skew bound from its record's timestamp. */
 export type ClockSkew = 'future' | 'past';
@@ -50,7 +51,10 @@ export interface DecodeLimits {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-function parseObject(value: Buffer | null, limits: DecodeLimits): { ok: true; obj: Record<string, unknown> } | { ok: false; reason: DecodeFailure; detail: string } {
+function parseObject(
+  value: Buffer | null,
+  limits: DecodeLimits,
+): { ok: true; obj: Record<string, unknown> } | { ok: false; reason: DecodeFailure; detail: string } {
   if (!value || value.length === 0) return { ok: false, reason: 'empty-value', detail: 'record has no value' };
   if (value.length > limits.maxValueBytes) {
     return { ok: false, reason: 'too-large', detail: `value is ${value.length} bytes, limit ${limits.maxValueBytes}` };
@@ -80,7 +84,10 @@ function parseObject(value: Buffer | null, limits: DecodeLimits): { ok: true; ob
  * words put where the type goes, and errors reach the dead-letter topic.
  */
 function describeType(type: unknown): string {
-  if (typeof type === 'string') return /^[a-z][a-z0-9_-]{0,30}(\.[a-z0-9_-]{1,30}){1,3}$/.test(type) ? JSON.stringify(type) : `(a string of ${type.length} characters)`;
+  if (typeof type === 'string')
+    return /^[a-z][a-z0-9_-]{0,30}(\.[a-z0-9_-]{1,30}){1,3}$/.test(type)
+      ? JSON.stringify(type)
+      : `(a string of ${type.length} characters)`;
   if (type === undefined) return '(missing)';
   return `(${type === null ? 'null' : Array.isArray(type) ? 'an array' : `a ${typeof type}`})`;
 }
@@ -97,7 +104,12 @@ function describeIssues(error: z.ZodError): string {
  * on some input nobody foresaw, the record is dead-lettered (and so kept) rather than failing its
  * batch again and again, which would stall the partition.
  */
-export function decodeInput(stream: Stream, value: Buffer | null, limits: DecodeLimits, clock?: RecordClock): Decoded<InputEvent> {
+export function decodeInput(
+  stream: Stream,
+  value: Buffer | null,
+  limits: DecodeLimits,
+  clock?: RecordClock,
+): Decoded<InputEvent> {
   try {
     return withJudgedMoment(decodeChecked(stream, value, limits), clock);
   } catch {
@@ -137,11 +149,16 @@ function decodeChecked(stream: Stream, value: Buffer | null, limits: DecodeLimit
     return { ok: false, reason: 'wrong-topic', detail: `${type} belongs on the ${home} topic, not ${stream}` };
   }
   if (type === 'chat.created' && Array.isArray(parsed.obj.members) && parsed.obj.members.length > limits.maxMembers) {
-    return { ok: false, reason: 'too-many-members', detail: `members lists ${parsed.obj.members.length}, limit ${limits.maxMembers}` };
+    return {
+      ok: false,
+      reason: 'too-many-members',
+      detail: `members lists ${parsed.obj.members.length}, limit ${limits.maxMembers}`,
+    };
   }
   const schema = (schemasByStream[stream] as Record<string, z.ZodType<InputEvent>>)[type]!;
   const result = schema.safeParse(parsed.obj);
-  if (!result.success) return { ok: false, reason: 'invalid-fields', detail: `${type}: ${describeIssues(result.error)}` };
+  if (!result.success)
+    return { ok: false, reason: 'invalid-fields', detail: `${type}: ${describeIssues(result.error)}` };
   return { ok: true, event: result.data, at: Date.parse(result.data.occurredAt) };
 }
 
@@ -150,7 +167,11 @@ function decodeChecked(stream: Stream, value: Buffer | null, limits: DecodeLimit
  * Never throws, and bounds clock skew as decodeInput does (an unfreeze dated 9999 would otherwise
  * clear every violation until then).
  */
-export function decodeControl(value: Buffer | null, limits: DecodeLimits, clock?: RecordClock): Decoded<ControlEvent> | null {
+export function decodeControl(
+  value: Buffer | null,
+  limits: DecodeLimits,
+  clock?: RecordClock,
+): Decoded<ControlEvent> | null {
   try {
     const d = decodeControlChecked(value, limits);
     return d && withJudgedMoment(d, clock);
@@ -165,6 +186,7 @@ function decodeControlChecked(value: Buffer | null, limits: DecodeLimits): Decod
   const type = parsed.obj.type;
   if (type !== 'chat.unfrozen' && type !== 'freeze-breaker.reset') return null;
   const result = (type === 'chat.unfrozen' ? chatUnfrozen : freezeBreakerReset).safeParse(parsed.obj);
-  if (!result.success) return { ok: false, reason: 'invalid-fields', detail: `${type}: ${describeIssues(result.error)}` };
+  if (!result.success)
+    return { ok: false, reason: 'invalid-fields', detail: `${type}: ${describeIssues(result.error)}` };
   return { ok: true, event: result.data, at: Date.parse(result.data.occurredAt) };
 }

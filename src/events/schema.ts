@@ -13,6 +13,7 @@ export const id = z
   .string()
   .min(1, 'must not be empty')
   .max(MAX_ID_LENGTH, `must be at most ${MAX_ID_LENGTH} characters`)
+  // eslint-disable-next-line no-control-regex -- NUL is the character refused
   .regex(/^[^\u0000]*$/, 'must not contain NUL');
 
 /** An ISO-8601 date-time with `Z` or an offset. */
@@ -20,7 +21,9 @@ export const isoDateTime = z.iso.datetime({ offset: true, message: 'must be an I
 
 const base = {
   eventId: id.describe('Unique id of this event.'),
-  occurredAt: isoDateTime.describe('When it happened on the platform (ISO-8601); pairguard judges the event as of this moment.'),
+  occurredAt: isoDateTime.describe(
+    'When it happened on the platform (ISO-8601); pairguard judges the event as of this moment.',
+  ),
 };
 
 export const userRegistered = z
@@ -36,11 +39,14 @@ export const contactApproved = z
   .object({
     type: z.literal('contact.approved'),
     ...base,
-    childId: id.describe("The child whose guardian approved; the Kafka key."),
+    childId: id.describe('The child whose guardian approved; the Kafka key.'),
     contactId: id.describe('The contact approved for that child (one direction only).'),
     approvedBy: id.optional().describe('Who approved (the guardian).'),
   })
-  .meta({ title: 'ContactApproved', description: "A guardian approved a contact for their child, on the approvals topic." });
+  .meta({
+    title: 'ContactApproved',
+    description: 'A guardian approved a contact for their child, on the approvals topic.',
+  });
 
 export const contactRevoked = z
   .object({
@@ -90,7 +96,10 @@ export const messageSentInput = z
     chatId: id.describe('The chat; the Kafka key.'),
     messageId: id.describe('The message.'),
     senderId: id.describe('Who sent it; a sender who is not a known member is judged as joining at that moment.'),
-    text: z.string().optional().describe("The child's message: checked to be a string, then dropped; it never leaves pairguard."),
+    text: z
+      .string()
+      .optional()
+      .describe("The child's message: checked to be a string, then dropped; it never leaves pairguard."),
   })
   .meta({ title: 'MessageSent', description: 'A message in a chat, on the messages topic.' });
 
@@ -102,7 +111,9 @@ export const chatUnfrozen = z
     type: z.literal('chat.unfrozen'),
     chatId: id.describe('The chat a reviewer cleared; the Kafka key.'),
     by: id.optional().describe('The reviewer.'),
-    occurredAt: isoDateTime.describe('When the reviewer cleared it; a violation after this moment freezes the chat again.'),
+    occurredAt: isoDateTime.describe(
+      'When the reviewer cleared it; a violation after this moment freezes the chat again.',
+    ),
   })
   .meta({ title: 'ChatUnfrozen', description: "A human reviewer's tool lifted a freeze, on the control topic." });
 
@@ -116,7 +127,11 @@ export const freezeBreakerReset = z
     by: id.describe('The person who reset the breaker.'),
     occurredAt: isoDateTime.describe('When they reset it.'),
   })
-  .meta({ title: 'FreezeBreakerReset', description: 'A person closed the freeze breaker, on the control topic: automatic freezes resume, and the withheld ones whose violation still stands are applied.' });
+  .meta({
+    title: 'FreezeBreakerReset',
+    description:
+      'A person closed the freeze breaker, on the control topic: automatic freezes resume, and the withheld ones whose violation still stands are applied.',
+  });
 
 /** The records on the control topic that pairguard acts on. */
 export type ControlEvent = z.infer<typeof chatUnfrozen> | z.infer<typeof freezeBreakerReset>;
@@ -140,7 +155,11 @@ export type InputEventType = InputEvent['type'];
 export type Stream = 'approvals' | 'membership' | 'messages';
 
 export const schemasByStream = {
-  approvals: { 'user.registered': userRegistered, 'contact.approved': contactApproved, 'contact.revoked': contactRevoked },
+  approvals: {
+    'user.registered': userRegistered,
+    'contact.approved': contactApproved,
+    'contact.revoked': contactRevoked,
+  },
   membership: { 'chat.created': chatCreated, 'member.added': memberAdded, 'member.removed': memberRemoved },
   messages: { 'message.sent': messageSent },
 } as const;
@@ -163,7 +182,16 @@ export const INPUT_EVENT_TYPES = Object.keys(streamOfType) as InputEventType[];
  * may carry of the original value.
  */
 export const EVENT_FIELDS: ReadonlySet<string> = new Set(
-  [userRegistered, contactApproved, contactRevoked, chatCreated, memberAdded, memberRemoved, messageSentInput, chatUnfrozen]
+  [
+    userRegistered,
+    contactApproved,
+    contactRevoked,
+    chatCreated,
+    memberAdded,
+    memberRemoved,
+    messageSentInput,
+    chatUnfrozen,
+  ]
     .flatMap((s) => Object.keys(s.shape))
     .filter((f) => f !== 'text'),
 );

@@ -12,7 +12,11 @@ export function exportLine(r: HistoryRecord): { line: string; raw: boolean; reda
   if (r.content.kind === 'event' && r.value) {
     const stripped = withoutText(r.value);
     // A valid event always parses; only its text can differ from the original bytes.
-    return { line: stripped === 'no-text' || stripped === 'unparseable' ? r.value.toString('utf8') : stripped.toString('utf8'), raw: false, redacted: Buffer.isBuffer(stripped) };
+    return {
+      line: stripped === 'no-text' || stripped === 'unparseable' ? r.value.toString('utf8') : stripped.toString('utf8'),
+      raw: false,
+      redacted: Buffer.isBuffer(stripped),
+    };
   }
   const line: Record<string, unknown> = { $topic: r.role };
   if (r.key) line.$key = r.key.toString('utf8');

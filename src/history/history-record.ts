@@ -61,25 +61,45 @@ const ROLE_RANK: Record<HistoryRole, number> = { approvals: 0, membership: 1, me
  * judged), and a join in the same millisecond as a message, so history is judged the same way.
  */
 export const historyOrder: Order<HistoryRecord> = (a, b) =>
-  a.at - b.at || ROLE_RANK[a.role] - ROLE_RANK[b.role] || a.partition - b.partition || Number(a.offset) - Number(b.offset);
+  a.at - b.at ||
+  ROLE_RANK[a.role] - ROLE_RANK[b.role] ||
+  a.partition - b.partition ||
+  Number(a.offset) - Number(b.offset);
 
 /**
  * Classifies one record; `previousAt` is the moment of the record before it in its partition. With
  * its Kafka timestamp and `limits.maxClockSkewMs`, clock skew is bounded as the monitor bounds it.
  */
-export function classify(role: HistoryRole, value: Buffer | null, limits: DecodeLimits, previousAt: number, recordTimestamp?: number): { content: HistoryContent; at: number; timed: boolean } {
+export function classify(
+  role: HistoryRole,
+  value: Buffer | null,
+  limits: DecodeLimits,
+  previousAt: number,
+  recordTimestamp?: number,
+): { content: HistoryContent; at: number; timed: boolean } {
   const untimed = (content: HistoryContent) => ({ content, at: previousAt, timed: false });
-  const clock = recordTimestamp !== undefined && limits.maxClockSkewMs !== undefined ? { timestamp: recordTimestamp, maxSkewMs: limits.maxClockSkewMs } : undefined;
+  const clock =
+    recordTimestamp !== undefined && limits.maxClockSkewMs !== undefined
+      ? { timestamp: recordTimestamp, maxSkewMs: limits.maxClockSkewMs }
+      : undefined;
   if (role !== 'control') {
     const d = decodeInput(role, value, limits, clock);
-    return d.ok ? { content: { kind: 'event', event: d.event }, at: d.at, timed: true } : untimed({ kind: 'malformed', reason: d.reason, detail: d.detail });
+    return d.ok
+      ? { content: { kind: 'event', event: d.event }, at: d.at, timed: true }
+      : untimed({ kind: 'malformed', reason: d.reason, detail: d.detail });
   }
   const unfrozen = decodeControl(value, limits, clock);
-  if (unfrozen?.ok && unfrozen.event.type === 'chat.unfrozen') return { content: { kind: 'unfreeze', chatId: unfrozen.event.chatId }, at: unfrozen.at, timed: true };
+  if (unfrozen?.ok && unfrozen.event.type === 'chat.unfrozen')
+    return { content: { kind: 'unfreeze', chatId: unfrozen.event.chatId }, at: unfrozen.at, timed: true };
   if (unfrozen?.ok) return untimed({ kind: 'other' });
   if (unfrozen) return untimed({ kind: 'malformed', reason: unfrozen.reason, detail: unfrozen.detail });
   // A JSON object of another type: pairguard's own freeze, or something for other tools.
   const freeze = freezeCommand.safeParse(JSON.parse(value!.toString('utf8')));
-  if (freeze.success) return { content: { kind: 'freeze', chatId: freeze.data.chatId }, at: Date.parse(freeze.data.requestedAt), timed: true };
+  if (freeze.success)
+    return {
+      content: { kind: 'freeze', chatId: freeze.data.chatId },
+      at: Date.parse(freeze.data.requestedAt),
+      timed: true,
+    };
   return untimed({ kind: 'other' });
 }

@@ -48,7 +48,8 @@ export class MemoryHistory {
   /** Appends an input event to the topic its type belongs to, keyed as the platform keys it. */
   addEvent(event: Record<string, unknown>): void {
     const route = routeOf(event);
-    if (!route || route.role === 'alerts' || route.role === 'deadLetter') throw new Error(`not an input event: ${String(event.type)}`);
+    if (!route || route.role === 'alerts' || route.role === 'deadLetter')
+      throw new Error(`not an input event: ${String(event.type)}`);
     this.add(route.role as HistoryRole, route.key, JSON.stringify(event));
   }
 
@@ -68,7 +69,17 @@ export class MemoryHistory {
           const c = classify(p.role, value, limits, previousAt);
           previousAt = c.at;
           const key = p.keys[i];
-          yield { role: p.role, topic: p.topic, partition: p.partition, offset: String(i), key: key === null || key === undefined ? null : Buffer.from(key), value, at: c.at, timed: c.timed, content: c.content };
+          yield {
+            role: p.role,
+            topic: p.topic,
+            partition: p.partition,
+            offset: String(i),
+            key: key === null || key === undefined ? null : Buffer.from(key),
+            value,
+            at: c.at,
+            timed: c.timed,
+            content: c.content,
+          };
         }
       },
     }));

@@ -66,7 +66,10 @@ function iteratorOf<T>(s: AsyncIterable<T> | Iterable<T>): AsyncIterator<T> | It
  * A source that is not (a producer that wrote out of order) still has every item yielded once,
  * just not globally sorted; the consumer can detect that by comparing with the previous item.
  */
-export async function* mergeOrdered<T>(sources: ReadonlyArray<AsyncIterable<T> | Iterable<T>>, order: Order<T>): AsyncGenerator<T> {
+export async function* mergeOrdered<T>(
+  sources: ReadonlyArray<AsyncIterable<T> | Iterable<T>>,
+  order: Order<T>,
+): AsyncGenerator<T> {
   const heap = new Heap<T>((a, b) => {
     const c = order(a.item, b.item);
     return c < 0 || (c === 0 && a.index < b.index);

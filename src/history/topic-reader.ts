@@ -110,9 +110,19 @@ export async function openHistory(opts: ReadHistoryOptions): Promise<HistoryRead
     for (const b of buffers.values()) b.wake();
   };
 
-  const consumer = opts.kafka.consumer({ groupId, maxWaitTimeInMs: 50, maxBytesPerPartition: 512 * 1024, allowAutoTopicCreation: false });
+  const consumer = opts.kafka.consumer({
+    groupId,
+    maxWaitTimeInMs: 50,
+    maxBytesPerPartition: 512 * 1024,
+    allowAutoTopicCreation: false,
+  });
   consumer.on(consumer.events.CRASH, (e) => {
-    if (!e.payload.restart) failAll(new PairguardError('KAFKA_UNAVAILABLE', `reading history failed: ${e.payload.error?.message}`, { cause: e.payload.error }));
+    if (!e.payload.restart)
+      failAll(
+        new PairguardError('KAFKA_UNAVAILABLE', `reading history failed: ${e.payload.error?.message}`, {
+          cause: e.payload.error,
+        }),
+      );
   });
   let read = 0;
   let closing: Promise<void> | null = null;
@@ -143,7 +153,17 @@ export async function openHistory(opts: ReadHistoryOptions): Promise<HistoryRead
             const c = classify(b.role, m.value, opts.limits, b.previousAt, Number(m.timestamp));
             b.previousAt = c.at;
             const keep = opts.keepBytes ?? true;
-            b.items.push({ role: b.role, topic: b.topic, partition: b.partition, offset: m.offset, key: keep ? m.key : null, value: keep ? m.value : null, at: c.at, timed: c.timed, content: c.content });
+            b.items.push({
+              role: b.role,
+              topic: b.topic,
+              partition: b.partition,
+              offset: m.offset,
+              key: keep ? m.key : null,
+              value: keep ? m.value : null,
+              at: c.at,
+              timed: c.timed,
+              content: c.content,
+            });
             b.next = offset + 1n;
           }
           // Transaction markers are filtered out of `messages` but still take offsets.
@@ -187,7 +207,12 @@ export async function openHistory(opts: ReadHistoryOptions): Promise<HistoryRead
         b.waiter = resolve;
         const timer = setTimeout(() => {
           if (Date.now() - b.lastProgress >= stallMs) {
-            failAll(new PairguardError('HISTORY_READ_STALLED', `reading ${b.topic} partition ${b.partition} made no progress for ${Math.round(stallMs / 1000)} s at offset ${b.next} of ${b.high}`));
+            failAll(
+              new PairguardError(
+                'HISTORY_READ_STALLED',
+                `reading ${b.topic} partition ${b.partition} made no progress for ${Math.round(stallMs / 1000)} s at offset ${b.next} of ${b.high}`,
+              ),
+            );
           } else resolve();
         }, stallMs);
         b.waiter = () => {

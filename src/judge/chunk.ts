@@ -28,14 +28,20 @@ export async function prepareChunk(store: StateStore, records: readonly ChunkRec
     else chats.set(chatId, [entry]);
   }
   const ids = [...chats.keys()];
-  const before = await store.applyMembershipChanges(ids.map((chatId) => ({ chatId, switches: chats.get(chatId)!.map((c) => c.change) })));
+  const before = await store.applyMembershipChanges(
+    ids.map((chatId) => ({ chatId, switches: chats.get(chatId)!.map((c) => c.change) })),
+  );
 
   // Replays each chat's switches, as judging will, to learn which facts each record needs.
   const view = new ChunkView(store);
   const needs = new Map<string, Set<string> | 'all'>();
   ids.forEach((chatId, i) => {
     const entries = chats.get(chatId)!;
-    view.addChat(chatId, before[i]!, entries.map((c) => c.change));
+    view.addChat(
+      chatId,
+      before[i]!,
+      entries.map((c) => c.change),
+    );
     const chat = copyChat(before[i]!);
     for (const { change, scope } of entries) {
       applyMembershipSwitch(chat.members, change);
@@ -48,7 +54,9 @@ export async function prepareChunk(store: StateStore, records: readonly ChunkRec
       }
     }
   });
-  const union: FactsNeeded = new Map([...needs].map(([u, contacts]) => [u, contacts === 'all' ? 'all' : [...contacts]]));
+  const union: FactsNeeded = new Map(
+    [...needs].map(([u, contacts]) => [u, contacts === 'all' ? 'all' : [...contacts]]),
+  );
   view.addUsers(await store.readUsers(union), union);
   return view;
 }

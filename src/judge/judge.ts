@@ -96,17 +96,35 @@ export interface JudgeHooks {
  * whether it came after the violation that froze its chat (an enforcement gap).
  */
 export function messageStanding(sender: SenderState, at: number): { member: boolean; afterFreeze: boolean } {
-  return { member: holdsAt(sender.membership, at), afterFreeze: sender.frozen !== null && at >= sender.frozen.record.triggerAt };
+  return {
+    member: holdsAt(sender.membership, at),
+    afterFreeze: sender.frozen !== null && at >= sender.frozen.record.triggerAt,
+  };
 }
 
 /** What a membership event does to its chat, and which of the chat's pairs it can change. */
-export function membershipEffect(e: MembershipEvent): { chatId: string; userIds: string[]; joined: boolean; scope: Scope } {
+export function membershipEffect(e: MembershipEvent): {
+  chatId: string;
+  userIds: string[];
+  joined: boolean;
+  scope: Scope;
+} {
   switch (e.type) {
     case 'chat.created':
-      return { chatId: e.chatId, userIds: [...new Set([...e.members, e.createdBy])], joined: true, scope: { kind: 'all' } };
+      return {
+        chatId: e.chatId,
+        userIds: [...new Set([...e.members, e.createdBy])],
+        joined: true,
+        scope: { kind: 'all' },
+      };
     case 'member.added':
     case 'member.removed':
-      return { chatId: e.chatId, userIds: [e.userId], joined: e.type === 'member.added', scope: { kind: 'user', userId: e.userId } };
+      return {
+        chatId: e.chatId,
+        userIds: [e.userId],
+        joined: e.type === 'member.added',
+        scope: { kind: 'user', userId: e.userId },
+      };
   }
 }
 
@@ -175,7 +193,12 @@ export interface UnfreezeJudgement {
  * have been judged, while the old freeze still stood, when the unfreeze is consumed late (its
  * partition lagged): its episode is open and says when it began, so it is frozen here.
  */
-export async function judgeUnfreeze(deps: JudgeDeps, e: ChatUnfrozen, at: number, pending: ReadonlySet<string> = new Set()): Promise<UnfreezeJudgement> {
+export async function judgeUnfreeze(
+  deps: JudgeDeps,
+  e: ChatUnfrozen,
+  at: number,
+  pending: ReadonlySet<string> = new Set(),
+): Promise<UnfreezeJudgement> {
   const { store } = deps;
   let chat = await store.readChat(e.chatId);
   let unfrozen = false;
@@ -185,19 +208,29 @@ export async function judgeUnfreeze(deps: JudgeDeps, e: ChatUnfrozen, at: number
     unfrozen = await store.swapDecision(e.chatId, FROZEN_FIELD, chat.frozen.raw, null);
     chat = await store.readChat(e.chatId);
   }
-  const newer = [...chat.episodes.values()].filter((ep) => ep.record.triggerAt > at).sort((a, b) => a.record.triggerAt - b.record.triggerAt);
+  const newer = [...chat.episodes.values()]
+    .filter((ep) => ep.record.triggerAt > at)
+    .sort((a, b) => a.record.triggerAt - b.record.triggerAt);
   const none: UnfreezeJudgement = { unfrozen, outputs: [], freezesWithheld: 0 };
   if (deps.mode !== 'enforce' || newer.length === 0) return none;
   const frozen = chat.frozen;
   if (frozen) {
     // Recorded by an earlier run that stopped before sending it: send it now.
-    const lost = !frozen.record.sent && !pending.has(frozen.record.alertId) && newer.some((ep) => ep.record.alertId === frozen.record.alertId);
+    const lost =
+      !frozen.record.sent &&
+      !pending.has(frozen.record.alertId) &&
+      newer.some((ep) => ep.record.alertId === frozen.record.alertId);
     return lost ? { ...none, outputs: [{ ...freezeOutput(e.chatId, frozen), recovered: true }] } : none;
   }
   const cause = newer[0]!.record;
   const take = await breakerOf(deps).take(e.chatId, cause.alertId, deps.now());
   if (take !== 'granted') return { ...none, freezesWithheld: 1, breakerTripped: take === 'tripped' };
-  const record: FreezeRecord = { alertId: cause.alertId, requestedAt: deps.now(), triggerAt: cause.triggerAt, sent: false };
+  const record: FreezeRecord = {
+    alertId: cause.alertId,
+    requestedAt: deps.now(),
+    triggerAt: cause.triggerAt,
+    sent: false,
+  };
   if (!(await store.recordFreeze(e.chatId, record))) return none;
   return { ...none, outputs: [freezeOutput(e.chatId, { raw: encodeRecord(record), record })] };
 }
@@ -220,7 +253,13 @@ export function factsNeeded(chat: ChatState, scope: Scope, at: number, extra: re
   return factsNeededAmong(members, scope);
 }
 
-async function readFacts(store: StateStore, chat: ChatState, scope: Scope, at: number, extra: readonly string[]): Promise<ChatFacts> {
+async function readFacts(
+  store: StateStore,
+  chat: ChatState,
+  scope: Scope,
+  at: number,
+  extra: readonly string[],
+): Promise<ChatFacts> {
   return { members: chat.members, users: await store.readUsers(factsNeeded(chat, scope, at, extra)) };
 }
 
@@ -252,7 +291,10 @@ const breakerOf = (deps: JudgeDeps): FreezeBreaker => deps.breaker ?? NO_BREAKER
  * A freeze the breaker withheld, applied once a person has reset it: only while the violation
  * that caused it still stands (its episode is open) and the chat is not frozen already.
  */
-export async function applyWithheldFreeze(deps: JudgeDeps, w: WithheldFreeze): Promise<{ outputs: Output[]; withheld: boolean; tripped: boolean }> {
+export async function applyWithheldFreeze(
+  deps: JudgeDeps,
+  w: WithheldFreeze,
+): Promise<{ outputs: Output[]; withheld: boolean; tripped: boolean }> {
   const none = { outputs: [], withheld: false, tripped: false };
   if (deps.mode !== 'enforce') return none;
   const chat = await deps.store.readChat(w.chatId);
@@ -261,7 +303,12 @@ export async function applyWithheldFreeze(deps: JudgeDeps, w: WithheldFreeze): P
   if (!cause) return none;
   const take = await breakerOf(deps).take(w.chatId, w.alertId, deps.now());
   if (take !== 'granted') return { outputs: [], withheld: true, tripped: take === 'tripped' };
-  const record: FreezeRecord = { alertId: w.alertId, requestedAt: deps.now(), triggerAt: cause.record.triggerAt, sent: false };
+  const record: FreezeRecord = {
+    alertId: w.alertId,
+    requestedAt: deps.now(),
+    triggerAt: cause.record.triggerAt,
+    sent: false,
+  };
   if (!(await deps.store.recordFreeze(w.chatId, record))) return none;
   return { ...none, outputs: [freezeOutput(w.chatId, { raw: encodeRecord(record), record })] };
 }
@@ -305,7 +352,8 @@ async function reconcileChat(
     if (existing) {
       // Same alertId and never sent: an earlier run opened this episode and stopped before
       // writing its alert. Send it now; a consumer drops the copy if it did get out.
-      if (existing.record.alertId === alertId && !existing.record.sent && !pending.has(alertId)) recovered.push({ pairing, episode: existing });
+      if (existing.record.alertId === alertId && !existing.record.sent && !pending.has(alertId))
+        recovered.push({ pairing, episode: existing });
       continue;
     }
     if (!stillViolating.has(key)) {
@@ -317,7 +365,10 @@ async function reconcileChat(
     const record: EpisodeRecord = { alertId, openedAt: deps.now(), triggerAt: t.at, sent: false };
     toOpen.push({ pairing, key, episode: { raw: encodeRecord(record), record } });
   }
-  const toClose = chat.episodes.size === 0 ? [] : [...chat.episodes].filter(([key]) => scopeCovers(scope, parsePairKey(key)) && !stillViolating.has(key));
+  const toClose =
+    chat.episodes.size === 0
+      ? []
+      : [...chat.episodes].filter(([key]) => scopeCovers(scope, parsePairKey(key)) && !stillViolating.has(key));
 
   // The decisions of one judgement touch different fields: they go out together, one round trip.
   let opened: Opened[] = [];
@@ -334,10 +385,19 @@ async function reconcileChat(
   if (opened.length > 0) {
     // Re-read after deciding: an approval applied by another judge between our read and our
     // decision must close what we just opened, or the stale episode would hide a later violation.
-    const [again, users] = await Promise.all([deps.store.readChat(chatId), deps.store.readUsers(pairsNeeds(opened.map((o) => o.pairing.pair)))]);
+    const [again, users] = await Promise.all([
+      deps.store.readChat(chatId),
+      deps.store.readUsers(pairsNeeds(opened.map((o) => o.pairing.pair))),
+    ]);
     const membersNow = new Set(membersAt({ members: again.members, users }, Infinity));
     const factsNow = factsAt(users, Infinity);
-    const stale = opened.filter(({ pairing: { pair: [a, b] } }) => !membersNow.has(a) || !membersNow.has(b) || judgePair(a, b, factsNow) === null);
+    const stale = opened.filter(
+      ({
+        pairing: {
+          pair: [a, b],
+        },
+      }) => !membersNow.has(a) || !membersNow.has(b) || judgePair(a, b, factsNow) === null,
+    );
     await Promise.all(stale.map((o) => store.swapDecision(chatId, o.key, o.episode.raw, null)));
     over.push(...stale.map((o) => o.pairing));
     confirmed = opened.filter((o) => !stale.includes(o));
@@ -355,7 +415,12 @@ async function reconcileChat(
       // Breaker open: keep alerting, stop freezing. The alert says so; a person resets it.
       freezeWithheld = take;
     } else {
-      const record: FreezeRecord = { alertId: causes[0]!.alertId, requestedAt: deps.now(), triggerAt: t.at, sent: false };
+      const record: FreezeRecord = {
+        alertId: causes[0]!.alertId,
+        requestedAt: deps.now(),
+        triggerAt: t.at,
+        sent: false,
+      };
       if (await store.recordFreeze(chatId, record)) {
         frozen = { raw: encodeRecord(record), record };
         freezes.push(freezeOutput(chatId, frozen));
@@ -363,7 +428,12 @@ async function reconcileChat(
         frozen = (await store.readChat(chatId)).frozen;
       }
     }
-  } else if (frozen && !frozen.record.sent && !pending.has(frozen.record.alertId) && causes.some((c) => c.alertId === frozen!.record.alertId)) {
+  } else if (
+    frozen &&
+    !frozen.record.sent &&
+    !pending.has(frozen.record.alertId) &&
+    causes.some((c) => c.alertId === frozen!.record.alertId)
+  ) {
     freezes.push({ ...freezeOutput(chatId, frozen), recovered: true });
   }
 
@@ -373,7 +443,10 @@ async function reconcileChat(
   const outputs = [
     ...over.map((p) => alertOutput(deps, chatId, p, t, 'alert-only')),
     ...confirmed.map((o) => alertOutput(deps, chatId, o.pairing, t, action, o.key, o.episode, why)),
-    ...recovered.map((r): Output => ({ ...alertOutput(deps, chatId, r.pairing, t, action, pairKey(r.pairing.pair), r.episode, why), recovered: true })),
+    ...recovered.map((r): Output => ({
+      ...alertOutput(deps, chatId, r.pairing, t, action, pairKey(r.pairing.pair), r.episode, why),
+      recovered: true,
+    })),
     ...freezes,
   ];
   return { outputs, freezeWithheld };
@@ -403,7 +476,10 @@ function alertOutput(
     action,
     ...(freezeWithheld ? { freezeWithheld } : {}),
   };
-  const mark = field && episode ? { chatId, field, expected: episode.raw, next: encodeRecord({ ...episode.record, sent: true }) } : undefined;
+  const mark =
+    field && episode
+      ? { chatId, field, expected: episode.raw, next: encodeRecord({ ...episode.record, sent: true }) }
+      : undefined;
   return mark ? { kind: 'alert', chatId, record, mark } : { kind: 'alert', chatId, record };
 }
 
@@ -416,5 +492,10 @@ function freezeOutput(chatId: string, frozen: Stored<FreezeRecord>): Output {
     reason: 'unapproved-pairing',
     requestedAt: new Date(frozen.record.requestedAt).toISOString(),
   };
-  return { kind: 'freeze', chatId, record, mark: { chatId, field: FROZEN_FIELD, expected: frozen.raw, next: encodeRecord({ ...frozen.record, sent: true }) } };
+  return {
+    kind: 'freeze',
+    chatId,
+    record,
+    mark: { chatId, field: FROZEN_FIELD, expected: frozen.raw, next: encodeRecord({ ...frozen.record, sent: true }) },
+  };
 }

@@ -33,9 +33,23 @@ export function adminRouter(token: string, store: StateStore): Router {
       const chat = await store.readChat(req.params.chatId);
       res.json({
         chatId: req.params.chatId,
-        members: [...chat.members].filter(([, t]) => holdsAt(t, Infinity)).map(([u]) => u).sort(),
-        openEpisodes: [...chat.episodes].map(([key, e]) => ({ pair: parsePairKey(key), alertId: e.record.alertId, openedAt: new Date(e.record.openedAt).toISOString(), alertWritten: e.record.sent })),
-        frozen: chat.frozen ? { alertId: chat.frozen.record.alertId, requestedAt: new Date(chat.frozen.record.requestedAt).toISOString(), commandWritten: chat.frozen.record.sent } : null,
+        members: [...chat.members]
+          .filter(([, t]) => holdsAt(t, Infinity))
+          .map(([u]) => u)
+          .sort(),
+        openEpisodes: [...chat.episodes].map(([key, e]) => ({
+          pair: parsePairKey(key),
+          alertId: e.record.alertId,
+          openedAt: new Date(e.record.openedAt).toISOString(),
+          alertWritten: e.record.sent,
+        })),
+        frozen: chat.frozen
+          ? {
+              alertId: chat.frozen.record.alertId,
+              requestedAt: new Date(chat.frozen.record.requestedAt).toISOString(),
+              commandWritten: chat.frozen.record.sent,
+            }
+          : null,
       });
     } catch (err) {
       next(err);

@@ -33,7 +33,15 @@ export function watchConsumer(consumer: Consumer, w: ConsumerWatch): void {
     // Partitions that moved to another instance are that instance's to report from now on.
     metrics.lag.assigned(w.topics, assignment);
     w.onAssigned(assignment);
-    logger.info({ consumer: consumerName, groupId: e.payload.groupId, memberAssignment: assignment, durationMs: e.payload.duration }, 'joined consumer group');
+    logger.info(
+      {
+        consumer: consumerName,
+        groupId: e.payload.groupId,
+        memberAssignment: assignment,
+        durationMs: e.payload.duration,
+      },
+      'joined consumer group',
+    );
   });
   consumer.on(consumer.events.REBALANCING, (e) => {
     metrics.rebalances.inc({ consumer: consumerName });
@@ -42,7 +50,10 @@ export function watchConsumer(consumer: Consumer, w: ConsumerWatch): void {
   consumer.on(consumer.events.CRASH, (e) => {
     const { restart, error } = e.payload;
     metrics.consumerCrashes.inc({ consumer: consumerName, restart: String(restart) });
-    logger.error({ consumer: consumerName, groupId: e.payload.groupId, err: error?.message, restart }, 'consumer crashed');
+    logger.error(
+      { consumer: consumerName, groupId: e.payload.groupId, err: error?.message, restart },
+      'consumer crashed',
+    );
     if (!restart) w.onStopped(`${consumerName}: ${error?.message}`, error ?? new Error('unknown'));
   });
 }

@@ -25,7 +25,12 @@ export interface Listen {
   port: number;
 }
 
-export async function startHttp(listen: Listen, metrics: Metrics, health: Health, admin?: { token: string; store: StateStore }): Promise<Server> {
+export async function startHttp(
+  listen: Listen,
+  metrics: Metrics,
+  health: Health,
+  admin?: { token: string; store: StateStore },
+): Promise<Server> {
   const app = express();
   app.disable('x-powered-by');
   if (admin) app.use('/admin', adminRouter(admin.token, admin.store));

@@ -63,7 +63,10 @@ export class ProgressWatch {
         if (p.committed >= p.high) continue;
         const key = `${p.topic}\u0000${p.partition}`;
         const seen = before.get(key);
-        after.set(key, seen && seen.committed === p.committed ? seen : { topic: p.topic, committed: p.committed, since: now });
+        after.set(
+          key,
+          seen && seen.committed === p.committed ? seen : { topic: p.topic, committed: p.committed, since: now },
+        );
       }
       this.still.set(c.name, after);
     }

@@ -17,7 +17,8 @@ export function createLogger(level: string, destination?: NodeJS.WritableStream)
  * Errors kafkajs logs while a broker is still starting or electing, and then retries by itself.
  * If they persist the consumer crashes, and that is logged as an error by the monitor.
  */
-const TRANSIENT = /coordinator (is )?not available|coordinator load in progress|leadership election|not the coordinator/i;
+const TRANSIENT =
+  /coordinator (is )?not available|coordinator load in progress|leadership election|not the coordinator/i;
 
 /** Routes kafkajs's own logs into pino, keeping only warnings and errors. */
 export function kafkaLogCreator(logger: Logger): logCreator {

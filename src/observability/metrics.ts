@@ -81,7 +81,8 @@ export class Metrics {
     registers: [this.registry],
     collect: () => {
       this.consumerLag.reset();
-      for (const r of this.lag.rows()) this.consumerLag.set({ topic: r.topic, partition: String(r.partition) }, r.records);
+      for (const r of this.lag.rows())
+        this.consumerLag.set({ topic: r.topic, partition: String(r.partition) }, r.records);
     },
   });
 
@@ -109,8 +110,16 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  readonly redisUp = new Gauge({ name: 'pairguard_redis_up', help: '1 when Redis answers', registers: [this.registry] });
-  readonly kafkaUp = new Gauge({ name: 'pairguard_kafka_up', help: '1 when the Kafka cluster answers', registers: [this.registry] });
+  readonly redisUp = new Gauge({
+    name: 'pairguard_redis_up',
+    help: '1 when Redis answers',
+    registers: [this.registry],
+  });
+  readonly kafkaUp = new Gauge({
+    name: 'pairguard_kafka_up',
+    help: '1 when the Kafka cluster answers',
+    registers: [this.registry],
+  });
 
   readonly ready = new Gauge({
     name: 'pairguard_ready',
@@ -127,7 +136,8 @@ export class Metrics {
     registers: [this.registry],
     collect: () => {
       this.consumerLagSeconds.reset();
-      for (const r of this.lag.rows()) this.consumerLagSeconds.set({ topic: r.topic, partition: String(r.partition) }, r.seconds);
+      for (const r of this.lag.rows())
+        this.consumerLagSeconds.set({ topic: r.topic, partition: String(r.partition) }, r.seconds);
     },
   });
 

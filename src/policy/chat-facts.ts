@@ -78,14 +78,25 @@ interface Side {
  * once for both moments, each member's role once. Judging a large chat is pairwise, so this is
  * where its cost goes.
  */
-export function violationsThenAndNow(chat: ChatFacts, scope: Scope, at: Millis, extra: readonly string[] = []): ThenAndNow {
+export function violationsThenAndNow(
+  chat: ChatFacts,
+  scope: Scope,
+  at: Millis,
+  extra: readonly string[] = [],
+): ThenAndNow {
   const sides = new Map<string, Side>();
   const side = (userId: string): Side => {
     let s = sides.get(userId);
     if (!s) {
       const facts = chat.users.get(userId);
       const role = facts?.role ?? UNREGISTERED;
-      s = { childThen: roleAt(role, at) !== 'adult', childNow: roleAt(role, Infinity) !== 'adult', approvals: facts?.approvals, then: false, now: false };
+      s = {
+        childThen: roleAt(role, at) !== 'adult',
+        childNow: roleAt(role, Infinity) !== 'adult',
+        approvals: facts?.approvals,
+        then: false,
+        now: false,
+      };
       sides.set(userId, s);
     }
     return s;
@@ -121,7 +132,8 @@ export function violationsThenAndNow(chat: ChatFacts, scope: Scope, at: Millis, 
   const of = ids.map((id) => sides.get(id)!);
   switch (scope.kind) {
     case 'all':
-      for (let i = 0; i < ids.length; i++) for (let j = i + 1; j < ids.length; j++) judge(ids[i]!, of[i]!, ids[j]!, of[j]!);
+      for (let i = 0; i < ids.length; i++)
+        for (let j = i + 1; j < ids.length; j++) judge(ids[i]!, of[i]!, ids[j]!, of[j]!);
       break;
     case 'user': {
       const u = sides.get(scope.userId);

@@ -32,10 +32,7 @@ export interface UnapprovedPairing {
 }
 
 /** Which pairs of a chat an event can have changed, so only those are judged. */
-export type Scope =
-  | { kind: 'all' }
-  | { kind: 'user'; userId: string }
-  | { kind: 'pair'; a: string; b: string };
+export type Scope = { kind: 'all' } | { kind: 'user'; userId: string } | { kind: 'pair'; a: string; b: string };
 
 /** The missing approval directions of one pair; empty when the pair is allowed. */
 export function missingApprovals(a: string, b: string, facts: Facts): ApprovalEdge[] {

@@ -61,7 +61,13 @@ export class ChunkView implements StateStore {
     const chat = this.chats.get(chatId);
     if (!chat) return this.store.applyMembership(chatId, userIds, joined, at);
     const next = chat.pending.shift();
-    if (!next || next.joined !== joined || next.at !== at || next.userIds.length !== userIds.length || next.userIds.some((u, i) => u !== userIds[i])) {
+    if (
+      !next ||
+      next.joined !== joined ||
+      next.at !== at ||
+      next.userIds.length !== userIds.length ||
+      next.userIds.some((u, i) => u !== userIds[i])
+    ) {
       throw new Error(`membership switch of chat ${chatId} judged out of the order in which it was written`);
     }
     applyMembershipSwitch(chat.state.members, next);

@@ -36,10 +36,26 @@ export function encodeRecord(r: EpisodeRecord | FreezeRecord): string {
 
 export function decodeEpisode(raw: string): Stored<EpisodeRecord> {
   const o = JSON.parse(raw) as Partial<EpisodeRecord>;
-  return { raw, record: { alertId: String(o.alertId ?? ''), openedAt: Number(o.openedAt ?? 0), triggerAt: Number(o.triggerAt ?? 0), sent: o.sent === true } };
+  return {
+    raw,
+    record: {
+      alertId: String(o.alertId ?? ''),
+      openedAt: Number(o.openedAt ?? 0),
+      triggerAt: Number(o.triggerAt ?? 0),
+      sent: o.sent === true,
+    },
+  };
 }
 
 export function decodeFreeze(raw: string): Stored<FreezeRecord> {
   const o = JSON.parse(raw) as Partial<FreezeRecord>;
-  return { raw, record: { alertId: String(o.alertId ?? ''), requestedAt: Number(o.requestedAt ?? 0), triggerAt: Number(o.triggerAt ?? 0), sent: o.sent === true } };
+  return {
+    raw,
+    record: {
+      alertId: String(o.alertId ?? ''),
+      requestedAt: Number(o.requestedAt ?? 0),
+      triggerAt: Number(o.triggerAt ?? 0),
+      sent: o.sent === true,
+    },
+  };
 }

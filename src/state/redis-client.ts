@@ -20,7 +20,13 @@ export type RedisClient = Redis | Cluster;
 
 export type RedisTarget =
   | { kind: 'server'; url: string }
-  | { kind: 'cluster'; nodes: Array<{ host: string; port: number }>; username?: string; password?: string; tls: boolean };
+  | {
+      kind: 'cluster';
+      nodes: Array<{ host: string; port: number }>;
+      username?: string;
+      password?: string;
+      tls: boolean;
+    };
 
 const CLUSTER_URL = /^(rediss?)-cluster:\/\/(?:([^@/]*)@)?([^@/]+)\/?$/;
 const NODE = /^(\[[0-9a-fA-F:.]+\]|[^\s:[\]]+):(\d{1,5})$/;
@@ -30,12 +36,16 @@ export function parseRedisUrl(value: string): RedisTarget {
   const cluster = CLUSTER_URL.exec(value);
   if (cluster) {
     const [, scheme, auth, hosts] = cluster;
-    const nodes = hosts!.split(',').map((h) => h.trim()).filter(Boolean).map((h) => {
-      const m = NODE.exec(h);
-      const port = m ? Number(m[2]) : 0;
-      if (!m || port < 1 || port > 65535) throw new Error('each cluster node must be host:port');
-      return { host: m[1]!.replace(/^\[|\]$/g, ''), port };
-    });
+    const nodes = hosts!
+      .split(',')
+      .map((h) => h.trim())
+      .filter(Boolean)
+      .map((h) => {
+        const m = NODE.exec(h);
+        const port = m ? Number(m[2]) : 0;
+        if (!m || port < 1 || port > 65535) throw new Error('each cluster node must be host:port');
+        return { host: m[1]!.replace(/^\[|\]$/g, ''), port };
+      });
     if (nodes.length === 0) throw new Error('must name at least one cluster node');
     const target: RedisTarget = { kind: 'cluster', nodes, tls: scheme === 'rediss' };
     if (auth !== undefined) {
@@ -47,18 +57,23 @@ export function parseRedisUrl(value: string): RedisTarget {
     }
     return target;
   }
-  if (/^rediss?-cluster:/.test(value)) throw new Error('a cluster URL is redis-cluster://[user:password@]host:port,host:port (no database: a cluster has only db 0)');
+  if (/^rediss?-cluster:/.test(value))
+    throw new Error(
+      'a cluster URL is redis-cluster://[user:password@]host:port,host:port (no database: a cluster has only db 0)',
+    );
   let url: URL;
   try {
     url = new URL(value);
   } catch {
     throw new Error(FORMS);
   }
-  if ((url.protocol !== 'redis:' && url.protocol !== 'rediss:') || !/^\/?\d*$/.test(url.pathname)) throw new Error(FORMS);
+  if ((url.protocol !== 'redis:' && url.protocol !== 'rediss:') || !/^\/?\d*$/.test(url.pathname))
+    throw new Error(FORMS);
   return { kind: 'server', url: value };
 }
 
-const FORMS = 'must be redis://[user:password@]host:port[/db], rediss://…, or redis-cluster://[user:password@]host:port,host:port[,…]';
+const FORMS =
+  'must be redis://[user:password@]host:port[/db], rediss://…, or redis-cluster://[user:password@]host:port,host:port[,…]';
 
 export interface ClientOptions {
   /** CLIENT SETNAME, shown by CLIENT LIST on each node. */
@@ -75,7 +90,11 @@ export interface ClientOptions {
 /** A client of the server or cluster a REDIS_URL names. */
 export function createRedis(redisUrl: string, opts: ClientOptions = {}): RedisClient {
   const target = parseRedisUrl(redisUrl);
-  const common: RedisOptions = { maxRetriesPerRequest: 3, lazyConnect: opts.lazyConnect ?? false, enableAutoPipelining: opts.autoPipelining ?? false };
+  const common: RedisOptions = {
+    maxRetriesPerRequest: 3,
+    lazyConnect: opts.lazyConnect ?? false,
+    enableAutoPipelining: opts.autoPipelining ?? false,
+  };
   if (opts.connectionName) common.connectionName = opts.connectionName;
   if (target.kind === 'server') return new Redis(redisUrl, common);
   const redisOptions: RedisOptions = { connectionName: common.connectionName, maxRetriesPerRequest: 3 };
@@ -87,7 +106,13 @@ export function createRedis(redisUrl: string, opts: ClientOptions = {}): RedisCl
   // auto-pipelines mix slots: after a master restarts or fails over, they keep failing. The state
   // markers' EXISTS go one by one, so the check that notices a lost master follows the redirect
   // (and refreshes the slot map the other commands then use).
-  return new Cluster(nodes, { redisOptions, lazyConnect: common.lazyConnect, enableAutoPipelining: true, autoPipeliningIgnoredCommands: ['exists'], maxRedirections: 16 });
+  return new Cluster(nodes, {
+    redisOptions,
+    lazyConnect: common.lazyConnect,
+    enableAutoPipelining: true,
+    autoPipeliningIgnoredCommands: ['exists'],
+    maxRedirections: 16,
+  });
 }
 
 /** The servers holding keys: the masters of a cluster, or the one server. */

@@ -9,9 +9,14 @@ import type { RedisClient } from './redis-client.js';
 /** Names REDIS_URL for an authentication error from Redis; returns `err` itself for anything else. */
 export function redisConnectError(err: unknown): unknown {
   const message = (err as Error | undefined)?.message ?? '';
-  if (message.startsWith('WRONGPASS')) return new ConfigError('invalid REDIS_URL: Redis rejected its user and password (WRONGPASS)');
-  if (message.startsWith('NOAUTH')) return new ConfigError('invalid REDIS_URL: Redis requires a password and the URL has none (NOAUTH)');
-  if (message.startsWith('NOPERM')) return new ConfigError(`invalid REDIS_URL: its Redis user lacks a permission pairguard needs (${message.split('\n')[0]}; see README, Secured clusters)`);
+  if (message.startsWith('WRONGPASS'))
+    return new ConfigError('invalid REDIS_URL: Redis rejected its user and password (WRONGPASS)');
+  if (message.startsWith('NOAUTH'))
+    return new ConfigError('invalid REDIS_URL: Redis requires a password and the URL has none (NOAUTH)');
+  if (message.startsWith('NOPERM'))
+    return new ConfigError(
+      `invalid REDIS_URL: its Redis user lacks a permission pairguard needs (${message.split('\n')[0]}; see README, Secured clusters)`,
+    );
   return err;
 }
 

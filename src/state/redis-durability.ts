@@ -33,7 +33,11 @@ export async function inspectRedis(client: RedisClient): Promise<RedisNodeDurabi
       const [memory, persistence] = await Promise.all([node.info('memory'), node.info('persistence')]);
       const m = infoFields(memory);
       const p = infoFields(persistence);
-      return { node: `${node.options.host}:${node.options.port}`, evictionPolicy: m.get('maxmemory_policy') ?? 'unknown', aof: p.get('aof_enabled') === '1' };
+      return {
+        node: `${node.options.host}:${node.options.port}`,
+        evictionPolicy: m.get('maxmemory_policy') ?? 'unknown',
+        aof: p.get('aof_enabled') === '1',
+      };
     }),
   );
 }

@@ -123,7 +123,11 @@ export class RedisStateStore implements StateStore {
           }
         }
       }
-      const index = [...joinedChats].map(([u, ids]): Command => (r) => r.sadd(this.keys.userChats(u), ...ids));
+      const index = [...joinedChats].map(
+        ([u, ids]): Command =>
+          (r) =>
+            r.sadd(this.keys.userChats(u), ...ids),
+      );
       let replies: unknown[];
       if (this.redis.isCluster) {
         replies = await this.roundTrip(toggles);
@@ -140,7 +144,9 @@ export class RedisStateStore implements StateStore {
   }
 
   readChat(chatId: string): Promise<ChatState> {
-    return this.timed('readChat', async () => decodeChat((await this.roundTrip(this.chatReads(chatId))) as [Record<string, string>, Record<string, string>]));
+    return this.timed('readChat', async () =>
+      decodeChat((await this.roundTrip(this.chatReads(chatId))) as [Record<string, string>, Record<string, string>]),
+    );
   }
 
   /** The commands that read a chat, for `decodeChat`. */
@@ -165,14 +171,20 @@ export class RedisStateStore implements StateStore {
       }
       const commands: Command[] = [];
       for (const [chatId, senders] of chats) {
-        commands.push((r) => r.hmget(this.keys.members(chatId), ...senders.keys()), (r) => r.hget(this.keys.episodes(chatId), FROZEN_FIELD));
+        commands.push(
+          (r) => r.hmget(this.keys.members(chatId), ...senders.keys()),
+          (r) => r.hget(this.keys.episodes(chatId), FROZEN_FIELD),
+        );
       }
       const replies = await this.roundTrip(commands);
       const states = new Map<string, { memberships: Toggle[]; frozen: SenderState['frozen'] }>();
       let i = 0;
       for (const chatId of chats.keys()) {
         const [memberships, frozen] = [replies[i++] as Array<string | null>, replies[i++] as string | null];
-        states.set(chatId, { memberships: memberships.map(decodeToggle), frozen: frozen ? decodeFreeze(frozen) : null });
+        states.set(chatId, {
+          memberships: memberships.map(decodeToggle),
+          frozen: frozen ? decodeFreeze(frozen) : null,
+        });
       }
       return messages.map(({ chatId, userId }) => {
         const chat = states.get(chatId)!;
@@ -187,14 +199,19 @@ export class RedisStateStore implements StateStore {
     return this.timed('readUsers', async () => {
       const users = [...needs];
       const rows = await this.roundTrip(
-        users.map(([u, contacts]): Command => (contacts === 'all' ? (r) => r.hgetall(this.keys.user(u)) : (r) => r.hmget(this.keys.user(u), ROLE_FIELD, ...contacts.map(approvalField)))),
+        users.map(([u, contacts]): Command =>
+          contacts === 'all'
+            ? (r) => r.hgetall(this.keys.user(u))
+            : (r) => r.hmget(this.keys.user(u), ROLE_FIELD, ...contacts.map(approvalField)),
+        ),
       );
       const out = new Map<string, UserFacts>();
       users.forEach(([u, contacts], i) => {
         const approvals = new Map<string, Toggle>();
         if (contacts === 'all') {
           const hash = rows[i] as Record<string, string>;
-          for (const field of Object.keys(hash)) if (field.startsWith(APPROVAL_PREFIX)) approvals.set(contactOf(field), decodeToggle(hash[field]));
+          for (const field of Object.keys(hash))
+            if (field.startsWith(APPROVAL_PREFIX)) approvals.set(contactOf(field), decodeToggle(hash[field]));
           out.set(u, { role: decodeRole(hash[ROLE_FIELD]), approvals });
           return;
         }
@@ -258,7 +275,11 @@ export class RedisStateStore implements StateStore {
       const found = await Promise.all(this.markers().map((k) => this.redis.exists(k)));
       if (found.every((n) => n === 1)) return true;
       // A cluster state made before the markers were spread over slot ranges: upgrade it in place.
-      if (this.redis.isCluster && found.every((n) => n === 0) && (await this.redis.exists(this.keys.stateMarker())) === 1) {
+      if (
+        this.redis.isCluster &&
+        found.every((n) => n === 0) &&
+        (await this.redis.exists(this.keys.stateMarker())) === 1
+      ) {
         await this.writeMarkers(Date.now());
         return true;
       }
@@ -302,7 +323,10 @@ function contactOf(field: string): string {
 }
 
 /** A chat's state from its members and decisions hashes, as HGETALL gives them (flat or as objects). */
-function decodeChat([members, decisions]: readonly [string[] | Record<string, string>, string[] | Record<string, string>]): ChatState {
+function decodeChat([members, decisions]: readonly [
+  string[] | Record<string, string>,
+  string[] | Record<string, string>,
+]): ChatState {
   const state: ChatState = { members: new Map(), episodes: new Map(), frozen: null };
   forEachField(members, (u, v) => state.members.set(u, decodeToggle(v)));
   forEachField(decisions, (field, raw) => {

@@ -10,11 +10,24 @@ import type { RedisClient } from './redis-client.js';
 declare module 'ioredis' {
   interface RedisCommander<Context> {
     pgToggle(key: string, on: '1' | '0', at: number, ...fields: string[]): Result<number, Context>;
-    pgMembership(members: string, decisions: string, ...switches: Array<string | number>): Result<[string[], string[]], Context>;
+    pgMembership(
+      members: string,
+      decisions: string,
+      ...switches: Array<string | number>
+    ): Result<[string[], string[]], Context>;
     pgRole(key: string, field: string, role: string, at: number): Result<number, Context>;
     pgHashMax(key: string, ...fieldValues: string[]): Result<number, Context>;
     pgHashSwap(key: string, field: string, expected: string, next: string): Result<number, Context>;
-    pgBreakerTake(window: string, open: string, withheld: string, now: number, windowMs: number, limit: number, chatId: string, alertId: string): Result<number, Context>;
+    pgBreakerTake(
+      window: string,
+      open: string,
+      withheld: string,
+      now: number,
+      windowMs: number,
+      limit: number,
+      chatId: string,
+      alertId: string,
+    ): Result<number, Context>;
     pgBreakerReset(window: string, open: string, withheld: string): Result<string[], Context>;
   }
 }

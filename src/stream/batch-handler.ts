@@ -68,7 +68,8 @@ export async function handleBatch(ctx: BatchContext, payload: EachBatchPayload):
   // Each barrier is passed at most once per batch: the records on the topics it waits for at that
   // moment are applied, which is what "on its topic by the time the event is judged" asks.
   let caughtUp: Promise<boolean> | null = null;
-  const catchUp = (stream: 'membership' | 'messages') => (caughtUp ??= ctx.dependenciesApplied(stream, payload.heartbeat));
+  const catchUp = (stream: 'membership' | 'messages') =>
+    (caughtUp ??= ctx.dependenciesApplied(stream, payload.heartbeat));
 
   // Judging against a Redis that lost its state would be judging blind (every approval
   // forgotten: a false freeze for every chat), so the batch is checked first and left
@@ -83,7 +84,12 @@ export async function handleBatch(ctx: BatchContext, payload: EachBatchPayload):
     if (!payload.isRunning() || payload.isStale()) break;
     const chunk = { from, to: Math.min(batch.messages.length, from + FLUSH_EVERY) };
     // Decoded a chunk at a time, so what a chunk allocates dies young.
-    const decoded = source === 'control' ? null : batch.messages.slice(chunk.from, chunk.to).map((m) => decodeInput(source, m.value, ctx.limits, clockOf(ctx, m)));
+    const decoded =
+      source === 'control'
+        ? null
+        : batch.messages
+            .slice(chunk.from, chunk.to)
+            .map((m) => decodeInput(source, m.value, ctx.limits, clockOf(ctx, m)));
     // Messages are most of the traffic, and most come from members of chats that are not
     // frozen: every sender's state in the chunk is read in one round trip.
     const senders = source === 'messages' && decoded ? settleQuietly(prefetchSenders(ctx, decoded, chunk.from)) : null;
@@ -118,7 +124,13 @@ export async function handleBatch(ctx: BatchContext, payload: EachBatchPayload):
   }
   ctx.metrics.batchDuration.observe({ topic: batch.topic }, (performance.now() - started) / 1000);
   if (last !== null) {
-    ctx.metrics.lag.handled(batch.topic, batch.partition, BigInt(last.offset) + 1n, BigInt(batch.highWatermark), Number(last.timestamp));
+    ctx.metrics.lag.handled(
+      batch.topic,
+      batch.partition,
+      BigInt(last.offset) + 1n,
+      BigInt(batch.highWatermark),
+      Number(last.timestamp),
+    );
   }
 }
 
@@ -130,10 +142,16 @@ const maxOffset = (a: string, b: string): string => (BigInt(a) >= BigInt(b) ? a 
  * one short of the read-committed end after every transaction and the barrier would wait for
  * ever (transactional producers write a commit marker after each transaction).
  */
-export async function handleFilteredBatch(ctx: BatchContext, topic: string, partition: number, lastOffset: string): Promise<void> {
+export async function handleFilteredBatch(
+  ctx: BatchContext,
+  topic: string,
+  partition: number,
+  lastOffset: string,
+): Promise<void> {
   const source = sourceOf(ctx.config, topic);
   const next = (BigInt(lastOffset) + 1n).toString();
-  if (source === 'approvals' || source === 'membership') await ctx.judge.store.markApplied(topic, new Map([[partition, next]]));
+  if (source === 'approvals' || source === 'membership')
+    await ctx.judge.store.markApplied(topic, new Map([[partition, next]]));
   ctx.done(topic, partition, next);
 }
 
@@ -232,15 +250,25 @@ async function judgeChunk(
     const trigger: Trigger = {
       event: decoded.event,
       at: decoded.at,
-      ref: { eventId: decoded.event.eventId, type: decoded.event.type, topic: batch.topic, partition: batch.partition, offset: Number(message.offset) },
+      ref: {
+        eventId: decoded.event.eventId,
+        type: decoded.event.type,
+        topic: batch.topic,
+        partition: batch.partition,
+        offset: Number(message.offset),
+      },
     };
     if (source === 'membership') membership.push({ event: decoded.event as MembershipEvent, at: decoded.at });
     enqueue(laneOf(decoded.event), index, async () => {
-      const hooks: JudgeHooks = source === 'messages' ? { catchUp: () => inputs.catchUp('messages'), pending: inputs.unsent, sender } : { pending: inputs.unsent, view };
+      const hooks: JudgeHooks =
+        source === 'messages'
+          ? { catchUp: () => inputs.catchUp('messages'), pending: inputs.unsent, sender }
+          : { pending: inputs.unsent, view };
       const judgement = await judgeEvent(ctx.judge, trigger, hooks);
       for (const o of judgement.outputs) inputs.unsent.add(o.record.alertId);
       if (judgement.messageAfterFreeze) ctx.metrics.messagesAfterFreeze.inc();
-      if (judgement.freezesWithheld > 0) freezesWithheld(ctx, judgement.freezesWithheld, judgement.breakerTripped === true);
+      if (judgement.freezesWithheld > 0)
+        freezesWithheld(ctx, judgement.freezesWithheld, judgement.breakerTripped === true);
       const isViolation = judgement.outputs.some((o) => o.kind === 'alert' && !o.recovered);
       return { outputs: judgement.outputs, type: decoded.event.type, outcome: isViolation ? 'violation' : 'applied' };
     });
@@ -300,7 +328,13 @@ function laneOf(e: InputEvent): string {
 }
 
 /** Writes a chunk's outputs, then marks its records done: applied (for the barrier) and committable. */
-async function flush(ctx: BatchContext, payload: EachBatchPayload, source: Source, judged: ChunkResult, through: string): Promise<void> {
+async function flush(
+  ctx: BatchContext,
+  payload: EachBatchPayload,
+  source: Source,
+  judged: ChunkResult,
+  through: string,
+): Promise<void> {
   const { batch } = payload;
   await ctx.publisher.publish(judged.outputs, judged.deadLetters);
   recordOutputs(ctx, judged.outputs);
@@ -322,7 +356,11 @@ function freezesWithheld(ctx: BatchContext, withheld: number, tripped: boolean) 
   ctx.metrics.freezesWithheld.inc(withheld);
   ctx.metrics.freezeBudgetExhausted.set(1);
   const fields = { withheld, budget: ctx.config.freezeBudget, windowSeconds: ctx.config.freezeBudgetWindowSeconds };
-  if (tripped) ctx.logger.error(fields, 'freeze breaker tripped: too many chats frozen in its window; alerting without freezing until a person resets it (pairguard breaker reset)');
+  if (tripped)
+    ctx.logger.error(
+      fields,
+      'freeze breaker tripped: too many chats frozen in its window; alerting without freezing until a person resets it (pairguard breaker reset)',
+    );
   else ctx.logger.warn(fields, 'freeze breaker open: alerting without freezing');
 }
 
@@ -341,7 +379,10 @@ async function resetBreaker(ctx: BatchContext, event: FreezeBreakerReset): Promi
     if (r.withheld) stillWithheld++;
     tripped ||= r.tripped;
   }
-  ctx.logger.warn({ by: event.by, withheld: withheld.length, applied: outputs.length }, 'freeze breaker reset: automatic freezes resume');
+  ctx.logger.warn(
+    { by: event.by, withheld: withheld.length, applied: outputs.length },
+    'freeze breaker reset: automatic freezes resume',
+  );
   if (stillWithheld > 0) freezesWithheld(ctx, stillWithheld, tripped);
   return { outputs, type: event.type, outcome: 'applied' };
 }
@@ -352,7 +393,10 @@ function settleQuietly<T>(p: Promise<T>): Promise<T> {
   return p;
 }
 
-const clockOf = (ctx: BatchContext, m: KafkaMessage): RecordClock => ({ timestamp: Number(m.timestamp), maxSkewMs: ctx.config.maxClockSkewSeconds * 1000 });
+const clockOf = (ctx: BatchContext, m: KafkaMessage): RecordClock => ({
+  timestamp: Number(m.timestamp),
+  maxSkewMs: ctx.config.maxClockSkewSeconds * 1000,
+});
 
 /** Keys whose clock skew was logged, per monitor: a broken producer clock is logged once per key, not per record. */
 const skewLogged = new WeakMap<BatchContext, OncePerKey>();
@@ -367,31 +411,66 @@ function clockSkewed(ctx: BatchContext, batch: Batch, message: KafkaMessage, dir
   // Keys cut to an id's length: the set is bounded in bytes as well as in keys.
   if (!logged.first(`${batch.topic}\u0000${message.key?.toString('utf8', 0, 1024) ?? ''}`)) return;
   ctx.logger.warn(
-    { topic: batch.topic, partition: batch.partition, offset: message.offset, recordTimestamp: Number(message.timestamp), maxClockSkewSeconds: ctx.config.maxClockSkewSeconds },
+    {
+      topic: batch.topic,
+      partition: batch.partition,
+      offset: message.offset,
+      recordTimestamp: Number(message.timestamp),
+      maxClockSkewSeconds: ctx.config.maxClockSkewSeconds,
+    },
     "event dated ahead of its record's Kafka timestamp by more than PAIRGUARD_MAX_CLOCK_SKEW: judged as of the record timestamp (logged once per record key)",
   );
 }
 
-function deadLetterFor(ctx: BatchContext, batch: Batch, message: KafkaMessage, source: Source, reason: string, detail: string): DeadLetterOut {
+function deadLetterFor(
+  ctx: BatchContext,
+  batch: Batch,
+  message: KafkaMessage,
+  source: Source,
+  reason: string,
+  detail: string,
+): DeadLetterOut {
   ctx.metrics.deadLetters.inc({ topic: batch.topic, reason });
-  ctx.logger.warn({ topic: batch.topic, partition: batch.partition, offset: message.offset, reason }, 'malformed record sent to the dead-letter topic');
+  ctx.logger.warn(
+    { topic: batch.topic, partition: batch.partition, offset: message.offset, reason },
+    'malformed record sent to the dead-letter topic',
+  );
   return {
     key: message.key,
-    record: deadLetterOf({ topic: batch.topic, partition: batch.partition, offset: message.offset, key: message.key, value: message.value }, `${reason}: ${detail}`),
+    record: deadLetterOf(
+      {
+        topic: batch.topic,
+        partition: batch.partition,
+        offset: message.offset,
+        key: message.key,
+        value: message.value,
+      },
+      `${reason}: ${detail}`,
+    ),
   };
 }
 
 /** The senders' states of a chunk's messages, by the messages' indices in the batch. */
-async function prefetchSenders(ctx: BatchContext, decoded: ReadonlyArray<Decoded<InputEvent>>, from: number): Promise<Map<number, SenderState>> {
+async function prefetchSenders(
+  ctx: BatchContext,
+  decoded: ReadonlyArray<Decoded<InputEvent>>,
+  from: number,
+): Promise<Map<number, SenderState>> {
   const wanted: Array<{ index: number; chatId: string; userId: string }> = [];
   decoded.forEach((d, i) => {
-    if (d.ok && d.event.type === 'message.sent') wanted.push({ index: from + i, chatId: d.event.chatId, userId: d.event.senderId });
+    if (d.ok && d.event.type === 'message.sent')
+      wanted.push({ index: from + i, chatId: d.event.chatId, userId: d.event.senderId });
   });
   const states = await ctx.judge.store.readSenders(wanted);
   return new Map(wanted.map((w, i) => [w.index, states[i]!]));
 }
 
-async function judgeControl(ctx: BatchContext, event: ChatUnfrozen, at: number, pending: ReadonlySet<string>): Promise<RecordResult> {
+async function judgeControl(
+  ctx: BatchContext,
+  event: ChatUnfrozen,
+  at: number,
+  pending: ReadonlySet<string>,
+): Promise<RecordResult> {
   const judged = await judgeUnfreeze(ctx.judge, event, at, pending);
   if (judged.unfrozen) ctx.logger.info({ chatId: event.chatId, by: event.by }, 'chat unfrozen by reviewer');
   if (judged.freezesWithheld > 0) freezesWithheld(ctx, judged.freezesWithheld, judged.breakerTripped === true);
@@ -404,14 +483,25 @@ function recordOutputs(ctx: BatchContext, outputs: readonly Output[]) {
     if (o.kind === 'alert') {
       const r = o.record;
       ctx.logger.info(
-        { alertId: r.alertId, chatId: r.chatId, pair: r.pair, missing: r.missing, trigger: r.trigger, action: r.action, recovered: o.recovered ?? false },
+        {
+          alertId: r.alertId,
+          chatId: r.chatId,
+          pair: r.pair,
+          missing: r.missing,
+          trigger: r.trigger,
+          action: r.action,
+          recovered: o.recovered ?? false,
+        },
         'unapproved pairing',
       );
       if (o.recovered) continue;
       ctx.metrics.violations.inc({ trigger: r.trigger.type });
       ctx.metrics.detectionLatency.observe(Math.max(0, now - Date.parse(r.occurredAt)) / 1000);
     } else {
-      ctx.logger.info({ alertId: o.record.alertId, chatId: o.chatId, recovered: o.recovered ?? false }, 'chat freeze requested');
+      ctx.logger.info(
+        { alertId: o.record.alertId, chatId: o.chatId, recovered: o.recovered ?? false },
+        'chat freeze requested',
+      );
       if (!o.recovered) ctx.metrics.freezes.inc();
     }
   }

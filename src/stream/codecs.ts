@@ -86,7 +86,8 @@ export async function snappyDecompress(data: Buffer): Promise<Buffer> {
     if (at + 4 > data.length) throw new Error(`xerial snappy frame truncated at byte ${at} of ${data.length}`);
     const size = data.readUInt32BE(at);
     at += 4;
-    if (at + size > data.length) throw new Error(`xerial snappy block of ${size} bytes runs past the end (${data.length - at} left)`);
+    if (at + size > data.length)
+      throw new Error(`xerial snappy block of ${size} bytes runs past the end (${data.length - at} left)`);
     blocks.push((await snappyUncompress(data.subarray(at, at + size))) as Buffer);
     at += size;
   }

@@ -8,20 +8,32 @@ import type { Admin } from 'kafkajs';
 import type { Assignment } from '../observability/consumer-events.js';
 import type { PartitionPosition } from '../observability/liveness.js';
 
-export async function committedPositions(admin: Admin, groupId: string, topics: readonly string[], assignment: Assignment | null): Promise<PartitionPosition[]> {
+export async function committedPositions(
+  admin: Admin,
+  groupId: string,
+  topics: readonly string[],
+  assignment: Assignment | null,
+): Promise<PartitionPosition[]> {
   const owned = topics.filter((t) => assignment === null || (assignment[t]?.length ?? 0) > 0);
   if (owned.length === 0) return [];
   const committed = await admin.fetchOffsets({ groupId, topics: owned });
   const out: PartitionPosition[] = [];
   for (const topic of owned) {
     const ends = new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, o]));
-    const commits = new Map((committed.find((t) => t.topic === topic)?.partitions ?? []).map((p) => [p.partition, p.offset]));
+    const commits = new Map(
+      (committed.find((t) => t.topic === topic)?.partitions ?? []).map((p) => [p.partition, p.offset]),
+    );
     for (const partition of assignment?.[topic] ?? [...ends.keys()]) {
       const end = ends.get(partition);
       if (!end) continue;
       const c = commits.get(partition);
       // Nothing committed yet: the group starts at the low watermark.
-      out.push({ topic, partition, committed: c === undefined || c === '-1' ? BigInt(end.low) : BigInt(c), high: BigInt(end.high) });
+      out.push({
+        topic,
+        partition,
+        committed: c === undefined || c === '-1' ? BigInt(end.low) : BigInt(c),
+        high: BigInt(end.high),
+      });
     }
   }
   return out;

@@ -19,7 +19,8 @@ const UNTRUSTED = new Set([
 ]);
 
 /** TLS alerts a broker sends when it refuses the client's certificate (or its absence). */
-const CLIENT_CERT_REFUSED = /alert (bad certificate|certificate required|unknown ca|certificate unknown|unsupported certificate)/i;
+const CLIENT_CERT_REFUSED =
+  /alert (bad certificate|certificate required|unknown ca|certificate unknown|unsupported certificate)/i;
 
 interface ErrorLike {
   name?: string;
@@ -33,7 +34,12 @@ interface ErrorLike {
 /** The error and its causes, outermost first (kafkajs wraps the last attempt's error in KafkaJSNumberOfRetriesExceeded). */
 function chain(err: unknown): ErrorLike[] {
   const out: ErrorLike[] = [];
-  for (let e = err as ErrorLike | undefined; e && typeof e === 'object' && out.length < 8; e = (e.cause ?? e.originalError) as ErrorLike | undefined) out.push(e);
+  for (
+    let e = err as ErrorLike | undefined;
+    e && typeof e === 'object' && out.length < 8;
+    e = (e.cause ?? e.originalError) as ErrorLike | undefined
+  )
+    out.push(e);
   return out;
 }
 
@@ -48,18 +54,31 @@ export function kafkaConnectError(err: unknown, config: Config): unknown {
   for (const e of chain(err)) {
     const sasl = config.kafkaSasl;
     if (sasl && (e.type === 'UNSUPPORTED_SASL_MECHANISM' || /mechanism is not supported/.test(e.message ?? ''))) {
-      return new ConfigError(`invalid KAFKA_SASL_MECHANISM: the broker does not enable ${sasl.mechanism.toUpperCase()} on this listener`);
+      return new ConfigError(
+        `invalid KAFKA_SASL_MECHANISM: the broker does not enable ${sasl.mechanism.toUpperCase()} on this listener`,
+      );
     }
     if (sasl && (e.name === 'KafkaJSSASLAuthenticationError' || e.type === 'SASL_AUTHENTICATION_FAILED')) {
-      return new ConfigError(`invalid KAFKA_SASL_PASSWORD: the broker rejected ${sasl.mechanism.toUpperCase()} authentication for user ${JSON.stringify(sasl.username)}`);
+      return new ConfigError(
+        `invalid KAFKA_SASL_PASSWORD: the broker rejected ${sasl.mechanism.toUpperCase()} authentication for user ${JSON.stringify(sasl.username)}`,
+      );
     }
     if (e.code && UNTRUSTED.has(e.code)) {
-      const ca = config.kafkaTls?.caFile ? `the CA in ${config.kafkaTls.caFile}` : 'the system CAs (KAFKA_TLS_CA_FILE is not set)';
-      return new ConfigError(`invalid KAFKA_TLS_CA_FILE: the broker's certificate is not trusted by ${ca} (${reason(e)})`);
+      const ca = config.kafkaTls?.caFile
+        ? `the CA in ${config.kafkaTls.caFile}`
+        : 'the system CAs (KAFKA_TLS_CA_FILE is not set)';
+      return new ConfigError(
+        `invalid KAFKA_TLS_CA_FILE: the broker's certificate is not trusted by ${ca} (${reason(e)})`,
+      );
     }
-    if (e.code === 'ERR_TLS_CERT_ALTNAME_INVALID') return new ConfigError(`invalid KAFKA_BROKERS: the broker's certificate does not name the host connected to (${reason(e)})`);
+    if (e.code === 'ERR_TLS_CERT_ALTNAME_INVALID')
+      return new ConfigError(
+        `invalid KAFKA_BROKERS: the broker's certificate does not name the host connected to (${reason(e)})`,
+      );
     if (CLIENT_CERT_REFUSED.test(e.message ?? '')) {
-      const what = config.kafkaTls?.certFile ? `refused the client certificate in ${config.kafkaTls.certFile}` : 'requires a client certificate and none is set';
+      const what = config.kafkaTls?.certFile
+        ? `refused the client certificate in ${config.kafkaTls.certFile}`
+        : 'requires a client certificate and none is set';
       const alert = /alert ([a-z ]+)/i.exec(e.message ?? '')?.[1]?.trim() ?? 'TLS alert';
       return new ConfigError(`invalid KAFKA_TLS_CERT_FILE: the broker ${what} (TLS alert: ${alert})`);
     }

@@ -41,7 +41,11 @@ export async function recordsNotCommitted(admin: Admin, config: Pick<Config, 'gr
 }
 
 /** Those of a group's `topics` with records its committed offsets have not passed. */
-export async function topicsWithUncommitted(admin: Admin, groupId: string, topics: readonly string[]): Promise<string[]> {
+export async function topicsWithUncommitted(
+  admin: Admin,
+  groupId: string,
+  topics: readonly string[],
+): Promise<string[]> {
   const out: string[] = [];
   for (const t of await admin.fetchOffsets({ groupId, topics: [...topics] })) {
     const ends = await admin.fetchTopicOffsets(t.topic);

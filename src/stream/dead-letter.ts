@@ -42,7 +42,12 @@ export interface SourceRecord {
 const MAX_CARRIED_MEMBERS = Math.floor(MAX_CARRIED_VALUE_BYTES / 3);
 
 /** Event `type` values a dead letter may name: input events and the control topic's own. */
-const KNOWN_TYPES: ReadonlySet<string> = new Set<string>([...INPUT_EVENT_TYPES, 'chat.unfrozen', 'chat.freeze', 'freeze-breaker.reset']);
+const KNOWN_TYPES: ReadonlySet<string> = new Set<string>([
+  ...INPUT_EVENT_TYPES,
+  'chat.unfrozen',
+  'chat.freeze',
+  'freeze-breaker.reset',
+]);
 
 /** `error` is `<reason>: <detail>`; the reason is one of decode.ts's DECODE_FAILURES. */
 export function deadLetterOf(src: SourceRecord, error: string): DeadLetter {
@@ -121,7 +126,12 @@ function vettedFields(value: Buffer): Record<string, unknown> | null {
  */
 function fieldMayCarry(field: string, v: unknown): boolean {
   if (v === null || typeof v === 'number' || typeof v === 'boolean') return true;
-  if (field === 'members') return Array.isArray(v) && v.length <= MAX_CARRIED_MEMBERS && v.every((m) => (typeof m === 'string' ? isId(m) : isWordless(m)));
+  if (field === 'members')
+    return (
+      Array.isArray(v) &&
+      v.length <= MAX_CARRIED_MEMBERS &&
+      v.every((m) => (typeof m === 'string' ? isId(m) : isWordless(m)))
+    );
   if (typeof v !== 'string') return false;
   switch (field) {
     case 'type':

@@ -16,7 +16,11 @@ export function createKafka(config: Config, logger: Logger, clientSuffix = ''): 
   };
   const tls = config.kafkaTls;
   // Node's tls.connect options: the CA replaces the system ones; cert and key answer a broker that asks for a client certificate.
-  if (tls) options.ssl = { ...(tls.ca ? { ca: [tls.ca] } : {}), ...(tls.cert && tls.key ? { cert: tls.cert, key: tls.key } : {}) };
+  if (tls)
+    options.ssl = {
+      ...(tls.ca ? { ca: [tls.ca] } : {}),
+      ...(tls.cert && tls.key ? { cert: tls.cert, key: tls.key } : {}),
+    };
   // kafkajs types each mechanism separately; ours are exactly its plain and SCRAM ones.
   if (config.kafkaSasl) options.sasl = { ...config.kafkaSasl } as SASLOptions;
   return new Kafka(options);

@@ -13,7 +13,8 @@ export const MAX_REQUEST_BYTES = 256 * 1024;
 /** Kafka's per-record framing (lengths, offsets, timestamp deltas, headers count), rounded up. */
 const RECORD_OVERHEAD = 64;
 
-const sizeOf = (b: Message['key'] | Message['value']) => (b == null ? 0 : typeof b === 'string' ? Buffer.byteLength(b) : b.length);
+const sizeOf = (b: Message['key'] | Message['value']) =>
+  b == null ? 0 : typeof b === 'string' ? Buffer.byteLength(b) : b.length;
 
 /**
  * The same messages, in the same order per topic, grouped into requests of at most `maxBytes`

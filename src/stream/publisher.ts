@@ -30,12 +30,21 @@ export class Publisher {
     const freezes = outputs.filter((o) => o.kind === 'freeze');
     const topicMessages = [
       { topic: this.topics.alerts, messages: alerts.map((o) => ({ key: o.chatId, value: JSON.stringify(o.record) })) },
-      { topic: this.topics.control, messages: freezes.map((o) => ({ key: o.chatId, value: JSON.stringify(o.record) })) },
-      { topic: this.topics.deadLetter, messages: deadLetters.map((d) => ({ key: d.key, value: JSON.stringify(d.record) })) },
+      {
+        topic: this.topics.control,
+        messages: freezes.map((o) => ({ key: o.chatId, value: JSON.stringify(o.record) })),
+      },
+      {
+        topic: this.topics.deadLetter,
+        messages: deadLetters.map((d) => ({ key: d.key, value: JSON.stringify(d.record) })),
+      },
     ].filter((t) => t.messages.length > 0);
-    for (const request of inRequests(topicMessages)) await this.producer.sendBatch({ topicMessages: request, acks: -1, compression: this.compression });
+    for (const request of inRequests(topicMessages))
+      await this.producer.sendBatch({ topicMessages: request, acks: -1, compression: this.compression });
     await Promise.all(
-      outputs.flatMap((o) => (o.mark ? [this.store.swapDecision(o.mark.chatId, o.mark.field, o.mark.expected, o.mark.next)] : [])),
+      outputs.flatMap((o) =>
+        o.mark ? [this.store.swapDecision(o.mark.chatId, o.mark.field, o.mark.expected, o.mark.next)] : [],
+      ),
     );
   }
 }

@@ -30,7 +30,8 @@ async function untilServing(admin: Admin, topics: readonly string[]): Promise<vo
       await Promise.all(topics.map((t) => admin.fetchTopicOffsets(t)));
       return;
     } catch (err) {
-      if (Date.now() > deadline) throw new Error(`new topics did not serve every partition within ${SERVING_TIMEOUT_MS} ms`, { cause: err });
+      if (Date.now() > deadline)
+        throw new Error(`new topics did not serve every partition within ${SERVING_TIMEOUT_MS} ms`, { cause: err });
       await new Promise((r) => setTimeout(r, 100));
     }
   }

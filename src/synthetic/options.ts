@@ -9,7 +9,12 @@ const rate = z.number().min(0, 'must be 0 or more').max(1000, 'must be at most 1
 
 export const generatorOptionsSchema = z.object({
   /** Same seed and knobs, same history, byte for byte. */
-  seed: z.number().int('must be an integer').min(0).max(2 ** 32 - 1).default(1),
+  seed: z
+    .number()
+    .int('must be an integer')
+    .min(0)
+    .max(2 ** 32 - 1)
+    .default(1),
   /** Events to generate, exactly. */
   events: z.number().int('must be an integer').min(1).max(100_000_000).default(10_000),
   /** `occurredAt` of the first event. */

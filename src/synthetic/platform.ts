@@ -35,7 +35,38 @@ interface Fix {
   run: () => Body[];
 }
 
-const WORDS = ['see', 'you', 'at', 'practice', 'did', 'finish', 'the', 'homework', 'lol', 'my', 'dog', 'is', 'so', 'funny', 'can', 'we', 'play', 'later', 'game', 'tomorrow', 'ok', 'cool', 'thanks', 'bring', 'snacks', 'ball', 'park', 'after', 'school', 'yes'];
+const WORDS = [
+  'see',
+  'you',
+  'at',
+  'practice',
+  'did',
+  'finish',
+  'the',
+  'homework',
+  'lol',
+  'my',
+  'dog',
+  'is',
+  'so',
+  'funny',
+  'can',
+  'we',
+  'play',
+  'later',
+  'game',
+  'tomorrow',
+  'ok',
+  'cool',
+  'thanks',
+  'bring',
+  'snacks',
+  'ball',
+  'park',
+  'after',
+  'school',
+  'yes',
+];
 const MAX_CHAT = 12;
 
 export class SyntheticPlatform {
@@ -114,7 +145,13 @@ export class SyntheticPlatform {
       events: this.count,
       firstEventAt: new Date(Date.parse(this.options.start)).toISOString(),
       lastEventAt: new Date(this.world.lastAt).toISOString(),
-      population: { families: this.families.length, adults: this.adults.length, children: this.children.length, strangers: this.ids.stranger, chats: this.chats.length },
+      population: {
+        families: this.families.length,
+        adults: this.adults.length,
+        children: this.children.length,
+        strangers: this.ids.stranger,
+        chats: this.chats.length,
+      },
       injected: { ...this.injected },
       chats: this.world.answers(),
     };
@@ -124,11 +161,18 @@ export class SyntheticPlatform {
     for (const [i, { type, ...fields }] of bodies.entries()) {
       if (this.count >= this.options.events) return;
       this.clock += Math.max(1, Math.round(this.rng.exp(this.meanGap)));
-      const event: SyntheticEvent = { type, eventId: `s${this.options.seed}-${++this.count}`, occurredAt: new Date(this.clock).toISOString(), ...fields };
+      const event: SyntheticEvent = {
+        type,
+        eventId: `s${this.options.seed}-${++this.count}`,
+        occurredAt: new Date(this.clock).toISOString(),
+        ...fields,
+      };
       const injecting = cause !== undefined && i === 0;
       const began = this.world.apply(event, injecting ? cause : undefined);
-      if (injecting && began.length === 0) throw new Error(`generator bug: injected ${cause} ${event.eventId} began no violation`);
-      if (!injecting && began.length > 0) throw new Error(`generator bug: ordinary ${type} ${event.eventId} began a violation in ${began[0]}`);
+      if (injecting && began.length === 0)
+        throw new Error(`generator bug: injected ${cause} ${event.eventId} began no violation`);
+      if (!injecting && began.length > 0)
+        throw new Error(`generator bug: ordinary ${type} ${event.eventId} began a violation in ${began[0]}`);
       if (injecting) this.injected[cause]++;
       yield event;
     }
@@ -148,9 +192,12 @@ export class SyntheticPlatform {
   private *setup(): Generator<SyntheticEvent> {
     for (let i = 0; i < this.startFamilies; i++) yield* this.emit(this.newFamily());
     // Friend circles: everyone in a school class, and some in a club, approved both ways.
-    for (const [share, min, max] of [[1, 4, 7], [0.4, 3, 5]] as const) {
+    for (const [share, min, max] of [
+      [1, 4, 7],
+      [0.4, 3, 5],
+    ] as const) {
       const pool = this.rng.shuffled(this.children).filter(() => this.rng.chance(share));
-      for (let i = 0; i < pool.length; ) {
+      for (let i = 0; i < pool.length;) {
         const circle = pool.slice(i, i + this.rng.between(min, max));
         i += circle.length;
         if (circle.length < 2) continue;
@@ -267,7 +314,8 @@ export class SyntheticPlatform {
 
   private messageBody(chatId: string, senderId: string): Body {
     const body: Body = { type: 'message.sent', chatId, messageId: `m-${++this.ids.message}`, senderId };
-    if (this.options.text) body.text = Array.from({ length: this.rng.between(2, 7) }, () => this.rng.pick(WORDS)).join(' ');
+    if (this.options.text)
+      body.text = Array.from({ length: this.rng.between(2, 7) }, () => this.rng.pick(WORDS)).join(' ');
     return body;
   }
 
@@ -332,7 +380,9 @@ export class SyntheticPlatform {
       if (!c) continue;
       const bodies = this.newChat(a, [a, b, c]);
       const chatId = bodies[0]!.chatId as string;
-      this.schedule(this.rng.chance(0.5) ? () => [...this.approve(b, c), ...this.approve(c, b)] : this.removal(chatId, c, a));
+      this.schedule(
+        this.rng.chance(0.5) ? () => [...this.approve(b, c), ...this.approve(c, b)] : this.removal(chatId, c, a),
+      );
       return bodies;
     }
     return [];
@@ -344,7 +394,9 @@ export class SyntheticPlatform {
       if (!chatId) return [];
       const kids = this.membersOf(chatId).filter((m) => this.world.roles.get(m) === 'child');
       const x = kids.length > 0 ? this.rng.pick(kids) : null;
-      const y = kids.find((k) => x !== null && k !== x && this.familyOf.get(k) !== this.familyOf.get(x) && this.world.allowed(x, k));
+      const y = kids.find(
+        (k) => x !== null && k !== x && this.familyOf.get(k) !== this.familyOf.get(x) && this.world.allowed(x, k),
+      );
       if (!x || !y) continue;
       this.schedule(this.rng.chance(0.5) ? () => this.approve(x, y) : this.removal(chatId, y, y));
       return [{ type: 'contact.revoked', childId: x, contactId: y, revokedBy: this.guardianOf(x) }];

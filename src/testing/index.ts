@@ -172,7 +172,8 @@ export async function createPairguardTestEnv(opts: PairguardTestEnvOptions = {})
     for (;;) {
       const behind = await recordsNotCommitted(admin, config);
       if (behind === 0n && (await tail.caughtUp(admin))) return;
-      if (Date.now() > deadline) throw new Error(`pairguard is still ${behind} input records behind after ${timeoutMs} ms`);
+      if (Date.now() > deadline)
+        throw new Error(`pairguard is still ${behind} input records behind after ${timeoutMs} ms`);
       await sleep(100);
     }
   };
@@ -188,7 +189,10 @@ export async function createPairguardTestEnv(opts: PairguardTestEnvOptions = {})
     for (;;) {
       const found = match();
       if (found.length >= o.count) return found;
-      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${o.count} ${what}; saw ${found.length}: ${JSON.stringify(found).slice(0, 500)}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `timed out after ${timeoutMs} ms waiting for ${o.count} ${what}; saw ${found.length}: ${JSON.stringify(found).slice(0, 500)}`,
+        );
       await sleep(50);
     }
   };
@@ -199,14 +203,22 @@ export async function createPairguardTestEnv(opts: PairguardTestEnvOptions = {})
     kafka,
     logs,
     async startMonitor(overrides = {}) {
-      const m = await Monitor.start({ config: { ...config, ...overrides }, logger: createLogger(config.logLevel, logs), metrics: new Metrics({ processMetrics: false }), healthIntervalMs: 200 });
+      const m = await Monitor.start({
+        config: { ...config, ...overrides },
+        logger: createLogger(config.logLevel, logs),
+        metrics: new Metrics({ processMetrics: false }),
+        healthIntervalMs: 200,
+      });
       monitors.push(m);
       return m;
     },
     async replay(source, o = {}) {
       const base = { kafka, topics: config.topics, createPartitions: 0, rate: o.rate };
       if (typeof source === 'string') return replayFile({ ...base, file: source, progress: false });
-      return replayLines(base, [...source].map((e) => (typeof e === 'string' ? e : JSON.stringify(e))));
+      return replayLines(
+        base,
+        [...source].map((e) => (typeof e === 'string' ? e : JSON.stringify(e))),
+      );
     },
     waitForAlerts: (o = {}) => waitFor('alerts', tail.alerts, o),
     waitForFreezes: (o = {}) => waitFor('freezes', tail.freezes, o),
@@ -222,19 +234,33 @@ function lastKafkaError(text: string): string | null {
   for (const line of text.trimEnd().split('\n').reverse()) {
     if (!line) continue;
     const entry = JSON.parse(line) as { component?: string; msg?: string };
-    if (entry.component === 'kafkajs' && entry.msg?.startsWith('Connection error: ')) return entry.msg.slice('Connection error: '.length).trim();
+    if (entry.component === 'kafkajs' && entry.msg?.startsWith('Connection error: '))
+      return entry.msg.slice('Connection error: '.length).trim();
   }
   return null;
 }
 
 /** Creates the environment's topics; the broker's refusal is stated, not kafkajs's bare "Topic creation errors". */
-async function createTopics(admin: Admin, config: Config, numPartitions: number, replicationFactor: number): Promise<void> {
+async function createTopics(
+  admin: Admin,
+  config: Config,
+  numPartitions: number,
+  replicationFactor: number,
+): Promise<void> {
   try {
-    await admin.createTopics({ waitForLeaders: true, topics: Object.values(config.topics).map((topic) => ({ topic, numPartitions, replicationFactor })) });
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: Object.values(config.topics).map((topic) => ({ topic, numPartitions, replicationFactor })),
+    });
   } catch (err) {
     const causes = (err as { errors?: Array<{ type?: string; message: string }> }).errors ?? [err as Error];
-    const why = [...new Set(causes.map((e) => ('type' in e && e.type ? `${e.type} (${e.message})` : e.message)))].join(', ');
-    throw new Error(`pairguard/testing: the broker refused the topics (${numPartitions} partitions, replication factor ${replicationFactor}): ${why}`, { cause: err });
+    const why = [...new Set(causes.map((e) => ('type' in e && e.type ? `${e.type} (${e.message})` : e.message)))].join(
+      ', ',
+    );
+    throw new Error(
+      `pairguard/testing: the broker refused the topics (${numPartitions} partitions, replication factor ${replicationFactor}): ${why}`,
+      { cause: err },
+    );
   }
 }
 

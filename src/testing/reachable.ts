@@ -14,7 +14,11 @@ import { connectKafka, kafkaConnectError } from '../stream/connect-errors.js';
 function tcpConnect(address: string, timeoutMs: number): Promise<void> {
   const colon = address.lastIndexOf(':');
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: address.slice(0, colon), port: Number(address.slice(colon + 1)), timeout: timeoutMs });
+    const socket = connect({
+      host: address.slice(0, colon),
+      port: Number(address.slice(colon + 1)),
+      timeout: timeoutMs,
+    });
     socket.once('connect', () => {
       socket.destroy();
       resolve();
@@ -52,14 +56,18 @@ function withoutPassword(url: string): string {
   return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
 }
 
-const reason = (err: unknown) => (err instanceof AggregateError ? err.errors : [err]).map((e) => (e as Error).message).join('; ');
+const reason = (err: unknown) =>
+  (err instanceof AggregateError ? err.errors : [err]).map((e) => (e as Error).message).join('; ');
 
 /**
  * Throws one line naming what did not answer and how to start it. Kafka counts as up when one
  * bootstrap broker accepts a connection, as it does for kafkajs.
  */
 export async function assertReachable(brokers: readonly string[], redisUrl: string, timeoutMs: number): Promise<void> {
-  const [kafka, redis] = await Promise.allSettled([Promise.any(brokers.map((b) => tcpConnect(b, timeoutMs))), redisPing(redisUrl, timeoutMs)]);
+  const [kafka, redis] = await Promise.allSettled([
+    Promise.any(brokers.map((b) => tcpConnect(b, timeoutMs))),
+    redisPing(redisUrl, timeoutMs),
+  ]);
   const problems: string[] = [];
   if (kafka.status === 'rejected') {
     problems.push(
@@ -83,7 +91,12 @@ export async function assertReachable(brokers: readonly string[], redisUrl: stri
  * with these TLS settings, would otherwise hold the caller for kafkajs's retries, a quarter of a
  * minute. `lastError` is the reason kafkajs logged for its last failed attempt, if any.
  */
-export async function connectAdmin(admin: Admin, config: Config, timeoutMs: number, lastError: () => string | null): Promise<void> {
+export async function connectAdmin(
+  admin: Admin,
+  config: Config,
+  timeoutMs: number,
+  lastError: () => string | null,
+): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   // A refused password or certificate becomes one line naming the setting, as for `pairguard run`.
   const connecting = connectKafka(admin, config);

@@ -33,16 +33,42 @@ afterAll(async () => {
 
 /** A generated history, some of its flagged chats frozen a few minutes in, and a message whose text must never reach the page. */
 function history(): string[] {
-  const platform = new SyntheticPlatform({ seed: 77, events: 6_000, rates: { 'group-flaw': 15, 'revocation-in-chat': 15, 'unknown-user': 15, 'non-member-message': 15 } });
+  const platform = new SyntheticPlatform({
+    seed: 77,
+    events: 6_000,
+    rates: { 'group-flaw': 15, 'revocation-in-chat': 15, 'unknown-user': 15, 'non-member-message': 15 },
+  });
   const lines = [...platform.events()].map((e) => JSON.stringify(e));
   const answers = platform.answers();
   answers.chats.forEach((c, i) => {
     if (i % 3 === 2) return;
     const requestedAt = new Date(Date.parse(c.pairs[0]!.episodes[0]!.start) + (i + 1) * 60_000).toISOString();
-    lines.push(JSON.stringify({ $topic: 'control', $key: c.chatId, $value: JSON.stringify({ type: 'chat.freeze', chatId: c.chatId, alertId: `a${i}`, reason: 'unapproved-pairing', requestedAt }) }));
+    lines.push(
+      JSON.stringify({
+        $topic: 'control',
+        $key: c.chatId,
+        $value: JSON.stringify({
+          type: 'chat.freeze',
+          chatId: c.chatId,
+          alertId: `a${i}`,
+          reason: 'unapproved-pairing',
+          requestedAt,
+        }),
+      }),
+    );
   });
   const chat = answers.chats[0]!;
-  lines.push(JSON.stringify({ type: 'message.sent', eventId: 'sentinel', occurredAt: answers.lastEventAt, chatId: chat.chatId, messageId: 'm-sentinel', senderId: chat.pairs[0]!.pair[0], text: SENTINEL }));
+  lines.push(
+    JSON.stringify({
+      type: 'message.sent',
+      eventId: 'sentinel',
+      occurredAt: answers.lastEventAt,
+      chatId: chat.chatId,
+      messageId: 'm-sentinel',
+      senderId: chat.pairs[0]!.pair[0],
+      text: SENTINEL,
+    }),
+  );
   return lines;
 }
 
@@ -64,7 +90,10 @@ describe.skipIf(browserTool.skip)('the audit as an HTML page, in headless Chromi
     expect(html).toContain('Chart.js v4');
     expect(html).not.toMatch(/<(script|link|img)[^>]+(src|href)=/i);
 
-    const browser = await chromium.launch({ executablePath: browserTool.command()[0], args: ['--no-sandbox', '--headless'] });
+    const browser = await chromium.launch({
+      executablePath: browserTool.command()[0],
+      args: ['--no-sandbox', '--headless'],
+    });
     try {
       const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
       const problems: string[] = [];
@@ -79,7 +108,9 @@ describe.skipIf(browserTool.skip)('the audit as an HTML page, in headless Chromi
       expect(problems).toEqual([]);
       expect(requests).toEqual([pathToFileURL(file).href]);
 
-      const shown = await page.$$eval('[data-total]', (els) => Object.fromEntries(els.map((e) => [e.getAttribute('data-total')!, e.textContent!.trim()])));
+      const shown = await page.$$eval('[data-total]', (els) =>
+        Object.fromEntries(els.map((e) => [e.getAttribute('data-total')!, e.textContent!.trim()])),
+      );
       const episodes = json.chats.flatMap((c) => c.pairs.flatMap((p) => p.episodes));
       const children = new Set(episodes.flatMap((e) => e.missing.map((m) => m.childId)));
       expect(shown).toMatchObject({
@@ -96,10 +127,19 @@ describe.skipIf(browserTool.skip)('the audit as an HTML page, in headless Chromi
       expect(await page.locator('#exposures tbody tr').count()).toBe(episodes.length);
       expect(await page.locator('#children tbody tr').count()).toBe(children.size);
       const charts = await page.evaluate(() => {
-        const chart = (id: string) => (globalThis as unknown as { Chart: { getChart(id: string): { data: { labels: unknown[] } } | undefined } }).Chart.getChart(id);
-        return { timelineRows: chart('timeline-chart')?.data.labels.length, perChat: chart('per-chat-chart')?.data.labels.length };
+        const chart = (id: string) =>
+          (
+            globalThis as unknown as { Chart: { getChart(id: string): { data: { labels: unknown[] } } | undefined } }
+          ).Chart.getChart(id);
+        return {
+          timelineRows: chart('timeline-chart')?.data.labels.length,
+          perChat: chart('per-chat-chart')?.data.labels.length,
+        };
       });
-      expect(charts).toEqual({ timelineRows: Math.min(TIMELINE_ROWS, episodes.length), perChat: Math.min(TIMELINE_ROWS, json.summary.chats) });
+      expect(charts).toEqual({
+        timelineRows: Math.min(TIMELINE_ROWS, episodes.length),
+        perChat: Math.min(TIMELINE_ROWS, json.summary.chats),
+      });
 
       const shot = process.env.UPDATE_SCREENSHOTS ? 'docs/audit-report.png' : path.join(dir, 'audit-report.png');
       await page.screenshot({ path: shot });

@@ -18,35 +18,103 @@ describe('bad and awkward input', () => {
   it('dead-letters each bad record with its reason, and judges duplicates, reordering and odd keys correctly', async () => {
     env = await createTestEnv();
     const m = env.config.topics.membership;
-    const created = { type: 'chat.created', eventId: 'dup-1', occurredAt: T(1), chatId: 'dup-chat', createdBy: 'p', members: ['p', 'q'] };
+    const created = {
+      type: 'chat.created',
+      eventId: 'dup-1',
+      occurredAt: T(1),
+      chatId: 'dup-chat',
+      createdBy: 'p',
+      members: ['p', 'q'],
+    };
     const producer = kafka.producer();
     await producer.connect();
     await producer.send({
       topic: m,
       messages: [
-        { key: 'huge', value: json({ type: 'chat.created', eventId: 'h1', occurredAt: T(1), chatId: 'huge', createdBy: 'u0', members: Array.from({ length: 2000 }, (_, i) => `u${i}`) }) },
-        { key: 'big', value: json({ type: 'member.added', eventId: 'b1', occurredAt: T(1), chatId: 'big', userId: 'x', pad: 'y'.repeat(300 * 1024) }) },
-        { key: 'long-id', value: json({ type: 'member.added', eventId: 'l1', occurredAt: T(1), chatId: 'c'.repeat(1000), userId: 'x' }) },
+        {
+          key: 'huge',
+          value: json({
+            type: 'chat.created',
+            eventId: 'h1',
+            occurredAt: T(1),
+            chatId: 'huge',
+            createdBy: 'u0',
+            members: Array.from({ length: 2000 }, (_, i) => `u${i}`),
+          }),
+        },
+        {
+          key: 'big',
+          value: json({
+            type: 'member.added',
+            eventId: 'b1',
+            occurredAt: T(1),
+            chatId: 'big',
+            userId: 'x',
+            pad: 'y'.repeat(300 * 1024),
+          }),
+        },
+        {
+          key: 'long-id',
+          value: json({ type: 'member.added', eventId: 'l1', occurredAt: T(1), chatId: 'c'.repeat(1000), userId: 'x' }),
+        },
         { key: 'tombstone', value: null },
         { key: 'nulls', value: json({ type: null, eventId: null }) },
-        { key: 'nulls', value: json({ type: 'member.added', eventId: 'n1', occurredAt: T(1), chatId: 'c', userId: null }) },
+        {
+          key: 'nulls',
+          value: json({ type: 'member.added', eventId: 'n1', occurredAt: T(1), chatId: 'c', userId: null }),
+        },
         // The same event twice: one alert.
         { key: 'dup-chat', value: json(created) },
         { key: 'dup-chat', value: json(created) },
         // __proto__ and constructor keys beside valid fields: judged like any event.
-        { key: 'proto-chat', value: `{"type":"chat.created","eventId":"p1","occurredAt":"${T(1)}","chatId":"proto-chat","createdBy":"r","members":["r","s"],"__proto__":{"isAdmin":true},"constructor":{"prototype":{}}}` },
+        {
+          key: 'proto-chat',
+          value: `{"type":"chat.created","eventId":"p1","occurredAt":"${T(1)}","chatId":"proto-chat","createdBy":"r","members":["r","s"],"__proto__":{"isAdmin":true},"constructor":{"prototype":{}}}`,
+        },
         // Out of order: the removal (t=10) arrives before the join (t=5). The pair was together
         // from 5 to 10: reported, but not frozen, since it is already over.
-        { key: 'late-chat', value: json({ type: 'chat.created', eventId: 'o0', occurredAt: T(1), chatId: 'late-chat', createdBy: 'v', members: ['v'] }) },
-        { key: 'late-chat', value: json({ type: 'member.removed', eventId: 'o2', occurredAt: T(10), chatId: 'late-chat', userId: 'w' }) },
-        { key: 'late-chat', value: json({ type: 'member.added', eventId: 'o1', occurredAt: T(5), chatId: 'late-chat', userId: 'w' }) },
+        {
+          key: 'late-chat',
+          value: json({
+            type: 'chat.created',
+            eventId: 'o0',
+            occurredAt: T(1),
+            chatId: 'late-chat',
+            createdBy: 'v',
+            members: ['v'],
+          }),
+        },
+        {
+          key: 'late-chat',
+          value: json({ type: 'member.removed', eventId: 'o2', occurredAt: T(10), chatId: 'late-chat', userId: 'w' }),
+        },
+        {
+          key: 'late-chat',
+          value: json({ type: 'member.added', eventId: 'o1', occurredAt: T(5), chatId: 'late-chat', userId: 'w' }),
+        },
       ],
       acks: -1,
     });
     const monitor = await env.startMonitor();
     await waitUntilConsumed(env);
     // Still alive and judging after all that.
-    await producer.send({ topic: m, messages: [{ key: 'after', value: json({ type: 'chat.created', eventId: 'a1', occurredAt: T(20), chatId: 'after', createdBy: 'y', members: ['y', 'z'] }) }], acks: -1 });
+    await producer.send({
+      topic: m,
+      messages: [
+        {
+          key: 'after',
+          value: json({
+            type: 'chat.created',
+            eventId: 'a1',
+            occurredAt: T(20),
+            chatId: 'after',
+            createdBy: 'y',
+            members: ['y', 'z'],
+          }),
+        },
+      ],
+      acks: -1,
+    });
     await producer.disconnect();
     await waitUntilConsumed(env);
 
@@ -66,10 +134,15 @@ describe('bad and awkward input', () => {
       ['late-chat', ['v', 'w'], 'alert-only'],
       ['proto-chat', ['r', 's'], 'frozen'],
     ]);
-    const freezes = (await readTopic<FreezeCommand>(env.admin, env.config.topics.control)).filter((r) => r.value.type === 'chat.freeze');
+    const freezes = (await readTopic<FreezeCommand>(env.admin, env.config.topics.control)).filter(
+      (r) => r.value.type === 'chat.freeze',
+    );
     expect(freezes.map((f) => f.value.chatId).sort()).toEqual(['after', 'dup-chat', 'proto-chat']);
     const metrics = await (await fetch(`http://127.0.0.1:${monitor.httpPort}/metrics`)).text();
-    const deadLetters = [...metrics.matchAll(/^pairguard_dead_letters_total\{[^}]*\} (\d+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
+    const deadLetters = [...metrics.matchAll(/^pairguard_dead_letters_total\{[^}]*\} (\d+)$/gm)].reduce(
+      (n, m) => n + Number(m[1]),
+      0,
+    );
     expect(deadLetters).toBe(6);
   });
 
@@ -78,11 +151,37 @@ describe('bad and awkward input', () => {
     const { approvals, membership, messages } = env.config.topics;
     const producer = kafka.producer();
     await producer.connect();
-    await producer.send({ topic: approvals, acks: -1, messages: [
-      { key: 'ann', value: json({ type: 'contact.approved', eventId: 'x1', occurredAt: T(0), childId: 'ann', contactId: 'ben' }) },
-      { key: 'ben', value: json({ type: 'contact.approved', eventId: 'x2', occurredAt: T(0), childId: 'ben', contactId: 'ann' }) },
-    ] });
-    await producer.send({ topic: membership, acks: -1, messages: [{ key: 'chat-g', value: json({ type: 'chat.created', eventId: 'x3', occurredAt: T(1), chatId: 'chat-g', createdBy: 'ann', members: ['ann', 'ben'] }) }] });
+    await producer.send({
+      topic: approvals,
+      acks: -1,
+      messages: [
+        {
+          key: 'ann',
+          value: json({ type: 'contact.approved', eventId: 'x1', occurredAt: T(0), childId: 'ann', contactId: 'ben' }),
+        },
+        {
+          key: 'ben',
+          value: json({ type: 'contact.approved', eventId: 'x2', occurredAt: T(0), childId: 'ben', contactId: 'ann' }),
+        },
+      ],
+    });
+    await producer.send({
+      topic: membership,
+      acks: -1,
+      messages: [
+        {
+          key: 'chat-g',
+          value: json({
+            type: 'chat.created',
+            eventId: 'x3',
+            occurredAt: T(1),
+            chatId: 'chat-g',
+            createdBy: 'ann',
+            members: ['ann', 'ben'],
+          }),
+        },
+      ],
+    });
     const monitors = [await env.startMonitor(), await env.startMonitor()];
     await bothOwnMessagePartitions(env);
 
@@ -92,24 +191,58 @@ describe('bad and awkward input', () => {
     const depth = 100_000;
     const hostile = `{"type":"message.sent","chatId":"chat-g","senderId":"ann","text":"${SECRET}","x":${'['.repeat(depth)}${']'.repeat(depth)}}`;
     expect(Buffer.byteLength(hostile)).toBeLessThan(env.config.maxEventBytes);
-    await producer.send({ topic: messages, acks: -1, messages: [0, 1, 2].map((partition) => ({ partition, key: 'chat-g', value: hostile })) });
+    await producer.send({
+      topic: messages,
+      acks: -1,
+      messages: [0, 1, 2].map((partition) => ({ partition, key: 'chat-g', value: hostile })),
+    });
     await waitUntilConsumed(env);
     // Then a stranger writes into the chat.
-    await producer.send({ topic: messages, acks: -1, messages: [{ key: 'chat-g', value: json({ type: 'message.sent', eventId: 'x4', occurredAt: T(30), chatId: 'chat-g', messageId: 'm1', senderId: 'stranger', text: SECRET }) }] });
+    await producer.send({
+      topic: messages,
+      acks: -1,
+      messages: [
+        {
+          key: 'chat-g',
+          value: json({
+            type: 'message.sent',
+            eventId: 'x4',
+            occurredAt: T(30),
+            chatId: 'chat-g',
+            messageId: 'm1',
+            senderId: 'stranger',
+            text: SECRET,
+          }),
+        },
+      ],
+    });
     await producer.disconnect();
     await waitUntilConsumed(env);
 
     const dead = await readTopic<DeadLetter>(env.admin, env.config.topics.deadLetter);
-    expect(dead.map((d) => [d.value.partition, d.value.error.split(':')[0]]).sort()).toEqual([[0, 'invalid-fields'], [1, 'invalid-fields'], [2, 'invalid-fields']]);
+    expect(dead.map((d) => [d.value.partition, d.value.error.split(':')[0]]).sort()).toEqual([
+      [0, 'invalid-fields'],
+      [1, 'invalid-fields'],
+      [2, 'invalid-fields'],
+    ]);
     for (const d of dead) {
       expect(deadLetter.strict().parse(d.value)).toEqual(d.value);
-      expect(JSON.parse(Buffer.from(d.value.value!, 'base64').toString())).toEqual({ type: 'message.sent', chatId: 'chat-g', senderId: 'ann' });
+      expect(JSON.parse(Buffer.from(d.value.value!, 'base64').toString())).toEqual({
+        type: 'message.sent',
+        chatId: 'chat-g',
+        senderId: 'ann',
+      });
       expect(d.value.valueBytes).toBe(Buffer.byteLength(hostile));
     }
     expect(JSON.stringify(dead)).not.toContain('zz-child-words-zz');
     const alerts = await readTopic<AlertRecord>(env.admin, env.config.topics.alerts);
-    expect(alerts.map((a) => a.value.pair).sort()).toEqual([['ann', 'stranger'], ['ben', 'stranger']]);
-    const freezes = (await readTopic<FreezeCommand>(env.admin, env.config.topics.control)).filter((r) => r.value.type === 'chat.freeze');
+    expect(alerts.map((a) => a.value.pair).sort()).toEqual([
+      ['ann', 'stranger'],
+      ['ben', 'stranger'],
+    ]);
+    const freezes = (await readTopic<FreezeCommand>(env.admin, env.config.topics.control)).filter(
+      (r) => r.value.type === 'chat.freeze',
+    );
     expect(freezes.map((f) => f.value.chatId)).toEqual(['chat-g']);
     // Nothing failed, nothing restarted, on either instance.
     expect(env.logs.text).not.toMatch(/batch failed|consumer crashed|consumer restarted/);
@@ -131,10 +264,33 @@ describe('bad and awkward input', () => {
     const key = Buffer.alloc(300, 0x01);
     const producer = kafka.producer();
     await producer.connect();
-    await producer.send({ topic: messages, acks: -1, messages: Array.from({ length: 1200 }, (_, i) => ({ key, value: json({ type: 'message.sent', eventId: `f${i}`, text: 'zz-secret-zz' }) })) });
+    await producer.send({
+      topic: messages,
+      acks: -1,
+      messages: Array.from({ length: 1200 }, (_, i) => ({
+        key,
+        value: json({ type: 'message.sent', eventId: `f${i}`, text: 'zz-secret-zz' }),
+      })),
+    });
     await env.startMonitor();
     await waitUntilConsumed(env);
-    await producer.send({ topic: messages, acks: -1, messages: [{ key: 'after', value: json({ type: 'message.sent', eventId: 'a1', occurredAt: T(5), chatId: 'after', messageId: 'm', senderId: 'nobody' }) }] });
+    await producer.send({
+      topic: messages,
+      acks: -1,
+      messages: [
+        {
+          key: 'after',
+          value: json({
+            type: 'message.sent',
+            eventId: 'a1',
+            occurredAt: T(5),
+            chatId: 'after',
+            messageId: 'm',
+            senderId: 'nobody',
+          }),
+        },
+      ],
+    });
     await producer.disconnect();
     await waitUntilConsumed(env);
     const dead = await readTopic<DeadLetter>(env.admin, env.config.topics.deadLetter);
@@ -152,20 +308,84 @@ describe('bad and awkward input', () => {
     const future = '9999-12-31T23:59:59.000Z';
     // Two children approve each other, in records stamped now whose occurredAt says 9999; a third
     // record of ann's is dated 9999 too (counted, not logged again); dan is registered in 2001.
-    await producer.send({ topic: approvals, acks: -1, messages: [
-      { key: 'ann', value: json({ type: 'contact.approved', eventId: 'f1', occurredAt: future, childId: 'ann', contactId: 'cal' }) },
-      { key: 'cal', value: json({ type: 'contact.approved', eventId: 'f2', occurredAt: future, childId: 'cal', contactId: 'ann' }) },
-      { key: 'ann', value: json({ type: 'contact.approved', eventId: 'f3', occurredAt: future, childId: 'ann', contactId: 'eve' }) },
-      { key: 'dan', value: json({ type: 'user.registered', eventId: 'f4', occurredAt: '2001-01-01T00:00:00Z', userId: 'dan', role: 'child' }) },
-    ] });
+    await producer.send({
+      topic: approvals,
+      acks: -1,
+      messages: [
+        {
+          key: 'ann',
+          value: json({
+            type: 'contact.approved',
+            eventId: 'f1',
+            occurredAt: future,
+            childId: 'ann',
+            contactId: 'cal',
+          }),
+        },
+        {
+          key: 'cal',
+          value: json({
+            type: 'contact.approved',
+            eventId: 'f2',
+            occurredAt: future,
+            childId: 'cal',
+            contactId: 'ann',
+          }),
+        },
+        {
+          key: 'ann',
+          value: json({
+            type: 'contact.approved',
+            eventId: 'f3',
+            occurredAt: future,
+            childId: 'ann',
+            contactId: 'eve',
+          }),
+        },
+        {
+          key: 'dan',
+          value: json({
+            type: 'user.registered',
+            eventId: 'f4',
+            occurredAt: '2001-01-01T00:00:00Z',
+            userId: 'dan',
+            role: 'child',
+          }),
+        },
+      ],
+    });
     // Created after those records were written: judged as of their timestamps, the approvals
     // count (judged as of 9999, they would not, and the chat would be falsely frozen).
     await new Promise((r) => setTimeout(r, 20));
     const now = () => new Date().toISOString();
-    await producer.send({ topic: membership, acks: -1, messages: [
-      { key: 'pair', value: json({ type: 'chat.created', eventId: 'f5', occurredAt: now(), chatId: 'pair', createdBy: 'ann', members: ['ann', 'cal'] }) },
-      { key: 'other', value: json({ type: 'chat.created', eventId: 'f6', occurredAt: now(), chatId: 'other', createdBy: 'ann', members: ['ann', 'dan'] }) },
-    ] });
+    await producer.send({
+      topic: membership,
+      acks: -1,
+      messages: [
+        {
+          key: 'pair',
+          value: json({
+            type: 'chat.created',
+            eventId: 'f5',
+            occurredAt: now(),
+            chatId: 'pair',
+            createdBy: 'ann',
+            members: ['ann', 'cal'],
+          }),
+        },
+        {
+          key: 'other',
+          value: json({
+            type: 'chat.created',
+            eventId: 'f6',
+            occurredAt: now(),
+            chatId: 'other',
+            createdBy: 'ann',
+            members: ['ann', 'dan'],
+          }),
+        },
+      ],
+    });
     await producer.disconnect();
     const monitor = await env.startMonitor();
     await waitUntilConsumed(env);
@@ -179,7 +399,11 @@ describe('bad and awkward input', () => {
     const logged = env.logs.lines().filter((l) => String(l.msg).includes('PAIRGUARD_MAX_CLOCK_SKEW'));
     expect(logged.map((l) => l.topic)).toEqual([approvals, approvals]);
     // The audit of the same topics bounds skew the same way, so it finds what the monitor found.
-    const limits = { maxValueBytes: env.config.maxEventBytes, maxMembers: env.config.maxChatMembers, maxClockSkewMs: env.config.maxClockSkewSeconds * 1000 };
+    const limits = {
+      maxValueBytes: env.config.maxEventBytes,
+      maxMembers: env.config.maxChatMembers,
+      maxClockSkewMs: env.config.maxClockSkewSeconds * 1000,
+    };
     const audit = await auditTopics({ kafka, topics: env.config.topics, limits });
     expect(audit.chats.map((c) => c.chatId)).toEqual(['other']);
   }, 120_000);
@@ -191,15 +415,25 @@ async function metricsOf(m: Monitor): Promise<string> {
 
 /** The sum of a metric's series whose labels include every one of `labels` (each as `name="value"`). */
 function sum(page: string, name: string, ...labels: string[]): number {
-  return [...page.matchAll(new RegExp(`^${name}(?:\\{([^}]*)\\})? (\\S+)$`, 'gm'))].filter((m) => labels.every((l) => (m[1] ?? '').includes(l))).reduce((n, m) => n + Number(m[2]), 0);
+  return [...page.matchAll(new RegExp(`^${name}(?:\\{([^}]*)\\})? (\\S+)$`, 'gm'))]
+    .filter((m) => labels.every((l) => (m[1] ?? '').includes(l)))
+    .reduce((n, m) => n + Number(m[2]), 0);
 }
 
 /** Both instances are in the messages group, each owning at least one of its partitions. */
 async function bothOwnMessagePartitions(e: TestEnv): Promise<void> {
-  await waitFor('both instances to own messages partitions', async () => {
-    const { groups } = await e.admin.describeGroups([`${e.config.groupId}.messages`]);
-    const g = groups[0]!;
-    if (g.state !== 'Stable' || g.members.length !== 2) return false;
-    return g.members.every((m) => Object.values(AssignerProtocol.MemberAssignment.decode(m.memberAssignment)?.assignment ?? {}).some((ps) => ps.length > 0));
-  }, 60_000);
+  await waitFor(
+    'both instances to own messages partitions',
+    async () => {
+      const { groups } = await e.admin.describeGroups([`${e.config.groupId}.messages`]);
+      const g = groups[0]!;
+      if (g.state !== 'Stable' || g.members.length !== 2) return false;
+      return g.members.every((m) =>
+        Object.values(AssignerProtocol.MemberAssignment.decode(m.memberAssignment)?.assignment ?? {}).some(
+          (ps) => ps.length > 0,
+        ),
+      );
+    },
+    60_000,
+  );
 }

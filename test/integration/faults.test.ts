@@ -47,7 +47,15 @@ describe('crash and restart', () => {
       const seen = await alertCount();
       const port = await freePort();
       running = startProcess(['run'], processEnv(env, port, { LOG_LEVEL: 'warn' }));
-      await waitFor('the process to be ready', () => fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok, () => false), 60_000);
+      await waitFor(
+        'the process to be ready',
+        () =>
+          fetch(`http://127.0.0.1:${port}/readyz`).then(
+            (r) => r.ok,
+            () => false,
+          ),
+        60_000,
+      );
       const feeding = (async () => {
         for (let k = i * 10; k < (i + 1) * 10; k++) {
           await produceChats(producer, env, stream, k * 100, (k + 1) * 100);
@@ -72,7 +80,16 @@ describe('crash and restart', () => {
 
     const figures = await expectExactAnswers(env, stream);
     // For RELIABILITY.md: what this run injected and saw.
-    console.info(JSON.stringify({ test: 'kill-9', seed, kills, events: stream.approvals.length + stream.membership.length + stream.messages.length, expectedAlerts: stream.expected.size, ...figures }));
+    console.info(
+      JSON.stringify({
+        test: 'kill-9',
+        seed,
+        kills,
+        events: stream.approvals.length + stream.membership.length + stream.messages.length,
+        expectedAlerts: stream.expected.size,
+        ...figures,
+      }),
+    );
   });
 });
 
@@ -85,13 +102,24 @@ describe('two instances in one group', () => {
     const a = await env.startMonitor();
     await env.startMonitor();
     await produceStream(producer, env, stream, 0, 0.5);
-    await waitFor('some alerts', async () => (await readTopic(env.admin, env.config.topics.alerts)).length >= 10, 60_000);
+    await waitFor(
+      'some alerts',
+      async () => (await readTopic(env.admin, env.config.topics.alerts)).length >= 10,
+      60_000,
+    );
     await a.stop();
     await produceStream(producer, env, stream, 0.5, 1);
     await producer.disconnect();
     await waitUntilConsumed(env, 120_000);
     const figures = await expectExactAnswers(env, stream);
-    console.info(JSON.stringify({ test: 'two-instances', events: stream.approvals.length + stream.membership.length + stream.messages.length, expectedAlerts: stream.expected.size, ...figures }));
+    console.info(
+      JSON.stringify({
+        test: 'two-instances',
+        events: stream.approvals.length + stream.membership.length + stream.messages.length,
+        expectedAlerts: stream.expected.size,
+        ...figures,
+      }),
+    );
   });
 });
 
@@ -106,29 +134,49 @@ describe('Redis outage', () => {
     await producer.connect();
     await produceStream(producer, env, stream, 0, 1 / 3);
     const monitor = await env.startMonitor();
-    const metric = async (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(await (await fetch(`http://127.0.0.1:${monitor.httpPort}/metrics`)).text())?.[1]);
+    const metric = async (name: string) =>
+      Number(
+        new RegExp(`^${name} (\\S+)$`, 'm').exec(
+          await (await fetch(`http://127.0.0.1:${monitor.httpPort}/metrics`)).text(),
+        )?.[1],
+      );
     await waitUntilConsumed(env, 60_000);
     const before = (await readTopic(env.admin, env.config.topics.alerts)).length;
     expect(before).toBeGreaterThan(0);
 
     await redis.kill();
     await produceStream(producer, env, stream, 1 / 3, 2 / 3);
-    await waitFor('/readyz 503 and pairguard_redis_up 0', async () => {
-      const ready = await fetch(`http://127.0.0.1:${monitor.httpPort}/readyz`);
-      return ready.status === 503 && (await metric('pairguard_redis_up')) === 0;
-    }, 15_000);
+    await waitFor(
+      '/readyz 503 and pairguard_redis_up 0',
+      async () => {
+        const ready = await fetch(`http://127.0.0.1:${monitor.httpPort}/readyz`);
+        return ready.status === 503 && (await metric('pairguard_redis_up')) === 0;
+      },
+      15_000,
+    );
     await new Promise((r) => setTimeout(r, 2000));
     // Nothing is judged blind: no new alert while Redis is away.
     expect((await readTopic(env.admin, env.config.topics.alerts)).length).toBe(before);
 
     await redis.restart();
-    await waitFor('/readyz 200 again', async () => (await fetch(`http://127.0.0.1:${monitor.httpPort}/readyz`)).status === 200, 60_000);
+    await waitFor(
+      '/readyz 200 again',
+      async () => (await fetch(`http://127.0.0.1:${monitor.httpPort}/readyz`)).status === 200,
+      60_000,
+    );
     expect(await metric('pairguard_redis_up')).toBe(1);
     await produceStream(producer, env, stream, 2 / 3, 1);
     await producer.disconnect();
     await waitUntilConsumed(env, 180_000);
     const figures = await expectExactAnswers(env, stream);
-    console.info(JSON.stringify({ test: 'redis-outage', events: stream.approvals.length + stream.membership.length + stream.messages.length, expectedAlerts: stream.expected.size, ...figures }));
+    console.info(
+      JSON.stringify({
+        test: 'redis-outage',
+        events: stream.approvals.length + stream.membership.length + stream.messages.length,
+        expectedAlerts: stream.expected.size,
+        ...figures,
+      }),
+    );
   });
 });
 
@@ -162,38 +210,68 @@ describe('Redis restarting empty', () => {
     await waitUntilConsumed(env, 180_000);
     expect(env.logs.text).toContain('rebuilding state from the beginning of the input topics');
     const figures = await expectExactAnswers(env, stream);
-    console.info(JSON.stringify({ test: 'redis-restarted-empty', events: stream.approvals.length + stream.membership.length + stream.messages.length, expectedAlerts: stream.expected.size, ...figures }));
+    console.info(
+      JSON.stringify({
+        test: 'redis-restarted-empty',
+        events: stream.approvals.length + stream.membership.length + stream.messages.length,
+        expectedAlerts: stream.expected.size,
+        ...figures,
+      }),
+    );
   });
 });
 
 describe('Kafka broker restart', () => {
-  it('reconnects by itself after the broker restarts mid-stream, with the exact result', { timeout: 300_000 }, async () => {
-    const broker = await PrivateBroker.create();
-    cleanups.push(() => broker.destroy());
-    env = await createTestEnv({ env: { KAFKA_BROKERS: broker.brokers }, brokers: [broker.brokers] });
-    const stream = knownStream(900, Date.now(), 'b');
-    const privateKafka = env.kafka;
-    let producer = privateKafka.producer();
-    await producer.connect();
-    await produceStream(producer, env, stream, 0, 0.5);
-    await producer.disconnect();
-    const monitor = await env.startMonitor();
-    await waitFor('some alerts', async () => (await readTopic(env.admin, env.config.topics.alerts, env.kafka)).length >= 5, 60_000);
+  it(
+    'reconnects by itself after the broker restarts mid-stream, with the exact result',
+    { timeout: 300_000 },
+    async () => {
+      const broker = await PrivateBroker.create();
+      cleanups.push(() => broker.destroy());
+      env = await createTestEnv({ env: { KAFKA_BROKERS: broker.brokers }, brokers: [broker.brokers] });
+      const stream = knownStream(900, Date.now(), 'b');
+      const privateKafka = env.kafka;
+      let producer = privateKafka.producer();
+      await producer.connect();
+      await produceStream(producer, env, stream, 0, 0.5);
+      await producer.disconnect();
+      const monitor = await env.startMonitor();
+      await waitFor(
+        'some alerts',
+        async () => (await readTopic(env.admin, env.config.topics.alerts, env.kafka)).length >= 5,
+        60_000,
+      );
 
-    await broker.stop();
-    await waitFor('pairguard_kafka_up 0', async () => /^pairguard_kafka_up 0$/m.test(await (await fetch(`http://127.0.0.1:${monitor.httpPort}/metrics`)).text()), 20_000);
-    await broker.start();
+      await broker.stop();
+      await waitFor(
+        'pairguard_kafka_up 0',
+        async () =>
+          /^pairguard_kafka_up 0$/m.test(await (await fetch(`http://127.0.0.1:${monitor.httpPort}/metrics`)).text()),
+        20_000,
+      );
+      await broker.start();
 
-    producer = privateKafka.producer();
-    await producer.connect();
-    await produceStream(producer, env, stream, 0.5, 1);
-    await producer.disconnect();
-    const restartedAt = Date.now();
-    await waitUntilConsumed(env, 180_000).finally(() => {
-      // The monitor's own account of the outage, for a failing run.
-      for (const l of env.logs.lines()) if ((l.time as number) >= restartedAt - 30_000 && (l.level as number) >= 40) console.info(new Date(l.time as number).toISOString(), l.msg, JSON.stringify(l).slice(0, 300));
-    });
-    const figures = await expectExactAnswers(env, stream);
-    console.info(JSON.stringify({ test: 'broker-restart', recoverySeconds: (Date.now() - restartedAt) / 1000, events: stream.approvals.length + stream.membership.length + stream.messages.length, expectedAlerts: stream.expected.size, ...figures }));
-  });
+      producer = privateKafka.producer();
+      await producer.connect();
+      await produceStream(producer, env, stream, 0.5, 1);
+      await producer.disconnect();
+      const restartedAt = Date.now();
+      await waitUntilConsumed(env, 180_000).finally(() => {
+        // The monitor's own account of the outage, for a failing run.
+        for (const l of env.logs.lines())
+          if ((l.time as number) >= restartedAt - 30_000 && (l.level as number) >= 40)
+            console.info(new Date(l.time as number).toISOString(), l.msg, JSON.stringify(l).slice(0, 300));
+      });
+      const figures = await expectExactAnswers(env, stream);
+      console.info(
+        JSON.stringify({
+          test: 'broker-restart',
+          recoverySeconds: (Date.now() - restartedAt) / 1000,
+          events: stream.approvals.length + stream.membership.length + stream.messages.length,
+          expectedAlerts: stream.expected.size,
+          ...figures,
+        }),
+      );
+    },
+  );
 });

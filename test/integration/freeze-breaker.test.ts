@@ -14,28 +14,49 @@ let env: TestEnv;
 afterEach(async () => env?.cleanup());
 
 let n = 0;
-const ev = (type: string, body: Record<string, unknown>) => JSON.stringify({ type, eventId: `fb-${++n}`, occurredAt: new Date(Date.UTC(2026, 10, 21, 9, 0, n)).toISOString(), ...body });
+const ev = (type: string, body: Record<string, unknown>) =>
+  JSON.stringify({
+    type,
+    eventId: `fb-${++n}`,
+    occurredAt: new Date(Date.UTC(2026, 10, 21, 9, 0, n)).toISOString(),
+    ...body,
+  });
 /** The 2019 flaw in chat `g<i>`, with children of its own. */
 function flaw(i: number): string[] {
   const [a, b, c] = [`a${i}`, `b${i}`, `c${i}`];
   return [
     ...[a, b, c].map((u) => ev('user.registered', { userId: u, role: 'child' })),
-    ...[[a, b], [b, a], [a, c], [c, a]].map(([x, y]) => ev('contact.approved', { childId: x, contactId: y, approvedBy: `${x}-parent` })),
+    ...[
+      [a, b],
+      [b, a],
+      [a, c],
+      [c, a],
+    ].map(([x, y]) => ev('contact.approved', { childId: x, contactId: y, approvedBy: `${x}-parent` })),
     ev('chat.created', { chatId: `g${i}`, createdBy: a, members: [a, b, c] }),
   ];
 }
 
-const gauge = async (port: number, name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text())?.[1]);
+const gauge = async (port: number, name: string) =>
+  Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text())?.[1]);
 
 describe('the freeze breaker', () => {
   it('caps freezes across three instances, holds until reset, then applies the withheld freezes that still stand', async () => {
-    env = await createTestEnv({ partitions: 3, env: { PAIRGUARD_FREEZE_BUDGET: '3', PAIRGUARD_FREEZE_BUDGET_WINDOW_SECONDS: '3600' } });
+    env = await createTestEnv({
+      partitions: 3,
+      env: { PAIRGUARD_FREEZE_BUDGET: '3', PAIRGUARD_FREEZE_BUDGET_WINDOW_SECONDS: '3600' },
+    });
     const monitors = await Promise.all([env.startMonitor(), env.startMonitor(), env.startMonitor()]);
-    await replayLines({ kafka: env.kafka, topics: env.config.topics, createPartitions: 0 }, Array.from({ length: 7 }, (_, i) => flaw(i)).flat());
+    await replayLines(
+      { kafka: env.kafka, topics: env.config.topics, createPartitions: 0 },
+      Array.from({ length: 7 }, (_, i) => flaw(i)).flat(),
+    );
     await waitUntilConsumed(env);
 
     const alerts = await readTopic<AlertRecord>(env.admin, env.config.topics.alerts);
-    const freezes = async () => (await readTopic<FreezeCommand>(env.admin, env.config.topics.control)).filter((r) => r.value.type === 'chat.freeze').map((r) => r.key!);
+    const freezes = async () =>
+      (await readTopic<FreezeCommand>(env.admin, env.config.topics.control))
+        .filter((r) => r.value.type === 'chat.freeze')
+        .map((r) => r.key!);
     expect(alerts).toHaveLength(7);
     const frozenFirst = await freezes();
     // Exactly the cap, though three instances judged the chats concurrently.
@@ -48,7 +69,11 @@ describe('the freeze breaker', () => {
     expect(open).toMatchObject({ open: true, frozenInWindow: 3, limit: 3 });
     expect(open!.withheld.map((w) => w.chatId).sort()).toEqual(withheldAlerts.map((a) => a.key!).sort());
     expect(describeBreaker(open)).toContain('the freeze breaker is OPEN since');
-    for (const m of monitors) await waitFor('every instance to show the breaker open', async () => (await gauge(m.httpPort, 'pairguard_freeze_budget_exhausted')) === 1);
+    for (const m of monitors)
+      await waitFor(
+        'every instance to show the breaker open',
+        async () => (await gauge(m.httpPort, 'pairguard_freeze_budget_exhausted')) === 1,
+      );
     expect(await gauge(monitors[0]!.httpPort, 'pairguard_freezes_withheld_pending')).toBe(4);
 
     // One withheld chat stops violating before the reset: its parents approve after all.
@@ -70,7 +95,11 @@ describe('the freeze breaker', () => {
     expect(frozenAfter.filter((k) => !frozenFirst.includes(k)).sort()).toEqual(stillStanding.sort());
     expect(frozenAfter).not.toContain(healed.chatId);
     expect(await breakerStatus(env.config)).toMatchObject({ open: false, frozenInWindow: 3, withheld: [] });
-    for (const m of monitors) await waitFor('every instance to show the breaker closed', async () => (await gauge(m.httpPort, 'pairguard_freeze_budget_exhausted')) === 0);
+    for (const m of monitors)
+      await waitFor(
+        'every instance to show the breaker closed',
+        async () => (await gauge(m.httpPort, 'pairguard_freeze_budget_exhausted')) === 0,
+      );
     const resetLines = env.logs.lines().filter((l) => l.msg === 'freeze breaker reset: automatic freezes resume');
     expect(resetLines.map((l) => [l.by, l.withheld, l.applied])).toEqual([['oncall-test', 4, 3]]);
   });

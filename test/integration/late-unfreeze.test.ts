@@ -25,20 +25,43 @@ it('a violation after a reviewer unfreezes freezes the chat again, even when the
   await producer.connect();
   try {
     // t=1: x and y, never approved: frozen.
-    await producer.send({ topic: t.membership, messages: [{ key: 'c', value: json({ type: 'chat.created', eventId: 'g1', occurredAt: at(1), chatId: 'c', createdBy: 'x', members: ['x', 'y'] }) }], acks: -1 });
+    await producer.send({
+      topic: t.membership,
+      messages: [
+        {
+          key: 'c',
+          value: json({
+            type: 'chat.created',
+            eventId: 'g1',
+            occurredAt: at(1),
+            chatId: 'c',
+            createdBy: 'x',
+            members: ['x', 'y'],
+          }),
+        },
+      ],
+      acks: -1,
+    });
     await waitUntilConsumed(e);
     // t=2: y leaves; t=3: a reviewer unfreezes; t=4: z, never approved, joins. The control
     // partition lags (say its owner died), so the unfreeze is consumed last.
     await producer.send({
       topic: t.membership,
       messages: [
-        { key: 'c', value: json({ type: 'member.removed', eventId: 'g2', occurredAt: at(2), chatId: 'c', userId: 'y' }) },
+        {
+          key: 'c',
+          value: json({ type: 'member.removed', eventId: 'g2', occurredAt: at(2), chatId: 'c', userId: 'y' }),
+        },
         { key: 'c', value: json({ type: 'member.added', eventId: 'g4', occurredAt: at(4), chatId: 'c', userId: 'z' }) },
       ],
       acks: -1,
     });
     await waitUntilConsumed(e);
-    await producer.send({ topic: t.control, messages: [{ key: 'c', value: json({ type: 'chat.unfrozen', chatId: 'c', by: 'reviewer', occurredAt: at(3) }) }], acks: -1 });
+    await producer.send({
+      topic: t.control,
+      messages: [{ key: 'c', value: json({ type: 'chat.unfrozen', chatId: 'c', by: 'reviewer', occurredAt: at(3) }) }],
+      acks: -1,
+    });
     await waitUntilConsumed(e);
   } finally {
     await producer.disconnect();

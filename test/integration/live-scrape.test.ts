@@ -51,7 +51,8 @@ function fixtureIds(names: string[]): Set<string> {
   for (const name of names) {
     for (const line of readFileSync(`test/fixtures/${name}.jsonl`, 'utf8').split('\n').filter(Boolean)) {
       const o = JSON.parse(line) as Record<string, unknown>;
-      for (const f of ['userId', 'childId', 'contactId', 'chatId', 'senderId', 'createdBy', '$key']) if (typeof o[f] === 'string') ids.add(o[f]);
+      for (const f of ['userId', 'childId', 'contactId', 'chatId', 'senderId', 'createdBy', '$key'])
+        if (typeof o[f] === 'string') ids.add(o[f]);
       if (Array.isArray(o.members)) for (const m of o.members) ids.add(String(m));
     }
   }
@@ -85,7 +86,12 @@ describe.skipIf(prometheusTool.skip)('a real Prometheus scraping pairguard', () 
     let promLog = '';
     prometheus = spawn(
       prometheusTool.command()[0]!,
-      [`--config.file=${path.join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${path.join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'],
+      [
+        `--config.file=${path.join(dir, 'prometheus.yml')}`,
+        `--storage.tsdb.path=${path.join(dir, 'data')}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        '--log.level=warn',
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     prometheus.stdout!.on('data', (d) => (promLog += d));
@@ -103,16 +109,33 @@ describe.skipIf(prometheusTool.skip)('a real Prometheus scraping pairguard', () 
     };
 
     // One scrape before any event, so counters are seen going from 0 to their value.
-    await waitFor('the first scrape', async () => (await query('up{job="pairguard"} == 1').catch(() => [])).length > 0, 30_000).catch(fail('scrape'));
+    await waitFor(
+      'the first scrape',
+      async () => (await query('up{job="pairguard"} == 1').catch(() => [])).length > 0,
+      30_000,
+    ).catch(fail('scrape'));
 
     expect(readFileSync('test/fixtures/flaw-2019.jsonl', 'utf8')).toContain(SENTINEL);
     for (const fixture of ['flaw-2019', 'malformed']) {
-      await replayFile({ kafka, topics: env.config.topics, file: `test/fixtures/${fixture}.jsonl`, createPartitions: 0, progress: false });
+      await replayFile({
+        kafka,
+        topics: env.config.topics,
+        file: `test/fixtures/${fixture}.jsonl`,
+        createPartitions: 0,
+        progress: false,
+      });
     }
     await waitUntilConsumed(env);
 
-    const dashboard = JSON.parse(readFileSync('dashboards/pairguard-oncall.json', 'utf8')) as { panels: Array<{ title: string; targets?: Array<{ expr: string }> }> };
-    const targets = dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => ({ panel: p.title, expr: withGrafanaVariables(t.expr, { rateInterval: '15s', range: '5m' }) })));
+    const dashboard = JSON.parse(readFileSync('dashboards/pairguard-oncall.json', 'utf8')) as {
+      panels: Array<{ title: string; targets?: Array<{ expr: string }> }>;
+    };
+    const targets = dashboard.panels.flatMap((p) =>
+      (p.targets ?? []).map((t) => ({
+        panel: p.title,
+        expr: withGrafanaVariables(t.expr, { rateInterval: '15s', range: '5m' }),
+      })),
+    );
     const empty = new Set(targets.map((t) => `${t.panel}: ${t.expr}`));
     await waitFor(
       'every dashboard query to return data',
@@ -132,13 +155,17 @@ describe.skipIf(prometheusTool.skip)('a real Prometheus scraping pairguard', () 
     expect(await value('sum(pairguard_dead_letters_total)')).toBe(6);
 
     const rules = await waitFor('every rule evaluated', async () => {
-      const body = (await (await fetch(`${api}/rules`)).json()) as { data: { groups: Array<{ rules: Array<{ name: string; health: string; lastError?: string; state?: string }> }> } };
+      const body = (await (await fetch(`${api}/rules`)).json()) as {
+        data: { groups: Array<{ rules: Array<{ name: string; health: string; lastError?: string; state?: string }> }> };
+      };
       const all = body.data.groups.flatMap((g) => g.rules);
       return all.every((r) => r.health !== 'unknown') ? all : null;
     });
     expect(rules.filter((r) => r.health !== 'ok')).toEqual([]);
     const firing = await waitFor('the pairing alert', async () => {
-      const body = (await (await fetch(`${api}/alerts`)).json()) as { data: { alerts: Array<{ labels: Record<string, string>; state: string }> } };
+      const body = (await (await fetch(`${api}/alerts`)).json()) as {
+        data: { alerts: Array<{ labels: Record<string, string>; state: string }> };
+      };
       const names = body.data.alerts.filter((a) => a.state === 'firing').map((a) => a.labels.alertname!);
       return names.includes('PairguardUnapprovedPairing') ? [...new Set(names)].sort() : null;
     });

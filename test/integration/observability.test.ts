@@ -21,7 +21,14 @@ afterEach(async () => {
   proxy = null;
 });
 
-const replay = (name: string) => replayFile({ kafka, topics: env!.config.topics, file: `test/fixtures/${name}.jsonl`, createPartitions: 0, progress: false });
+const replay = (name: string) =>
+  replayFile({
+    kafka,
+    topics: env!.config.topics,
+    file: `test/fixtures/${name}.jsonl`,
+    createPartitions: 0,
+    progress: false,
+  });
 const metricsText = async (m: Monitor) => (await fetch(`http://127.0.0.1:${m.httpPort}/metrics`)).text();
 const metric = async (m: Monitor, series: string) => {
   const line = (await metricsText(m)).split('\n').find((l) => l.startsWith(`${series} `));
@@ -71,7 +78,12 @@ describe('logs', () => {
     const lines = env.logs.lines();
     const msgs = lines.map((l) => l.msg as string);
     const count = (msg: string) => msgs.filter((m) => m === msg).length;
-    expect([count('pairguard started'), count('joined consumer group'), count('approval cache caught up'), count('pairguard stopped')]).toEqual([1, 3, 1, 1]);
+    expect([
+      count('pairguard started'),
+      count('joined consumer group'),
+      count('approval cache caught up'),
+      count('pairguard stopped'),
+    ]).toEqual([1, 3, 1, 1]);
     expect(count('dependency up')).toBe(2);
 
     const alert = lines.filter((l) => l.msg === 'unapproved pairing');
@@ -81,8 +93,17 @@ describe('logs', () => {
       alertId: expect.any(String),
       chatId: 'group-1',
       pair: ['bob', 'carol'],
-      missing: [{ childId: 'bob', contactId: 'carol' }, { childId: 'carol', contactId: 'bob' }],
-      trigger: { eventId: 'flaw-2019-8', type: 'chat.created', topic: env.config.topics.membership, partition: expect.any(Number), offset: expect.any(Number) },
+      missing: [
+        { childId: 'bob', contactId: 'carol' },
+        { childId: 'carol', contactId: 'bob' },
+      ],
+      trigger: {
+        eventId: 'flaw-2019-8',
+        type: 'chat.created',
+        topic: env.config.topics.membership,
+        partition: expect.any(Number),
+        offset: expect.any(Number),
+      },
       action: 'frozen',
     });
     const freeze = lines.filter((l) => l.msg === 'chat freeze requested');
@@ -90,10 +111,24 @@ describe('logs', () => {
     expect(freeze[0]).toMatchObject({ level: 30, alertId: alert[0]!.alertId, chatId: 'group-1' });
 
     // 21 healthy events (all-approved plus the rest of flaw-2019) and not one line about them.
-    const known = new Set(['pairguard started', 'joined consumer group', 'dependency up', 'approval cache caught up', 'unapproved pairing', 'chat freeze requested', 'pairguard stopped']);
+    const known = new Set([
+      'pairguard started',
+      'joined consumer group',
+      'dependency up',
+      'approval cache caught up',
+      'unapproved pairing',
+      'chat freeze requested',
+      'pairguard stopped',
+    ]);
     // The test Redis keeps no append-only file: one warning at start, as in production.
-    expect(count('Redis keeps no append-only file: a restart empties it, and pairguard is blind while it rebuilds its state from the topics (enable appendonly)')).toBe(1);
-    known.add('Redis keeps no append-only file: a restart empties it, and pairguard is blind while it rebuilds its state from the topics (enable appendonly)');
+    expect(
+      count(
+        'Redis keeps no append-only file: a restart empties it, and pairguard is blind while it rebuilds its state from the topics (enable appendonly)',
+      ),
+    ).toBe(1);
+    known.add(
+      'Redis keeps no append-only file: a restart empties it, and pairguard is blind while it rebuilds its state from the topics (enable appendonly)',
+    );
     expect(msgs.filter((m) => !known.has(m))).toEqual([]);
     expect(env.logs.text).not.toMatch(/all-approved-\d|"dan"|"erin"/);
 
@@ -109,7 +144,16 @@ describe('readiness', () => {
     const producer = kafka.producer();
     await producer.connect();
     const at = new Date().toISOString();
-    const approvals = Array.from({ length: 3000 }, (_, i) => ({ key: 'kid', value: JSON.stringify({ type: 'contact.approved', eventId: `a${i}`, occurredAt: at, childId: 'kid', contactId: `c${i}` }) }));
+    const approvals = Array.from({ length: 3000 }, (_, i) => ({
+      key: 'kid',
+      value: JSON.stringify({
+        type: 'contact.approved',
+        eventId: `a${i}`,
+        occurredAt: at,
+        childId: 'kid',
+        contactId: `c${i}`,
+      }),
+    }));
     await producer.send({ topic: env.config.topics.approvals, messages: approvals, acks: -1 });
     await producer.disconnect();
 
@@ -121,9 +165,17 @@ describe('readiness', () => {
     });
     expect(first).toBe('approval cache catching up');
     const res = await fetch(`http://127.0.0.1:${monitor.httpPort}/readyz`);
-    if (monitor.notReadyReason() !== null) expect([res.status, await res.json()]).toEqual([503, { status: 'not-ready', reason: 'approval cache catching up', consumers: expect.any(Object) }]);
+    if (monitor.notReadyReason() !== null)
+      expect([res.status, await res.json()]).toEqual([
+        503,
+        { status: 'not-ready', reason: 'approval cache catching up', consumers: expect.any(Object) },
+      ]);
     else await res.body?.cancel();
-    await waitFor('readiness', async () => (await fetch(`http://127.0.0.1:${monitor.httpPort}/readyz`)).status === 200, 60_000);
+    await waitFor(
+      'readiness',
+      async () => (await fetch(`http://127.0.0.1:${monitor.httpPort}/readyz`)).status === 200,
+      60_000,
+    );
     expect(await metric(monitor, 'pairguard_ready')).toBe(1);
   });
 
@@ -137,7 +189,10 @@ describe('readiness', () => {
     await proxy.close();
     await waitFor('redis reported down', async () => (await metric(monitor, 'pairguard_redis_up')) === 0);
     const res = await fetch(`http://127.0.0.1:${monitor.httpPort}/readyz`);
-    expect([res.status, await res.json()]).toEqual([503, { status: 'not-ready', reason: 'redis unreachable', consumers: expect.any(Object) }]);
+    expect([res.status, await res.json()]).toEqual([
+      503,
+      { status: 'not-ready', reason: 'redis unreachable', consumers: expect.any(Object) },
+    ]);
     expect(await metric(monitor, 'pairguard_ready')).toBe(0);
 
     await proxy.open();
@@ -155,14 +210,19 @@ describe('rebalances', () => {
   it('are logged and counted, and the partitions owned add up across instances', async () => {
     env = await createTestEnv();
     const first = await env.startMonitor();
-    await waitFor('the first monitor to own every partition', async () => (await metric(first, 'pairguard_consumer_assigned_partitions{consumer="membership"}')) === 6);
+    await waitFor(
+      'the first monitor to own every partition',
+      async () => (await metric(first, 'pairguard_consumer_assigned_partitions{consumer="membership"}')) === 6,
+    );
     const second = await env.startMonitor();
     const owned = async (consumer: string) =>
       ((await metric(first, `pairguard_consumer_assigned_partitions{consumer="${consumer}"}`)) ?? 0) +
       ((await metric(second, `pairguard_consumer_assigned_partitions{consumer="${consumer}"}`)) ?? 0);
     await waitFor(
       'the partitions to be shared',
-      async () => (await metric(second, 'pairguard_consumer_assigned_partitions{consumer="membership"}')) === 3 && (await owned('membership')) === 6,
+      async () =>
+        (await metric(second, 'pairguard_consumer_assigned_partitions{consumer="membership"}')) === 3 &&
+        (await owned('membership')) === 6,
       60_000,
     );
     expect(await owned('approvals')).toBe(3);

@@ -30,8 +30,8 @@ function olderNode(): string | null {
   return major && major < 24 ? found.stdout.trim() : null;
 }
 
-const revision = spawnSync('git', ['rev-parse', '--short=12', 'HEAD'], { encoding: 'utf8' }).stdout?.trim() || 'unknown';
-
+const revision =
+  spawnSync('git', ['rev-parse', '--short=12', 'HEAD'], { encoding: 'utf8' }).stdout?.trim() || 'unknown';
 
 let work: string;
 let project: string;
@@ -47,9 +47,14 @@ async function pack(): Promise<string> {
   const tree = join(work, 'tree');
   mkdirSync(tree);
   const skip = new Set(['node_modules', '.git', '.services', 'dist', '.scratch', 'coverage']);
-  for (const entry of readdirSync(root)) if (!skip.has(entry)) cpSync(join(root, entry), join(tree, entry), { recursive: true });
+  for (const entry of readdirSync(root))
+    if (!skip.has(entry)) cpSync(join(root, entry), join(tree, entry), { recursive: true });
   symlinkSync(join(root, 'node_modules'), join(tree, 'node_modules'));
-  const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', work], { cwd: tree, env: { ...env, PAIRGUARD_REVISION: revision }, maxBuffer: 64 * 1024 * 1024 });
+  const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', work], {
+    cwd: tree,
+    env: { ...env, PAIRGUARD_REVISION: revision },
+    maxBuffer: 64 * 1024 * 1024,
+  });
   const [info] = JSON.parse(stdout) as Array<{ filename: string; files: Array<{ path: string }> }>;
   packed = info!.files.map((f) => f.path);
   return join(work, info!.filename);
@@ -63,10 +68,21 @@ beforeAll(async () => {
   mkdirSync(join(project, 'fixtures'));
   cpSync('test/fixtures/flaw-2019.jsonl', join(project, 'fixtures/flaw-2019.jsonl'));
   // The versions this project uses, so npm's cache serves them; the registry otherwise (and jest).
-  const versionOf = (name: string) => (JSON.parse(readFileSync(`node_modules/${name}/package.json`, 'utf8')) as { version: string }).version;
+  const versionOf = (name: string) =>
+    (JSON.parse(readFileSync(`node_modules/${name}/package.json`, 'utf8')) as { version: string }).version;
   await sh(
     'npm',
-    ['install', tarball, `vitest@${versionOf('vitest')}`, `typescript@${versionOf('typescript')}`, `@types/node@${versionOf('@types/node')}`, 'jest@30', '--no-audit', '--no-fund', '--prefer-offline'],
+    [
+      'install',
+      tarball,
+      `vitest@${versionOf('vitest')}`,
+      `typescript@${versionOf('typescript')}`,
+      `@types/node@${versionOf('@types/node')}`,
+      'jest@30',
+      '--no-audit',
+      '--no-fund',
+      '--prefer-offline',
+    ],
     project,
   );
 }, 300_000);
@@ -77,20 +93,54 @@ afterAll(() => {
 
 describe('the package, installed from its tarball into an empty project', () => {
   it('holds the build, the on-call files and the schemas, and no sources, tests or install scripts', async () => {
-    for (const file of ['bin/pairguard.js', 'dist/index.js', 'dist/index.d.ts', 'dist/testing/index.js', 'dist/testing/index.d.ts', 'dist/cli/main.js', 'dist/state/lua/membership.lua', 'dist/build-info.json', 'schemas/asyncapi.yaml', 'schemas/pairing.unapproved.schema.json', 'dashboards/pairguard-oncall.json', 'prometheus/rules.yml', 'README.md', 'LICENSE', 'CHANGELOG.md', 'package.json']) {
+    for (const file of [
+      'bin/pairguard.js',
+      'dist/index.js',
+      'dist/index.d.ts',
+      'dist/testing/index.js',
+      'dist/testing/index.d.ts',
+      'dist/cli/main.js',
+      'dist/state/lua/membership.lua',
+      'dist/build-info.json',
+      'schemas/asyncapi.yaml',
+      'schemas/pairing.unapproved.schema.json',
+      'dashboards/pairguard-oncall.json',
+      'prometheus/rules.yml',
+      'README.md',
+      'LICENSE',
+      'CHANGELOG.md',
+      'package.json',
+    ]) {
       expect(packed).toContain(file);
     }
-    expect(packed.filter((f) => /^(src|test|bench|scripts)\//.test(f) || /\.(map|tsbuildinfo)$/.test(f) || (f.endsWith('.ts') && !f.endsWith('.d.ts')))).toEqual([]);
-    const installed = JSON.parse(readFileSync(join(project, 'node_modules/pairguard/package.json'), 'utf8')) as { scripts: Record<string, string>; engines: { node: string }; license: string };
+    expect(
+      packed.filter(
+        (f) =>
+          /^(src|test|bench|scripts)\//.test(f) ||
+          /\.(map|tsbuildinfo)$/.test(f) ||
+          (f.endsWith('.ts') && !f.endsWith('.d.ts')),
+      ),
+    ).toEqual([]);
+    const installed = JSON.parse(readFileSync(join(project, 'node_modules/pairguard/package.json'), 'utf8')) as {
+      scripts: Record<string, string>;
+      engines: { node: string };
+      license: string;
+    };
     expect(Object.keys(installed.scripts).filter((s) => /^(pre|post)?(install|prepare)$/.test(s))).toEqual([]);
     expect(installed.engines.node).toBe('>=24');
     expect(installed.license).toBe('Apache-2.0');
     // Nor do its dependencies: npm would ask to approve them, and a CI job may not run them.
-    const selector = ['install', 'preinstall', 'postinstall'].map((s) => `#pairguard :attr(scripts, [${s}])`).join(', ');
+    const selector = ['install', 'preinstall', 'postinstall']
+      .map((s) => `#pairguard :attr(scripts, [${s}])`)
+      .join(', ');
     const withScripts = await sh('npm', ['query', selector], project);
     expect((JSON.parse(withScripts.stdout) as Array<{ name: string }>).map((p) => p.name)).toEqual([]);
     // The on-call files and schemas are exported, so a deployment pipeline can locate them.
-    const files = ['pairguard/prometheus/rules.yml', 'pairguard/dashboards/pairguard-oncall.json', 'pairguard/schemas/asyncapi.yaml'];
+    const files = [
+      'pairguard/prometheus/rules.yml',
+      'pairguard/dashboards/pairguard-oncall.json',
+      'pairguard/schemas/asyncapi.yaml',
+    ];
     const script = `for (const f of ${JSON.stringify(files)}) console.log(fs.readFileSync(new URL(import.meta.resolve(f))).length > 0)`;
     const resolved = await sh('node', ['--input-type=module', '-e', `import fs from 'node:fs'; ${script}`], project);
     expect(resolved.stdout).toBe('true\ntrue\ntrue\n');
@@ -101,20 +151,36 @@ describe('the package, installed from its tarball into an empty project', () => 
     expect(version.stdout.trim()).toBe(`pairguard ${manifest.version} (revision ${revision}, node ${process.version})`);
     const help = await sh('npx', ['--no-install', 'pairguard', '--help'], project);
     expect(help.stdout).toMatch(/^Usage: pairguard /);
-    for (const command of ['run', 'replay', 'audit', 'export', 'generate']) expect(help.stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
+    for (const command of ['run', 'replay', 'audit', 'export', 'generate'])
+      expect(help.stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
   });
 
   it.skipIf(!olderNode())(`refuses an older Node with one line (${olderNode() ?? 'none on PATH'})`, () => {
     const path = (process.env.PATH ?? '').split(delimiter).filter((d) => !d.includes('node_modules'));
-    const old = spawnSync('node', ['node_modules/pairguard/bin/pairguard.js', '--version'], { cwd: project, env: { PATH: path.join(delimiter) }, encoding: 'utf8' });
-    expect([old.status, old.stdout, old.stderr]).toEqual([1, '', `pairguard needs Node.js 24 or later (this is ${olderNode()})\n`]);
+    const old = spawnSync('node', ['node_modules/pairguard/bin/pairguard.js', '--version'], {
+      cwd: project,
+      env: { PATH: path.join(delimiter) },
+      encoding: 'utf8',
+    });
+    expect([old.status, old.stdout, old.stderr]).toEqual([
+      1,
+      '',
+      `pairguard needs Node.js 24 or later (this is ${olderNode()})\n`,
+    ]);
   });
 
   it('runs a vitest suite using pairguard/testing on the real broker and Redis: the 2019 flaw alerted on and frozen, then cleaned up', async () => {
     await sh('npx', ['--no-install', 'vitest', 'run', '--reporter=json', '--outputFile=results.json'], project);
-    const results = JSON.parse(readFileSync(join(project, 'results.json'), 'utf8')) as { numPassedTests: number; numTotalTests: number; testResults: Array<{ assertionResults: Array<{ title: string; status: string }> }> };
+    const results = JSON.parse(readFileSync(join(project, 'results.json'), 'utf8')) as {
+      numPassedTests: number;
+      numTotalTests: number;
+      testResults: Array<{ assertionResults: Array<{ title: string; status: string }> }>;
+    };
     expect([results.numPassedTests, results.numTotalTests]).toEqual([1, 1]);
-    expect(results.testResults[0]!.assertionResults[0]).toMatchObject({ title: expect.stringMatching(/^alerts on and freezes the 2019 group-chat flaw/), status: 'passed' });
+    expect(results.testResults[0]!.assertionResults[0]).toMatchObject({
+      title: expect.stringMatching(/^alerts on and freezes the 2019 group-chat flaw/),
+      status: 'passed',
+    });
 
     const id = readFileSync(join(project, 'env-id.txt'), 'utf8');
     expect(id).toMatch(/^pgt[0-9a-z]+$/);
@@ -129,7 +195,10 @@ describe('the package, installed from its tarball into an empty project', () => 
 
   it('runs the README jest example, in the native ESM mode of jest', async () => {
     await sh('npm', ['run', '--silent', 'test:jest', '--', '--json', '--outputFile=jest-results.json'], project);
-    const results = JSON.parse(readFileSync(join(project, 'jest-results.json'), 'utf8')) as { numPassedTests: number; numTotalTests: number };
+    const results = JSON.parse(readFileSync(join(project, 'jest-results.json'), 'utf8')) as {
+      numPassedTests: number;
+      numTotalTests: number;
+    };
     expect([results.numPassedTests, results.numTotalTests]).toEqual([1, 1]);
     expect(await topicsWithPrefix(readFileSync(join(project, 'jest-env-id.txt'), 'utf8'))).toEqual([]);
   });
@@ -143,6 +212,8 @@ describe('the package, installed from its tarball into an empty project', () => 
       () => ({ stdout: '' }),
       (err: { stdout: string }) => err,
     );
-    expect(result.stdout.trim().split('\n')).toEqual([expect.stringMatching(/^wrong\.ts\(\d+,\d+\): error TS2322: Type 'string' is not assignable to type 'number'\.$/)]);
+    expect(result.stdout.trim().split('\n')).toEqual([
+      expect.stringMatching(/^wrong\.ts\(\d+,\d+\): error TS2322: Type 'string' is not assignable to type 'number'\.$/),
+    ]);
   });
 });

@@ -77,7 +77,14 @@ describe('pairguard on a Redis Cluster', () => {
     // Each chat with a violation is frozen once, and the gauge counts exactly those.
     const frozen = stream.expected.size;
     expect(await redis.scard(`${env.config.redisKeyPrefix}frozen`)).toBe(frozen);
-    await waitFor(`pairguard_frozen_chats ${frozen}`, async () => new RegExp(`^pairguard_frozen_chats ${frozen}$`, 'm').test(await (await fetch(`http://127.0.0.1:${monitor.httpPort}/metrics`)).text()), 10_000);
+    await waitFor(
+      `pairguard_frozen_chats ${frozen}`,
+      async () =>
+        new RegExp(`^pairguard_frozen_chats ${frozen}$`, 'm').test(
+          await (await fetch(`http://127.0.0.1:${monitor.httpPort}/metrics`)).text(),
+        ),
+      10_000,
+    );
   });
 
   it('keeps the frozen-chats index right through freeze, mark-sent and unfreeze, with the chats on different masters', async () => {
@@ -106,7 +113,13 @@ describe('pairguard on a Redis Cluster', () => {
       // Membership of one chat indexed under users on other masters, read back in one call.
       await store.applyMembership('chat-m', ['u1', 'u2', 'u3', 'u4', 'u5', 'u6'], true, 10);
       for (const u of ['u1', 'u6']) expect(await store.chatsOf(u)).toEqual(['chat-m']);
-      const users = await store.readUsers(new Map([['u1', ['u2']], ['u2', ['u1']], ['u3', []]]));
+      const users = await store.readUsers(
+        new Map([
+          ['u1', ['u2']],
+          ['u2', ['u1']],
+          ['u3', []],
+        ]),
+      );
       expect([...users.keys()]).toEqual(['u1', 'u2', 'u3']);
     } finally {
       await keysWithPrefix(redis, prefix).then((keys) => Promise.all(keys.map((k) => redis.del(k))));
@@ -146,7 +159,11 @@ describe('a Redis Cluster master that restarts empty', () => {
 
     await cluster.restartEmpty(cluster.ports[1]!);
     const restartedAt = Date.now();
-    await waitFor('the monitor to notice the lost master', async () => /redis lost pairguard state|shutting down/.test(monitor.notReadyReason() ?? ''), 15_000);
+    await waitFor(
+      'the monitor to notice the lost master',
+      async () => /redis lost pairguard state|shutting down/.test(monitor.notReadyReason() ?? ''),
+      15_000,
+    );
     expect(Date.now() - restartedAt).toBeLessThan(15_000);
     expect(env.logs.text).toContain('Redis holds no pairguard state any more');
     // It then stops itself, as on a single server (a restart rebuilds the state from the topics).

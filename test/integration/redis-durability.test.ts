@@ -18,9 +18,15 @@ afterEach(async () => {
 
 describe('a Redis that can lose the state', () => {
   it('is refused at start-up when it evicts keys, with one line naming REDIS_URL and the policy', async () => {
-    redis = await PrivateRedis.start({ persist: true, args: ['--maxmemory', '100mb', '--maxmemory-policy', 'volatile-lru'] });
+    redis = await PrivateRedis.start({
+      persist: true,
+      args: ['--maxmemory', '100mb', '--maxmemory-policy', 'volatile-lru'],
+    });
     env = await createTestEnv({ env: { REDIS_URL: redis.url } });
-    const err = await env.startMonitor().then(() => null, (e: unknown) => e as Error);
+    const err = await env.startMonitor().then(
+      () => null,
+      (e: unknown) => e as Error,
+    );
     expect(err?.message).toBe(
       `invalid REDIS_URL: Redis 127.0.0.1:${redis.port} evicts keys under memory pressure (maxmemory-policy volatile-lru), which would silently forget approvals and decisions; set maxmemory-policy noeviction there`,
     );
@@ -29,9 +35,20 @@ describe('a Redis that can lose the state', () => {
   it('is warned about when it keeps no append-only file, and an emptied one stops the monitor within seconds with no traffic', async () => {
     redis = await PrivateRedis.start({ persist: false });
     env = await createTestEnv({ env: { REDIS_URL: redis.url } });
-    await replayFile({ kafka, topics: env.config.topics, file: 'test/fixtures/flaw-2019.jsonl', createPartitions: 0, progress: false });
+    await replayFile({
+      kafka,
+      topics: env.config.topics,
+      file: 'test/fixtures/flaw-2019.jsonl',
+      createPartitions: 0,
+      progress: false,
+    });
     const monitor = await env.startMonitor();
-    expect(env.logs.lines().filter((l) => String(l.msg).startsWith('Redis keeps no append-only file')).map((l) => l.nodes)).toEqual([[`127.0.0.1:${redis.port}`]]);
+    expect(
+      env.logs
+        .lines()
+        .filter((l) => String(l.msg).startsWith('Redis keeps no append-only file'))
+        .map((l) => l.nodes),
+    ).toEqual([[`127.0.0.1:${redis.port}`]]);
     let fatal: string | null = null;
     monitor.onFatalStop((reason) => {
       fatal = reason;

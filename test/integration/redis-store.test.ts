@@ -3,7 +3,14 @@ import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Toggle } from '../../src/policy/timeline.js';
-import { NEVER, UNREGISTERED, applyRegistration, applySwitch, decodeRole, decodeToggle } from '../../src/policy/timeline.js';
+import {
+  NEVER,
+  UNREGISTERED,
+  applyRegistration,
+  applySwitch,
+  decodeRole,
+  decodeToggle,
+} from '../../src/policy/timeline.js';
 import { applyMembershipSwitch } from '../../src/state/membership.js';
 import { RedisStateStore } from '../../src/state/redis-store.js';
 import { REDIS_URL, deleteKeys } from '../support/harness.js';
@@ -37,18 +44,24 @@ describe('Redis state', () => {
     const users = ['u1', 'u2', 'u3'];
     const switchOf = fc.record({ userIds: fc.subarray(users, { minLength: 1 }), joined: fc.boolean(), at: moment });
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.array(switchOf, { maxLength: 4 }), { minLength: 1, maxLength: 3 }), async (chunks) => {
-        const chatId = `chat-${++n}`;
-        const model = new Map<string, Toggle>();
-        for (const switches of chunks) {
-          const [before] = await store.applyMembershipChanges([{ chatId, switches }]);
-          expect(before!.members).toEqual(model);
-          for (const s of switches) applyMembershipSwitch(model, s);
-          const stored = new Map(Object.entries(await redis.hgetall(store.keys.members(chatId))).map(([u, v]) => [u, decodeToggle(v)]));
-          expect(stored).toEqual(model);
-          for (const u of new Set(switches.filter((s) => s.joined).flatMap((s) => s.userIds))) expect(await store.chatsOf(u)).toContain(chatId);
-        }
-      }),
+      fc.asyncProperty(
+        fc.array(fc.array(switchOf, { maxLength: 4 }), { minLength: 1, maxLength: 3 }),
+        async (chunks) => {
+          const chatId = `chat-${++n}`;
+          const model = new Map<string, Toggle>();
+          for (const switches of chunks) {
+            const [before] = await store.applyMembershipChanges([{ chatId, switches }]);
+            expect(before!.members).toEqual(model);
+            for (const s of switches) applyMembershipSwitch(model, s);
+            const stored = new Map(
+              Object.entries(await redis.hgetall(store.keys.members(chatId))).map(([u, v]) => [u, decodeToggle(v)]),
+            );
+            expect(stored).toEqual(model);
+            for (const u of new Set(switches.filter((s) => s.joined).flatMap((s) => s.userIds)))
+              expect(await store.chatsOf(u)).toContain(chatId);
+          }
+        },
+      ),
       { numRuns: 60 },
     );
   });
@@ -67,12 +80,17 @@ describe('Redis state', () => {
 
   it('merges registrations exactly as the pure model does', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.tuple(fc.constantFrom('child' as const, 'adult' as const), fc.integer({ min: 1, max: 20 })), { maxLength: 6 }), async (regs) => {
-        const user = `user-${++n}`;
-        for (const [role, at] of regs) await store.applyRegistration(user, role, at);
-        const stored = decodeRole(await redis.hget(store.keys.user(user), 'r'));
-        expect(stored).toEqual(regs.reduce((r, [role, at]) => applyRegistration(r, role, at), UNREGISTERED));
-      }),
+      fc.asyncProperty(
+        fc.array(fc.tuple(fc.constantFrom('child' as const, 'adult' as const), fc.integer({ min: 1, max: 20 })), {
+          maxLength: 6,
+        }),
+        async (regs) => {
+          const user = `user-${++n}`;
+          for (const [role, at] of regs) await store.applyRegistration(user, role, at);
+          const stored = decodeRole(await redis.hget(store.keys.user(user), 'r'));
+          expect(stored).toEqual(regs.reduce((r, [role, at]) => applyRegistration(r, role, at), UNREGISTERED));
+        },
+      ),
       { numRuns: 60 },
     );
   });
@@ -81,10 +99,17 @@ describe('Redis state', () => {
     const contacts = ['plain', 'a:colon', 'ünïcödé-kid', 'with space', 'r'];
     await store.applyRegistration('whole-user', 'child', 5);
     for (const [i, c] of contacts.entries()) await store.applyApproval('whole-user', c, i !== 2, 10 + i);
-    const users = await store.readUsers(new Map([['whole-user', 'all'], ['nobody', 'all']]));
+    const users = await store.readUsers(
+      new Map([
+        ['whole-user', 'all'],
+        ['nobody', 'all'],
+      ]),
+    );
     const whole = users.get('whole-user')!;
     expect(whole.role).toEqual(applyRegistration(UNREGISTERED, 'child', 5));
-    expect(new Map([...whole.approvals].sort())).toEqual(new Map(contacts.map((c, i) => [c, applySwitch(NEVER, i !== 2, 10 + i)] as const).sort()));
+    expect(new Map([...whole.approvals].sort())).toEqual(
+      new Map(contacts.map((c, i) => [c, applySwitch(NEVER, i !== 2, 10 + i)] as const).sort()),
+    );
     expect(users.get('nobody')).toEqual({ role: UNREGISTERED, approvals: new Map() });
   });
 
@@ -95,9 +120,26 @@ describe('Redis state', () => {
   });
 
   it('never lowers an applied-offset mark', async () => {
-    await store.markApplied('topic-a', new Map([[0, '10'], [1, '5']]));
-    await store.markApplied('topic-a', new Map([[0, '7'], [1, '6']]));
-    expect(await store.appliedOffsets('topic-a')).toEqual(new Map([[0, 10n], [1, 6n]]));
+    await store.markApplied(
+      'topic-a',
+      new Map([
+        [0, '10'],
+        [1, '5'],
+      ]),
+    );
+    await store.markApplied(
+      'topic-a',
+      new Map([
+        [0, '7'],
+        [1, '6'],
+      ]),
+    );
+    expect(await store.appliedOffsets('topic-a')).toEqual(
+      new Map([
+        [0, 10n],
+        [1, 6n],
+      ]),
+    );
   });
 
   it('opens an episode once and swaps decisions only from the value it read', async () => {
@@ -152,7 +194,20 @@ describe('Redis state', () => {
 
   it('times every round trip under its operation name only', () => {
     expect(new Set(timed)).toEqual(
-      new Set(['applyMembershipChanges', 'chatsOf', 'applyApproval', 'applyRegistration', 'readUsers', 'markApplied', 'appliedOffsets', 'openEpisode', 'readChat', 'swapDecision', 'recordFreeze', 'frozenChats']),
+      new Set([
+        'applyMembershipChanges',
+        'chatsOf',
+        'applyApproval',
+        'applyRegistration',
+        'readUsers',
+        'markApplied',
+        'appliedOffsets',
+        'openEpisode',
+        'readChat',
+        'swapDecision',
+        'recordFreeze',
+        'frozenChats',
+      ]),
     );
   });
 });

@@ -71,7 +71,12 @@ const sasl = (mechanism: string, password: string = SASL_USERS.pairguard) => ({
   KAFKA_SASL_USERNAME: 'pairguard',
   KAFKA_SASL_PASSWORD: password,
 });
-const mtls = () => ({ KAFKA_BROKERS: broker.secured!.mtls, KAFKA_TLS_CA_FILE: certs().caFile, KAFKA_TLS_CERT_FILE: certs().clientCertFile, KAFKA_TLS_KEY_FILE: certs().clientKeyFile });
+const mtls = () => ({
+  KAFKA_BROKERS: broker.secured!.mtls,
+  KAFKA_TLS_CA_FILE: certs().caFile,
+  KAFKA_TLS_CERT_FILE: certs().clientCertFile,
+  KAFKA_TLS_KEY_FILE: certs().clientKeyFile,
+});
 
 /**
  * Replays the 2019 flaw with a client built from the monitor's own settings, runs the monitor,
@@ -80,19 +85,34 @@ const mtls = () => ({ KAFKA_BROKERS: broker.secured!.mtls, KAFKA_TLS_CA_FILE: ce
 async function expectFlawJudged(vars: Record<string, string>): Promise<TestEnv> {
   env = await createTestEnv({ env: vars, brokers: [broker.brokers] });
   const secured = createKafka(env.config, createLogger('silent'), '-replay');
-  await replayFile({ kafka: secured, topics: env.config.topics, file: 'test/fixtures/flaw-2019.jsonl', createPartitions: 0, progress: false });
+  await replayFile({
+    kafka: secured,
+    topics: env.config.topics,
+    file: 'test/fixtures/flaw-2019.jsonl',
+    createPartitions: 0,
+    progress: false,
+  });
   await env.startMonitor();
   await waitUntilConsumed(env);
   const alerts = await readTopic<AlertRecord>(env.admin, env.config.topics.alerts, env.kafka);
   const control = await readTopic<FreezeCommand>(env.admin, env.config.topics.control, env.kafka);
-  expect(alerts.map((a) => [a.key, a.value.type, a.value.pair, a.value.action])).toEqual([['group-1', 'pairing.unapproved', ['bob', 'carol'], 'frozen']]);
-  expect(control.map((c) => [c.key, c.value.type, c.value.alertId])).toEqual([['group-1', 'chat.freeze', alerts[0]!.value.alertId]]);
+  expect(alerts.map((a) => [a.key, a.value.type, a.value.pair, a.value.action])).toEqual([
+    ['group-1', 'pairing.unapproved', ['bob', 'carol'], 'frozen'],
+  ]);
+  expect(control.map((c) => [c.key, c.value.type, c.value.alertId])).toEqual([
+    ['group-1', 'chat.freeze', alerts[0]!.value.alertId],
+  ]);
   return env;
 }
 
 /** The message Monitor.start fails with for these settings (they must not let it start). */
 async function startFailure(vars: Record<string, string>): Promise<string> {
-  const config = loadConfig({ ...prefixedTopicEnv('never-created'), HTTP_PORT: '0', REDIS_KEY_PREFIX: 'pgtest:never:', ...vars });
+  const config = loadConfig({
+    ...prefixedTopicEnv('never-created'),
+    HTTP_PORT: '0',
+    REDIS_KEY_PREFIX: 'pgtest:never:',
+    ...vars,
+  });
   const outcome = await Monitor.start({ config, logger: createLogger('silent') }).then(
     async (m) => {
       await m.stop();
@@ -106,7 +126,12 @@ async function startFailure(vars: Record<string, string>): Promise<string> {
 
 /** `pairguard run` with these settings must exit 2 with exactly this one line on stderr. */
 async function expectCliRefuses(vars: Record<string, string>, line: string): Promise<void> {
-  const base = { REDIS_URL, REDIS_KEY_PREFIX: 'pgtest:never:', LOG_LEVEL: 'fatal', ...prefixedTopicEnv('never-created') };
+  const base = {
+    REDIS_URL,
+    REDIS_KEY_PREFIX: 'pgtest:never:',
+    LOG_LEVEL: 'fatal',
+    ...prefixedTopicEnv('never-created'),
+  };
   const result = await runToEnd(['run'], { ...process.env, ...base, HTTP_PORT: String(await freePort()), ...vars });
   expect(result.stderr).toBe(`pairguard: ${line}\n`);
   expect(result.code).toBe(2);
@@ -119,8 +144,16 @@ describe('Kafka over SASL_SSL and mTLS', () => {
 
   it('SASL scram-sha-512 with the username and password from *_FILE secrets', async () => {
     const { KAFKA_SASL_USERNAME: _u, KAFKA_SASL_PASSWORD: _p, ...rest } = sasl('scram-sha-512');
-    const e = await expectFlawJudged({ ...rest, KAFKA_SASL_USERNAME_FILE: secretFile('kafka-user', 'pairguard'), KAFKA_SASL_PASSWORD_FILE: secretFile('kafka-password', SASL_USERS.pairguard) });
-    expect(e.config.kafkaSasl).toEqual({ mechanism: 'scram-sha-512', username: 'pairguard', password: SASL_USERS.pairguard });
+    const e = await expectFlawJudged({
+      ...rest,
+      KAFKA_SASL_USERNAME_FILE: secretFile('kafka-user', 'pairguard'),
+      KAFKA_SASL_PASSWORD_FILE: secretFile('kafka-password', SASL_USERS.pairguard),
+    });
+    expect(e.config.kafkaSasl).toEqual({
+      mechanism: 'scram-sha-512',
+      username: 'pairguard',
+      password: SASL_USERS.pairguard,
+    });
   });
 
   it('mTLS with a client certificate and key: the 2019 flaw is alerted and frozen', async () => {
@@ -130,14 +163,17 @@ describe('Kafka over SASL_SSL and mTLS', () => {
 
 describe('a wrong secret or an untrusted certificate stops start-up with one line naming the setting', () => {
   it('a wrong SASL password (the real CLI)', async () => {
-    await expectCliRefuses(sasl('scram-sha-256', 'not-the-password'), 'invalid KAFKA_SASL_PASSWORD: the broker rejected SCRAM-SHA-256 authentication for user "pairguard"');
+    await expectCliRefuses(
+      sasl('scram-sha-256', 'not-the-password'),
+      'invalid KAFKA_SASL_PASSWORD: the broker rejected SCRAM-SHA-256 authentication for user "pairguard"',
+    );
   });
 
   it('a wrong PLAIN password, read from a *_FILE secret', async () => {
     const { KAFKA_SASL_PASSWORD: _p, ...rest } = sasl('plain');
-    expect(await startFailure({ ...rest, KAFKA_SASL_PASSWORD_FILE: secretFile('wrong-password', SASL_USERS.other) })).toBe(
-      'invalid KAFKA_SASL_PASSWORD: the broker rejected PLAIN authentication for user "pairguard"',
-    );
+    expect(
+      await startFailure({ ...rest, KAFKA_SASL_PASSWORD_FILE: secretFile('wrong-password', SASL_USERS.other) }),
+    ).toBe('invalid KAFKA_SASL_PASSWORD: the broker rejected PLAIN authentication for user "pairguard"');
   });
 
   it('no CA file: the system CAs do not trust the test CA (the real CLI)', async () => {
@@ -157,16 +193,24 @@ describe('a wrong secret or an untrusted certificate stops start-up with one lin
 
   it('no client certificate on the mTLS listener', async () => {
     const { KAFKA_TLS_CERT_FILE: _c, KAFKA_TLS_KEY_FILE: _k, ...rest } = mtls();
-    expect(await startFailure(rest)).toBe('invalid KAFKA_TLS_CERT_FILE: the broker requires a client certificate and none is set (TLS alert: bad certificate)');
+    expect(await startFailure(rest)).toBe(
+      'invalid KAFKA_TLS_CERT_FILE: the broker requires a client certificate and none is set (TLS alert: bad certificate)',
+    );
   });
 });
 
 describe('Redis with a password and a least-privilege ACL user', () => {
   it('the monitor judges as the ACL user, which can reach nothing outside its prefix and commands', async () => {
     const aclUrl = redis.urlFor('pairguard', ACL_PASSWORD);
-    const e = await expectFlawJudged({ KAFKA_BROKERS: broker.brokers, REDIS_URL: aclUrl, PAIRGUARD_ADMIN_TOKEN: ADMIN_TOKEN });
+    const e = await expectFlawJudged({
+      KAFKA_BROKERS: broker.brokers,
+      REDIS_URL: aclUrl,
+      PAIRGUARD_ADMIN_TOKEN: ADMIN_TOKEN,
+    });
     const monitor = e.monitors[0]!;
-    const chat = await fetch(`http://127.0.0.1:${monitor.httpPort}/admin/chats/group-1`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    const chat = await fetch(`http://127.0.0.1:${monitor.httpPort}/admin/chats/group-1`, {
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
     expect(await chat.json()).toMatchObject({ chatId: 'group-1', frozen: { commandWritten: true } });
 
     const admin = new Redis(redis.url);
@@ -185,10 +229,15 @@ describe('Redis with a password and a least-privilege ACL user', () => {
   });
 
   it('a wrong password in REDIS_URL_FILE (the real CLI)', async () => {
-    await expectCliRefuses({ REDIS_URL: '', REDIS_URL_FILE: secretFile('redis-url', redis.urlFor('pairguard', 'wrong')) }, 'invalid REDIS_URL: Redis rejected its user and password (WRONGPASS)');
+    await expectCliRefuses(
+      { REDIS_URL: '', REDIS_URL_FILE: secretFile('redis-url', redis.urlFor('pairguard', 'wrong')) },
+      'invalid REDIS_URL: Redis rejected its user and password (WRONGPASS)',
+    );
   });
 
   it('no password for a server that requires one', async () => {
-    expect(await startFailure({ REDIS_URL: `redis://127.0.0.1:${redis.port}` })).toBe('invalid REDIS_URL: Redis requires a password and the URL has none (NOAUTH)');
+    expect(await startFailure({ REDIS_URL: `redis://127.0.0.1:${redis.port}` })).toBe(
+      'invalid REDIS_URL: Redis requires a password and the URL has none (NOAUTH)',
+    );
   });
 });

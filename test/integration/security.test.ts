@@ -11,7 +11,13 @@ const TOKEN = 'test-admin-token-0123456789abcdef';
 describe('admin endpoints', () => {
   it('refuse requests without the bearer token and show a chat to one that has it', async () => {
     env = await createTestEnv({ env: { PAIRGUARD_ADMIN_TOKEN: TOKEN } });
-    await replayFile({ kafka, topics: env.config.topics, file: 'test/fixtures/flaw-2019.jsonl', createPartitions: 0, progress: false });
+    await replayFile({
+      kafka,
+      topics: env.config.topics,
+      file: 'test/fixtures/flaw-2019.jsonl',
+      createPartitions: 0,
+      progress: false,
+    });
     const monitor = await env.startMonitor();
     await waitUntilConsumed(env);
     const url = `http://127.0.0.1:${monitor.httpPort}/admin/chats/group-1`;
@@ -32,6 +38,12 @@ describe('admin endpoints', () => {
   it('do not exist when no token is configured', async () => {
     env = await createTestEnv();
     const monitor = await env.startMonitor();
-    expect((await fetch(`http://127.0.0.1:${monitor.httpPort}/admin/chats/x`, { headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(404);
+    expect(
+      (
+        await fetch(`http://127.0.0.1:${monitor.httpPort}/admin/chats/x`, {
+          headers: { authorization: `Bearer ${TOKEN}` },
+        })
+      ).status,
+    ).toBe(404);
   });
 });

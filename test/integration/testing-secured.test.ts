@@ -31,20 +31,33 @@ async function expectFlawFrozen(opts: PairguardTestEnvOptions): Promise<void> {
 describe('pairguard/testing on a secured cluster', () => {
   it('SASL SCRAM-SHA-512 over TLS with a private CA: the 2019 flaw alerted on and frozen', async () => {
     const { saslSsl, certificates } = broker.secured!;
-    await expectFlawFrozen({ brokers: [saslSsl], tls: { caFile: certificates.caFile }, sasl: { mechanism: 'scram-sha-512', username: 'pairguard', password: SASL_USERS.pairguard } });
+    await expectFlawFrozen({
+      brokers: [saslSsl],
+      tls: { caFile: certificates.caFile },
+      sasl: { mechanism: 'scram-sha-512', username: 'pairguard', password: SASL_USERS.pairguard },
+    });
   });
 
   it('mTLS with a client certificate and key: the 2019 flaw alerted on and frozen', async () => {
     const { mtls, certificates: c } = broker.secured!;
-    await expectFlawFrozen({ brokers: [mtls], tls: { caFile: c.caFile, certFile: c.clientCertFile, keyFile: c.clientKeyFile } });
+    await expectFlawFrozen({
+      brokers: [mtls],
+      tls: { caFile: c.caFile, certFile: c.clientCertFile, keyFile: c.clientKeyFile },
+    });
   });
 
   it('a wrong password fails creation within seconds, naming the setting', async () => {
     const { saslSsl, certificates } = broker.secured!;
     const t0 = performance.now();
     await expect(
-      createPairguardTestEnv({ brokers: [saslSsl], tls: { caFile: certificates.caFile }, sasl: { mechanism: 'scram-sha-256', username: 'pairguard', password: 'not-the-password' } }),
-    ).rejects.toThrow('invalid KAFKA_SASL_PASSWORD: the broker rejected SCRAM-SHA-256 authentication for user "pairguard"');
+      createPairguardTestEnv({
+        brokers: [saslSsl],
+        tls: { caFile: certificates.caFile },
+        sasl: { mechanism: 'scram-sha-256', username: 'pairguard', password: 'not-the-password' },
+      }),
+    ).rejects.toThrow(
+      'invalid KAFKA_SASL_PASSWORD: the broker rejected SCRAM-SHA-256 authentication for user "pairguard"',
+    );
     expect(performance.now() - t0).toBeLessThan(10_000);
   });
 
@@ -52,12 +65,16 @@ describe('pairguard/testing on a secured cluster', () => {
     const { saslSsl, mtls, certificates: c } = broker.secured!;
     const sasl = { mechanism: 'plain', username: 'pairguard', password: SASL_USERS.pairguard } as const;
     let t0 = performance.now();
-    await expect(createPairguardTestEnv({ brokers: [saslSsl], tls: { caFile: c.otherCaFile }, sasl, connectTimeoutMs: 2_000 })).rejects.toThrow(
+    await expect(
+      createPairguardTestEnv({ brokers: [saslSsl], tls: { caFile: c.otherCaFile }, sasl, connectTimeoutMs: 2_000 }),
+    ).rejects.toThrow(
       `pairguard/testing: no Kafka connection to ${saslSsl} within 2000 ms: self-signed certificate in certificate chain`,
     );
     expect(performance.now() - t0).toBeLessThan(5_000);
     t0 = performance.now();
-    await expect(createPairguardTestEnv({ brokers: [mtls], tls: { caFile: c.caFile }, connectTimeoutMs: 2_000 })).rejects.toThrow(
+    await expect(
+      createPairguardTestEnv({ brokers: [mtls], tls: { caFile: c.caFile }, connectTimeoutMs: 2_000 }),
+    ).rejects.toThrow(
       /^invalid KAFKA_TLS_CERT_FILE: the broker requires a client certificate and none is set \(TLS alert: bad certificate\)$/,
     );
     expect(performance.now() - t0).toBeLessThan(5_000);

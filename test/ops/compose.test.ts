@@ -27,14 +27,27 @@ interface Service {
 
 const compose = composeTool();
 /** The two secrets the stack refuses to start without. */
-const SECRETS = { REDIS_PASSWORD: `r${randomBytes(12).toString('hex')}`, GF_SECURITY_ADMIN_PASSWORD: `g${randomBytes(8).toString('hex')}` };
+const SECRETS = {
+  REDIS_PASSWORD: `r${randomBytes(12).toString('hex')}`,
+  GF_SECURITY_ADMIN_PASSWORD: `g${randomBytes(8).toString('hex')}`,
+};
 
 /** `docker compose … config <args>` with `env` as the only secrets set; stdout, or the error's stderr. */
 function composeConfig(args: string[], env: Record<string, string>): { ok: boolean; out: string } {
   const [cmd, ...pre] = compose.command();
-  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !(k in SECRETS))) as Record<string, string>;
+  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !(k in SECRETS))) as Record<
+    string,
+    string
+  >;
   try {
-    return { ok: true, out: execFileSync(cmd!, [...pre, '-f', 'docker-compose.yml', 'config', ...args], { encoding: 'utf8', env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }) };
+    return {
+      ok: true,
+      out: execFileSync(cmd!, [...pre, '-f', 'docker-compose.yml', 'config', ...args], {
+        encoding: 'utf8',
+        env: { ...base, ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      }),
+    };
   } catch (err) {
     return { ok: false, out: (err as { stderr?: string }).stderr ?? String(err) };
   }
@@ -45,13 +58,31 @@ describe.skipIf(compose.skip)('docker-compose.yml', () => {
     const [cmd, ...pre] = compose.command();
     for (const profile of [[], ['--profile', 'demo']]) {
       try {
-        execFileSync(cmd!, [...pre, '-f', 'docker-compose.yml', ...profile, 'config', '-q'], { encoding: 'utf8', env: { ...process.env, ...SECRETS }, stdio: ['ignore', 'pipe', 'pipe'] });
+        execFileSync(cmd!, [...pre, '-f', 'docker-compose.yml', ...profile, 'config', '-q'], {
+          encoding: 'utf8',
+          env: { ...process.env, ...SECRETS },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
       } catch (err) {
-        throw new Error(`${compose.command().join(' ')} config failed:\n${(err as { stderr?: string }).stderr ?? String(err)}`);
+        throw new Error(
+          `${compose.command().join(' ')} config failed:\n${(err as { stderr?: string }).stderr ?? String(err)}`,
+        );
       }
     }
-    const services = execFileSync(cmd!, [...pre, '-f', 'docker-compose.yml', '--profile', 'demo', 'config', '--services'], { encoding: 'utf8', env: { ...process.env, ...SECRETS } });
-    expect(services.trim().split('\n').sort()).toEqual(['alertmanager', 'demo-producer', 'grafana', 'kafka', 'pairguard', 'prometheus', 'redis']);
+    const services = execFileSync(
+      cmd!,
+      [...pre, '-f', 'docker-compose.yml', '--profile', 'demo', 'config', '--services'],
+      { encoding: 'utf8', env: { ...process.env, ...SECRETS } },
+    );
+    expect(services.trim().split('\n').sort()).toEqual([
+      'alertmanager',
+      'demo-producer',
+      'grafana',
+      'kafka',
+      'pairguard',
+      'prometheus',
+      'redis',
+    ]);
   });
 
   it('refuses to start without each secret, naming it', () => {
@@ -81,7 +112,8 @@ describe.skipIf(compose.skip)('docker-compose.yml', () => {
 });
 
 describe('the compose stack', () => {
-  const services = (parse(readFileSync('docker-compose.yml', 'utf8')) as { services: Record<string, Service> }).services;
+  const services = (parse(readFileSync('docker-compose.yml', 'utf8')) as { services: Record<string, Service> })
+    .services;
 
   it('mounts only files that exist in the repository', () => {
     for (const [name, s] of Object.entries(services)) {
@@ -107,7 +139,11 @@ describe('the compose stack', () => {
     const port = await freePort();
     const dir = mkdtempSync(path.join(tmpdir(), 'pairguard-compose-redis-'));
     const password = SECRETS.REDIS_PASSWORD;
-    const server = spawn('sh', ['-c', `${script!.replaceAll('$$', '$')} --port ${port} --bind 127.0.0.1 --dir ${dir}`], { env: { ...process.env, REDIS_PASSWORD: password }, stdio: 'ignore' });
+    const server = spawn(
+      'sh',
+      ['-c', `${script!.replaceAll('$$', '$')} --port ${port} --bind 127.0.0.1 --dir ${dir}`],
+      { env: { ...process.env, REDIS_PASSWORD: password }, stdio: 'ignore' },
+    );
     const client = new Redis({ port, password, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
     client.on('error', () => undefined);
     try {
@@ -121,7 +157,13 @@ describe('the compose stack', () => {
         }
       }
       expect(await client.config('GET', 'appendonly')).toEqual(['appendonly', 'yes']);
-      const anonymous = new Redis({ port, lazyConnect: true, maxRetriesPerRequest: 0, enableReadyCheck: false, retryStrategy: () => null });
+      const anonymous = new Redis({
+        port,
+        lazyConnect: true,
+        maxRetriesPerRequest: 0,
+        enableReadyCheck: false,
+        retryStrategy: () => null,
+      });
       anonymous.on('error', () => undefined);
       await anonymous.connect();
       await expect(anonymous.ping()).rejects.toThrow(/NOAUTH/);
@@ -129,7 +171,10 @@ describe('the compose stack', () => {
       const [, check] = services.redis!.healthcheck!.test;
       const healthcheck = (pw: string) => {
         try {
-          execFileSync('sh', ['-c', check!.replaceAll('$$', '$').replace('redis-cli', `redis-cli -p ${port}`)], { env: { ...process.env, REDIS_PASSWORD: pw }, stdio: 'ignore' });
+          execFileSync('sh', ['-c', check!.replaceAll('$$', '$').replace('redis-cli', `redis-cli -p ${port}`)], {
+            env: { ...process.env, REDIS_PASSWORD: pw },
+            stdio: 'ignore',
+          });
           return 0;
         } catch (err) {
           return (err as { status: number }).status;
@@ -148,7 +193,8 @@ describe('the compose stack', () => {
   it('runs the demo producer only in the demo profile, from the pairguard image', () => {
     expect(services['demo-producer']!.profiles).toEqual(['demo']);
     expect(services['demo-producer']!.image).toBe(services.pairguard!.image);
-    for (const [name, s] of Object.entries(services)) if (name !== 'demo-producer') expect(s.profiles, name).toBeUndefined();
+    for (const [name, s] of Object.entries(services))
+      if (name !== 'demo-producer') expect(s.profiles, name).toBeUndefined();
     expect(existsSync('src/demo/producer.ts')).toBe(true);
   });
 });

@@ -24,7 +24,12 @@ interface Variable {
   current?: { value: string };
 }
 
-const committed = (name: string) => JSON.parse(readFileSync(`dashboards/${name}`, 'utf8')) as { uid: string; panels: Panel[]; templating: { list: Variable[] } };
+const committed = (name: string) =>
+  JSON.parse(readFileSync(`dashboards/${name}`, 'utf8')) as {
+    uid: string;
+    panels: Panel[];
+    templating: { list: Variable[] };
+  };
 
 describe('dashboards', () => {
   it('are committed exactly as the code in dashboards/*.ts generates them (npm run dashboards)', () => {
@@ -39,7 +44,10 @@ describe('dashboards', () => {
         for (const t of panel.targets ?? []) {
           const names = metricNames(withGrafanaVariables(t.expr));
           expect(names.length, `${panel.title}: ${t.expr}`).toBeGreaterThan(0);
-          for (const metric of names) expect(exported, `panel "${panel.title}" queries ${metric}, which pairguard does not export`).toContain(metric);
+          for (const metric of names)
+            expect(exported, `panel "${panel.title}" queries ${metric}, which pairguard does not export`).toContain(
+              metric,
+            );
           queries++;
         }
       }
@@ -52,9 +60,14 @@ describe('dashboards', () => {
       const d = committed(name);
       const vars = new Map(d.templating.list.map((v) => [v.name, v]));
       expect([...vars.keys()]).toEqual(['datasource', 'job', 'namespace', 'instance']);
-      expect(vars.get('job')).toMatchObject({ type: 'query', query: 'label_values(pairguard_ready, job)', current: { value: 'pairguard' } });
+      expect(vars.get('job')).toMatchObject({
+        type: 'query',
+        query: 'label_values(pairguard_ready, job)',
+        current: { value: 'pairguard' },
+      });
       // Series outside Kubernetes have no namespace label: "All" must match an empty one.
-      for (const v of ['namespace', 'instance']) expect(vars.get(v), v).toMatchObject({ type: 'query', includeAll: true, allValue: '.*' });
+      for (const v of ['namespace', 'instance'])
+        expect(vars.get(v), v).toMatchObject({ type: 'query', includeAll: true, allValue: '.*' });
       for (const panel of d.panels) {
         for (const t of panel.targets ?? []) {
           // Grafana's durations filled in, the deployment variables left as written.
@@ -84,9 +97,15 @@ describe('dashboards', () => {
   });
 
   it('are provisioned into Grafana from the folder docker-compose.yml mounts', () => {
-    const provider = parse(readFileSync('dashboards/provisioning/dashboards/pairguard.yml', 'utf8')) as { providers: Array<{ options: { path: string } }> };
-    const datasource = parse(readFileSync('dashboards/provisioning/datasources/prometheus.yml', 'utf8')) as { datasources: Array<{ type: string; url: string }> };
-    const compose = parse(readFileSync('docker-compose.yml', 'utf8')) as { services: Record<string, { volumes?: string[] }> };
+    const provider = parse(readFileSync('dashboards/provisioning/dashboards/pairguard.yml', 'utf8')) as {
+      providers: Array<{ options: { path: string } }>;
+    };
+    const datasource = parse(readFileSync('dashboards/provisioning/datasources/prometheus.yml', 'utf8')) as {
+      datasources: Array<{ type: string; url: string }>;
+    };
+    const compose = parse(readFileSync('docker-compose.yml', 'utf8')) as {
+      services: Record<string, { volumes?: string[] }>;
+    };
     const mounts = compose.services.grafana!.volumes!;
     expect(mounts).toContain(`./dashboards:${provider.providers[0]!.options.path}:ro`);
     expect(mounts).toContain('./dashboards/provisioning/dashboards:/etc/grafana/provisioning/dashboards:ro');

@@ -20,8 +20,14 @@ interface Manifest {
   data?: Record<string, string>;
 }
 
-const kustomization = parse(readFileSync('deploy/kustomization.yaml', 'utf8')) as { namespace: string; resources: string[]; images: Array<{ name: string; newTag: string }> };
-const manifests: Manifest[] = kustomization.resources.flatMap((file) => parseAllDocuments(readFileSync(`deploy/${file}`, 'utf8')).map((d) => d.toJS() as Manifest));
+const kustomization = parse(readFileSync('deploy/kustomization.yaml', 'utf8')) as {
+  namespace: string;
+  resources: string[];
+  images: Array<{ name: string; newTag: string }>;
+};
+const manifests: Manifest[] = kustomization.resources.flatMap((file) =>
+  parseAllDocuments(readFileSync(`deploy/${file}`, 'utf8')).map((d) => d.toJS() as Manifest),
+);
 const of = (kind: string) => manifests.find((m) => m.kind === kind)!;
 const OPERATOR_KINDS = new Set(['ServiceMonitor', 'PrometheusRule']);
 
@@ -32,20 +38,35 @@ const container = pod.containers[0];
 
 describe('deploy/', () => {
   it('lists every manifest in kustomization.yaml (all but the example Secret)', () => {
-    const files = readdirSync('deploy').filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml' && f !== 'secret.example.yaml');
+    const files = readdirSync('deploy').filter(
+      (f) => f.endsWith('.yaml') && f !== 'kustomization.yaml' && f !== 'secret.example.yaml',
+    );
     expect([...kustomization.resources].sort()).toEqual(files.sort());
-    expect(manifests.map((m) => m.kind).sort()).toEqual(['ConfigMap', 'Deployment', 'Namespace', 'PodDisruptionBudget', 'PrometheusRule', 'Service', 'ServiceMonitor']);
+    expect(manifests.map((m) => m.kind).sort()).toEqual([
+      'ConfigMap',
+      'Deployment',
+      'Namespace',
+      'PodDisruptionBudget',
+      'PrometheusRule',
+      'Service',
+      'ServiceMonitor',
+    ]);
   });
 
   it('are valid Kubernetes objects by the API models generated from its OpenAPI spec, and a broken copy is not', async () => {
-    const builtIn = [...manifests.filter((m) => !OPERATOR_KINDS.has(m.kind)), parse(readFileSync('deploy/secret.example.yaml', 'utf8')) as Manifest];
+    const builtIn = [
+      ...manifests.filter((m) => !OPERATOR_KINDS.has(m.kind)),
+      parse(readFileSync('deploy/secret.example.yaml', 'utf8')) as Manifest,
+    ];
     const broken = structuredClone(deployment);
     broken.spec.template.spec.containers[0].readinessProbe.httpGet.paht = '/readyz';
     const wrongType = structuredClone(of('Service')) as any;
     wrongType.spec.ports[0].port = 'metrics';
     const verdicts = await validateKubernetes([...builtIn, broken, wrongType]);
     expect(verdicts.slice(0, builtIn.length)).toEqual(builtIn.map((m) => ({ kind: m.kind, verdict: 'ok' })));
-    expect(verdicts[builtIn.length]!.verdict).toContain('The field `paht` in the JSON string is not defined in the `V1HTTPGetAction` properties');
+    expect(verdicts[builtIn.length]!.verdict).toContain(
+      'The field `paht` in the JSON string is not defined in the `V1HTTPGetAction` properties',
+    );
     expect(verdicts[builtIn.length + 1]!.verdict).toContain('NumberFormatException');
   }, 300_000);
 
@@ -61,7 +82,9 @@ describe('deploy/', () => {
   });
 
   it('size instances as CAPACITY.md plans them', () => {
-    const plan = /^\| pairguard instances[^|]*\| (\d+) \| (\d+) vCPU, (\d+) MB/m.exec(readFileSync('CAPACITY.md', 'utf8'));
+    const plan = /^\| pairguard instances[^|]*\| (\d+) \| (\d+) vCPU, (\d+) MB/m.exec(
+      readFileSync('CAPACITY.md', 'utf8'),
+    );
     expect(plan, 'CAPACITY.md "The plan" row for pairguard instances').not.toBeNull();
     const [, instances, cpus, mb] = plan!;
     expect(deployment.spec.replicas).toBe(Number(instances));
@@ -70,8 +93,16 @@ describe('deploy/', () => {
   });
 
   it('run as non-root with a read-only root filesystem and no capabilities (the restricted Pod Security Standard)', () => {
-    expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: 'RuntimeDefault' } });
-    expect(container.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+    expect(pod.securityContext).toMatchObject({
+      runAsNonRoot: true,
+      runAsUser: 1000,
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+    expect(container.securityContext).toEqual({
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'] },
+    });
     expect(of('Namespace').metadata.labels).toMatchObject({ 'pod-security.kubernetes.io/enforce': 'restricted' });
     // The image's user is the one the pod runs as.
     expect(readFileSync('Dockerfile', 'utf8')).toMatch(/^USER node$/m);
@@ -84,7 +115,9 @@ describe('deploy/', () => {
     expect(Object.entries(service.spec.selector).every(([k, v]) => labels[k] === v)).toBe(true);
     expect(service.spec.ports[0]).toMatchObject({ name: 'metrics', targetPort: 'metrics' });
     const monitor = of('ServiceMonitor') as any;
-    expect(Object.entries(monitor.spec.selector.matchLabels).every(([k, v]) => service.metadata.labels[k] === v)).toBe(true);
+    expect(Object.entries(monitor.spec.selector.matchLabels).every(([k, v]) => service.metadata.labels[k] === v)).toBe(
+      true,
+    );
     expect(monitor.spec.endpoints).toEqual([expect.objectContaining({ port: 'metrics', path: '/metrics' })]);
     // The ServiceMonitor's job label is the Service's name: the generated rules select that job in this namespace.
     expect({ job: service.metadata.name, namespace: kustomization.namespace }).toEqual(KUBERNETES_DEPLOYMENT);

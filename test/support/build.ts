@@ -23,5 +23,9 @@ export async function buildDist(): Promise<void> {
   }
   // The build script's other steps (Lua scripts, build info), as package.json lists them after tsc.
   const { scripts } = JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: { build: string } };
-  for (const step of scripts.build.split('&&').map((s) => s.trim()).filter((s) => !s.startsWith('tsc '))) await shell(step);
+  for (const step of scripts.build
+    .split('&&')
+    .map((s) => s.trim())
+    .filter((s) => !s.startsWith('tsc ')))
+    await shell(step);
 }

@@ -28,7 +28,13 @@ export function fixtureCases(target: FixtureTarget): void {
   const SENTINEL = 'SENTINEL-TEXT-7f3a';
 
   async function replay(name: string) {
-    return replayFile({ kafka, topics: env.config.topics, file: `test/fixtures/${name}.jsonl`, createPartitions: 0, progress: false });
+    return replayFile({
+      kafka,
+      topics: env.config.topics,
+      file: `test/fixtures/${name}.jsonl`,
+      createPartitions: 0,
+      progress: false,
+    });
   }
 
   async function outputs() {
@@ -37,7 +43,14 @@ export function fixtureCases(target: FixtureTarget): void {
       readTopic<FreezeCommand | { type: string }>(env.admin, env.config.topics.control),
       readTopic<DeadLetter>(env.admin, env.config.topics.deadLetter),
     ]);
-    return { alerts, freezes: control.filter((r) => r.value.type === 'chat.freeze') as Array<{ key: string | null; value: FreezeCommand }>, dead };
+    return {
+      alerts,
+      freezes: control.filter((r) => r.value.type === 'chat.freeze') as Array<{
+        key: string | null;
+        value: FreezeCommand;
+      }>,
+      dead,
+    };
   }
 
   async function metricsText(port: number) {
@@ -46,7 +59,11 @@ export function fixtureCases(target: FixtureTarget): void {
 
   /** Waits until the frozen-chats gauge (refreshed by the health check) reads `n`. */
   async function expectFrozenGauge(port: number, n: number) {
-    await waitFor(`pairguard_frozen_chats ${n}`, async () => new RegExp(`^pairguard_frozen_chats ${n}$`, 'm').test(await metricsText(port)), 10_000);
+    await waitFor(
+      `pairguard_frozen_chats ${n}`,
+      async () => new RegExp(`^pairguard_frozen_chats ${n}$`, 'm').test(await metricsText(port)),
+      10_000,
+    );
   }
 
   /** Asserts the sentinel message text is nowhere pairguard writes: output topics, logs, Redis. */
@@ -68,7 +85,13 @@ export function fixtureCases(target: FixtureTarget): void {
       expect(key).not.toContain(SENTINEL);
       const type = await redis.type(key);
       const dump =
-        type === 'hash' ? await redis.hgetall(key) : type === 'set' ? await redis.smembers(key) : type === 'zset' ? await redis.zrange(key, 0, -1, 'WITHSCORES') : await redis.get(key);
+        type === 'hash'
+          ? await redis.hgetall(key)
+          : type === 'set'
+            ? await redis.smembers(key)
+            : type === 'zset'
+              ? await redis.zrange(key, 0, -1, 'WITHSCORES')
+              : await redis.get(key);
       expect(JSON.stringify(dump)).not.toContain(SENTINEL);
     }
   }
@@ -88,7 +111,10 @@ export function fixtureCases(target: FixtureTarget): void {
       type: 'pairing.unapproved',
       chatId: 'group-1',
       pair: ['bob', 'carol'],
-      missing: [{ childId: 'bob', contactId: 'carol' }, { childId: 'carol', contactId: 'bob' }],
+      missing: [
+        { childId: 'bob', contactId: 'carol' },
+        { childId: 'carol', contactId: 'bob' },
+      ],
       affectedChildren: ['bob', 'carol'],
       trigger: { eventId: 'flaw-2019-8', type: 'chat.created', topic: env.config.topics.membership },
       occurredAt: '2026-11-21T09:00:02.000Z',
@@ -104,7 +130,9 @@ export function fixtureCases(target: FixtureTarget): void {
     const metrics = await metricsText(monitor.httpPort);
     expect(metrics).toContain('pairguard_violations_total{trigger="chat.created"} 1');
     expect(metrics).toContain('pairguard_chat_freezes_total 1');
-    expect(metrics).toMatch(/pairguard_events_total\{topic="[^"]+\.membership",type="chat.created",outcome="violation"\} 1/);
+    expect(metrics).toMatch(
+      /pairguard_events_total\{topic="[^"]+\.membership",type="chat.created",outcome="violation"\} 1/,
+    );
     expect(metrics).not.toMatch(/alice|bob|carol|group-1/);
     await expectFrozenGauge(monitor.httpPort, 1);
     await expectNoTextLeak();
@@ -128,13 +156,25 @@ export function fixtureCases(target: FixtureTarget): void {
 
     const producer = kafka.producer();
     await producer.connect();
-    const revoke = { type: 'contact.revoked', eventId: 'rev-1', occurredAt: new Date().toISOString(), childId: 'hana', contactId: 'gus', revokedBy: 'hana-parent' };
-    await producer.send({ topic: env.config.topics.approvals, messages: [{ key: 'hana', value: JSON.stringify(revoke) }] });
+    const revoke = {
+      type: 'contact.revoked',
+      eventId: 'rev-1',
+      occurredAt: new Date().toISOString(),
+      childId: 'hana',
+      contactId: 'gus',
+      revokedBy: 'hana-parent',
+    };
+    await producer.send({
+      topic: env.config.topics.approvals,
+      messages: [{ key: 'hana', value: JSON.stringify(revoke) }],
+    });
     await producer.disconnect();
     await waitUntilConsumed(env);
 
     const { alerts, freezes } = await outputs();
-    const seen = alerts.map((a) => [a.value.chatId, a.value.pair, a.value.missing, a.value.trigger.eventId, a.value.action]).sort();
+    const seen = alerts
+      .map((a) => [a.value.chatId, a.value.pair, a.value.missing, a.value.trigger.eventId, a.value.action])
+      .sort();
     expect(seen).toEqual([
       ['pair-chat', ['gus', 'hana'], [{ childId: 'hana', contactId: 'gus' }], 'rev-1', 'frozen'],
       ['trio-chat', ['gus', 'hana'], [{ childId: 'hana', contactId: 'gus' }], 'rev-1', 'frozen'],
@@ -146,7 +186,13 @@ export function fixtureCases(target: FixtureTarget): void {
   it('catches a revocation replayed together with the chats it affects, whichever is consumed first', async () => {
     env = await createTestEnv({ env: target.env });
     await replay('revocation');
-    await replayFile({ kafka, topics: env.config.topics, file: 'test/fixtures/revocation-late.jsonl', createPartitions: 0, progress: false });
+    await replayFile({
+      kafka,
+      topics: env.config.topics,
+      file: 'test/fixtures/revocation-late.jsonl',
+      createPartitions: 0,
+      progress: false,
+    });
     await env.startMonitor();
     await waitUntilConsumed(env);
     const { alerts, freezes } = await outputs();
@@ -182,12 +228,23 @@ export function fixtureCases(target: FixtureTarget): void {
     ]);
     const utf8 = dead.find((d) => d.value.error.startsWith('invalid-utf8'))!;
     expect(utf8.key).toBe('bad-chat');
-    expect(utf8.value).toMatchObject({ schemaVersion: 1, key: 'bad-chat', valueBytes: 5, partition: expect.any(Number), offset: expect.any(Number) });
+    expect(utf8.value).toMatchObject({
+      schemaVersion: 1,
+      key: 'bad-chat',
+      valueBytes: 5,
+      partition: expect.any(Number),
+      offset: expect.any(Number),
+    });
     expect(utf8.value).not.toHaveProperty('value');
     const badJson = dead.find((d) => d.value.topic.endsWith('approvals'))!;
-    expect(badJson.value).toMatchObject({ valueBytes: 9, valueSha256: createHash('sha256').update('{not json').digest('hex') });
+    expect(badJson.value).toMatchObject({
+      valueBytes: 9,
+      valueSha256: createHash('sha256').update('{not json').digest('hex'),
+    });
     // From the messages topic: only the named fields of an object (no text), no value otherwise.
-    const msgs = dead.filter((d) => d.value.topic.endsWith('messages')).map((d) => (d.value.value ? Object.keys(JSON.parse(Buffer.from(d.value.value, 'base64').toString())) : null));
+    const msgs = dead
+      .filter((d) => d.value.topic.endsWith('messages'))
+      .map((d) => (d.value.value ? Object.keys(JSON.parse(Buffer.from(d.value.value, 'base64').toString())) : null));
     expect(msgs.sort()).toEqual([null, ['type', 'eventId', 'occurredAt', 'chatId', 'messageId', 'senderId']]);
 
     const metrics = await metricsText(monitor.httpPort);
@@ -212,27 +269,74 @@ export function fixtureCases(target: FixtureTarget): void {
     const monitor = env.monitors[0]!;
     const first = await waitFor('the first freeze', async () => (await outputs()).freezes[0]);
     await waitUntilConsumed(env);
-    const gaps = async () => Number(/pairguard_messages_after_freeze_total (\d+)/.exec(await metricsText(monitor.httpPort))![1]);
+    const gaps = async () =>
+      Number(/pairguard_messages_after_freeze_total (\d+)/.exec(await metricsText(monitor.httpPort))![1]);
     const gapsBefore = await gaps();
     const producer = kafka.producer();
     await producer.connect();
     const now = Date.now();
     // The platform was told to freeze group-1 and a member still got a message through.
-    await producer.send({ topic: env.config.topics.messages, messages: [{ key: 'group-1', value: JSON.stringify({ type: 'message.sent', eventId: 'gap-1', occurredAt: new Date(now).toISOString(), chatId: 'group-1', messageId: 'm-gap', senderId: 'bob', text: SENTINEL }) }] });
+    await producer.send({
+      topic: env.config.topics.messages,
+      messages: [
+        {
+          key: 'group-1',
+          value: JSON.stringify({
+            type: 'message.sent',
+            eventId: 'gap-1',
+            occurredAt: new Date(now).toISOString(),
+            chatId: 'group-1',
+            messageId: 'm-gap',
+            senderId: 'bob',
+            text: SENTINEL,
+          }),
+        },
+      ],
+    });
     await waitUntilConsumed(env);
     expect(await gaps()).toBe(gapsBefore + 1);
     await expectFrozenGauge(monitor.httpPort, 1);
-    await producer.send({ topic: env.config.topics.control, messages: [{ key: 'group-1', value: JSON.stringify({ type: 'chat.unfrozen', chatId: 'group-1', by: 'reviewer-7', occurredAt: new Date(now).toISOString() }) }] });
+    await producer.send({
+      topic: env.config.topics.control,
+      messages: [
+        {
+          key: 'group-1',
+          value: JSON.stringify({
+            type: 'chat.unfrozen',
+            chatId: 'group-1',
+            by: 'reviewer-7',
+            occurredAt: new Date(now).toISOString(),
+          }),
+        },
+      ],
+    });
     await waitUntilConsumed(env);
     await expectFrozenGauge(monitor.httpPort, 0);
     await producer.send({
       topic: env.config.topics.membership,
-      messages: [{ key: 'group-1', value: JSON.stringify({ type: 'member.added', eventId: 'late-1', occurredAt: new Date(now + 1).toISOString(), chatId: 'group-1', userId: 'dave', addedBy: 'alice' }) }],
+      messages: [
+        {
+          key: 'group-1',
+          value: JSON.stringify({
+            type: 'member.added',
+            eventId: 'late-1',
+            occurredAt: new Date(now + 1).toISOString(),
+            chatId: 'group-1',
+            userId: 'dave',
+            addedBy: 'alice',
+          }),
+        },
+      ],
     });
     await producer.disconnect();
     await waitUntilConsumed(env);
     const { alerts, freezes } = await outputs();
-    expect(alerts.map((a) => a.value.pair).sort()).toEqual([['alice', 'dave'], ['bob', 'carol'], ['bob', 'dave'], ['carol', 'dave']]);
+    expect(alerts.map((a) => a.value.pair).sort()).toEqual([
+      ['alice', 'dave'],
+      ['bob', 'carol'],
+      ['bob', 'dave'],
+      ['carol', 'dave'],
+    ]);
     expect(freezes).toHaveLength(2);
     expect(freezes[1]!.value.alertId).not.toBe(first.value.alertId);
     await expectFrozenGauge(monitor.httpPort, 1);

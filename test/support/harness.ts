@@ -31,7 +31,10 @@ export class LogCapture extends Writable {
     done();
   }
   lines(): Array<Record<string, unknown>> {
-    return this.text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+    return this.text
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
   }
 }
 
@@ -60,9 +63,16 @@ export interface TestEnv {
 
 /** A fresh, isolated environment: topics created with `partitions` partitions each. */
 export async function createTestEnv(
-  opts: { partitions?: number; env?: Record<string, string>; brokers?: string[]; /** Broker configs of every topic, e.g. compression.type. */ topicConfig?: Record<string, string> } = {},
+  opts: {
+    partitions?: number;
+    env?: Record<string, string>;
+    brokers?: string[];
+    /** Broker configs of every topic, e.g. compression.type. */ topicConfig?: Record<string, string>;
+  } = {},
 ): Promise<TestEnv> {
-  const client = opts.brokers ? new Kafka({ clientId: 'pairguard-test', brokers: opts.brokers, logLevel: logLevel.NOTHING }) : kafka;
+  const client = opts.brokers
+    ? new Kafka({ clientId: 'pairguard-test', brokers: opts.brokers, logLevel: logLevel.NOTHING })
+    : kafka;
   const id = `t${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
   const config = loadConfig({
     KAFKA_BROKERS: BROKERS.join(','),
@@ -89,7 +99,10 @@ export async function createTestEnv(
   // ("not the leader") and kafkajs then retries the whole request, writing the records of the
   // partitions that did succeed twice. Wait until every partition answers a ListOffsets.
   await waitFor('every partition of the new topics to have a serving leader', () =>
-    Promise.all(Object.values(config.topics).map((topic) => admin.fetchTopicOffsets(topic))).then(() => true, () => false),
+    Promise.all(Object.values(config.topics).map((topic) => admin.fetchTopicOffsets(topic))).then(
+      () => true,
+      () => false,
+    ),
   );
   const redis = new Redis(REDIS_URL);
   const logs = new LogCapture();
@@ -134,13 +147,18 @@ export function deleteKeys(redis: RedisClient, prefix: string): Promise<number> 
 export async function keysWithPrefix(redis: RedisClient, prefix: string): Promise<string[]> {
   const keys: string[] = [];
   for (const node of masters(redis)) {
-    for await (const page of node.scanStream({ match: `${prefix}*`, count: 1000 }) as AsyncIterable<string[]>) keys.push(...page);
+    for await (const page of node.scanStream({ match: `${prefix}*`, count: 1000 }) as AsyncIterable<string[]>)
+      keys.push(...page);
   }
   return keys;
 }
 
 /** Every record currently on a topic, parsed as JSON, in partition order. */
-export async function readTopic<T = Record<string, unknown>>(admin: Admin, topic: string, client: Kafka = kafka): Promise<Array<{ key: string | null; value: T; partition: number; offset: string }>> {
+export async function readTopic<T = Record<string, unknown>>(
+  admin: Admin,
+  topic: string,
+  client: Kafka = kafka,
+): Promise<Array<{ key: string | null; value: T; partition: number; offset: string }>> {
   const offsets = await admin.fetchTopicOffsets(topic);
   const wanted = offsets.filter((o) => BigInt(o.high) > BigInt(o.low));
   if (wanted.length === 0) return [];
@@ -156,7 +174,12 @@ export async function readTopic<T = Record<string, unknown>>(admin: Admin, topic
       consumer
         .run({
           eachMessage: async ({ partition, message }: { partition: number; message: KafkaMessage }) => {
-            out.push({ key: message.key?.toString() ?? null, value: JSON.parse(message.value!.toString()) as T, partition, offset: message.offset });
+            out.push({
+              key: message.key?.toString() ?? null,
+              value: JSON.parse(message.value!.toString()) as T,
+              partition,
+              offset: message.offset,
+            });
             if (BigInt(message.offset) + 1n >= remaining.get(partition)!) remaining.delete(partition);
             if (remaining.size === 0) {
               clearTimeout(timer);
@@ -192,7 +215,11 @@ export async function waitUntilConsumed(env: TestEnv, timeoutMs = 60_000): Promi
   }
 }
 
-export async function waitFor<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 30_000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | null | undefined | false>,
+  timeoutMs = 30_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await probe();

@@ -21,7 +21,17 @@ export async function kafkaAclsBin(): Promise<string> {
   await installKafkaJars({ log: () => undefined });
   if (!existsSync(path.join(TOOLS, `kafka-tools-${VERSION}.jar`))) {
     mkdirSync(TOOLS, { recursive: true });
-    execFileSync('mvn', ['-B', '-q', 'dependency:copy', `-Dartifact=org.apache.kafka:kafka-tools:${VERSION}`, `-DoutputDirectory=${TOOLS}`], { stdio: 'pipe', timeout: 300_000 });
+    execFileSync(
+      'mvn',
+      [
+        '-B',
+        '-q',
+        'dependency:copy',
+        `-Dartifact=org.apache.kafka:kafka-tools:${VERSION}`,
+        `-DoutputDirectory=${TOOLS}`,
+      ],
+      { stdio: 'pipe', timeout: 300_000 },
+    );
   }
   const bin = path.resolve('.services/kafka-tools/bin');
   mkdirSync(bin, { recursive: true });

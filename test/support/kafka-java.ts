@@ -46,15 +46,40 @@ export async function produceWithJava(
 ): Promise<void> {
   const classes = await compiled();
   const lines = records.map((r) =>
-    [r.topic, b64(r.key), b64(r.value), Object.entries(r.headers ?? {}).map(([k, v]) => `${k}=${b64(v)}`).join(',')].join('\t'),
+    [
+      r.topic,
+      b64(r.key),
+      b64(r.value),
+      Object.entries(r.headers ?? {})
+        .map(([k, v]) => `${k}=${b64(v)}`)
+        .join(','),
+    ].join('\t'),
   );
-  const args = ['-Xmx256m', '-cp', `${classes}:${LIBS}/*`, 'RecordProducer', `bootstrap.servers=${brokers}`, 'linger.ms=5', 'batch.size=65536'];
+  const args = [
+    '-Xmx256m',
+    '-cp',
+    `${classes}:${LIBS}/*`,
+    'RecordProducer',
+    `bootstrap.servers=${brokers}`,
+    'linger.ms=5',
+    'batch.size=65536',
+  ];
   for (const [k, v] of Object.entries(settings)) args.push(`${k}=${v}`);
   if (opts.abort) args.push('--abort');
   await new Promise<void>((resolve, reject) => {
     const child = execFile('java', args, { maxBuffer: 16 * 1024 * 1024, timeout: 120_000 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`java producer failed: ${err.message}\n${stderr.split('\n').filter((l) => !/^\s*(at |SLF4J)/.test(l)).slice(-15).join('\n')}`));
-      else if (!stdout.includes(`sent ${records.length}`)) reject(new Error(`java producer did not confirm ${records.length} records: ${stdout}`));
+      if (err)
+        reject(
+          new Error(
+            `java producer failed: ${err.message}\n${stderr
+              .split('\n')
+              .filter((l) => !/^\s*(at |SLF4J)/.test(l))
+              .slice(-15)
+              .join('\n')}`,
+          ),
+        );
+      else if (!stdout.includes(`sent ${records.length}`))
+        reject(new Error(`java producer did not confirm ${records.length} records: ${stdout}`));
       else resolve();
     });
     child.stdin!.end(lines.join('\n') + '\n');
@@ -65,16 +90,20 @@ export async function produceWithJava(
 export function recordsOfLines(lines: readonly string[], topics: Topics, source = 'lines'): JavaRecord[] {
   const out: JavaRecord[] = [];
   lines.forEach((line, i) => {
-      const parsed = parseLine(line, i + 1);
-      if (!parsed) return;
-      const m: Message = parsed.message;
-      out.push({
-        topic: topics[parsed.role],
-        key: (m.key as string | Buffer | null | undefined) ?? null,
-        value: (m.value as string | Buffer | null | undefined) ?? null,
-        headers: { 'content-type': 'application/json', traceparent: `00-${createHash('md5').update(`${source}:${i}`).digest('hex')}-00f067aa0ba902b7-01`, 'x-producer': 'platform-java' },
-      });
+    const parsed = parseLine(line, i + 1);
+    if (!parsed) return;
+    const m: Message = parsed.message;
+    out.push({
+      topic: topics[parsed.role],
+      key: (m.key as string | Buffer | null | undefined) ?? null,
+      value: (m.value as string | Buffer | null | undefined) ?? null,
+      headers: {
+        'content-type': 'application/json',
+        traceparent: `00-${createHash('md5').update(`${source}:${i}`).digest('hex')}-00f067aa0ba902b7-01`,
+        'x-producer': 'platform-java',
+      },
     });
+  });
   return out;
 }
 
@@ -94,9 +123,16 @@ export function fixtureRecords(file: string, topics: Topics): JavaRecord[] {
  */
 export async function brokerLogDir(admin: Admin): Promise<string> {
   const { brokers } = await admin.describeCluster();
-  const { resources } = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: ConfigResourceTypes.BROKER, name: String(brokers[0]!.nodeId), configNames: ['log.dirs', 'log.dir'] }] });
+  const { resources } = await admin.describeConfigs({
+    includeSynonyms: false,
+    resources: [
+      { type: ConfigResourceTypes.BROKER, name: String(brokers[0]!.nodeId), configNames: ['log.dirs', 'log.dir'] },
+    ],
+  });
   const entries = resources[0]!.configEntries;
-  const dirs = entries.find((e) => e.configName === 'log.dirs')?.configValue ?? entries.find((e) => e.configName === 'log.dir')?.configValue;
+  const dirs =
+    entries.find((e) => e.configName === 'log.dirs')?.configValue ??
+    entries.find((e) => e.configName === 'log.dir')?.configValue;
   if (!dirs) throw new Error('the broker reports no log.dirs');
   return dirs.split(',')[0]!;
 }
@@ -110,10 +146,23 @@ export async function segmentFile(admin: Admin, topic: string, partition = 0): P
 export async function batchCodecs(topic: string, admin: Admin): Promise<string[]> {
   const logDirs = await brokerLogDir(admin);
   const codecs: string[] = [];
-  for (const dir of readdirSync(logDirs).filter((d) => d.startsWith(`${topic}-`) && /^\d+$/.test(d.slice(topic.length + 1)))) {
+  for (const dir of readdirSync(logDirs).filter(
+    (d) => d.startsWith(`${topic}-`) && /^\d+$/.test(d.slice(topic.length + 1)),
+  )) {
     const segments = readdirSync(path.join(logDirs, dir)).filter((f) => f.endsWith('.log'));
     if (segments.length === 0) continue;
-    const out = execFileSync('java', ['-Xmx256m', '-cp', `${LIBS}/*`, 'kafka.tools.DumpLogSegments', '--files', segments.map((f) => path.join(logDirs, dir, f)).join(',')], { encoding: 'utf8' });
+    const out = execFileSync(
+      'java',
+      [
+        '-Xmx256m',
+        '-cp',
+        `${LIBS}/*`,
+        'kafka.tools.DumpLogSegments',
+        '--files',
+        segments.map((f) => path.join(logDirs, dir, f)).join(','),
+      ],
+      { encoding: 'utf8' },
+    );
     for (const m of out.matchAll(/compresscodec: (\w+)/g)) codecs.push(m[1]!.toLowerCase());
   }
   return codecs;

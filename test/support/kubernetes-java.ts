@@ -19,7 +19,10 @@ function installJars(): void {
   for (const artifact of ARTIFACTS) {
     const [, name, version] = artifact.split(':');
     if (existsSync(path.join(LIBS, `${name}-${version}.jar`))) continue;
-    execFileSync('mvn', ['-B', '-q', 'dependency:copy', `-Dartifact=${artifact}`, `-DoutputDirectory=${LIBS}`], { stdio: 'pipe', timeout: 300_000 });
+    execFileSync('mvn', ['-B', '-q', 'dependency:copy', `-Dartifact=${artifact}`, `-DoutputDirectory=${LIBS}`], {
+      stdio: 'pipe',
+      timeout: 300_000,
+    });
   }
 }
 
@@ -29,14 +32,22 @@ function compiled(): string {
 }
 
 /** `kind` → "ok" or the reason it is invalid, for every object. */
-export async function validateKubernetes(objects: readonly unknown[]): Promise<Array<{ kind: string; verdict: string }>> {
+export async function validateKubernetes(
+  objects: readonly unknown[],
+): Promise<Array<{ kind: string; verdict: string }>> {
   const classes = compiled();
   const stdout = await new Promise<string>((resolve, reject) => {
-    const child = execFile('java', ['-Xmx256m', '-cp', `${classes}:${LIBS}/*`, 'K8sValidate'], { timeout: 60_000 }, (err, out, stderr) => {
-      // Exit status 1 only says some object is invalid: the lines say which.
-      if (err && (err as { code?: number }).code !== 1) reject(new Error(`K8sValidate failed: ${err.message}\n${stderr}`));
-      else resolve(out);
-    });
+    const child = execFile(
+      'java',
+      ['-Xmx256m', '-cp', `${classes}:${LIBS}/*`, 'K8sValidate'],
+      { timeout: 60_000 },
+      (err, out, stderr) => {
+        // Exit status 1 only says some object is invalid: the lines say which.
+        if (err && (err as { code?: number }).code !== 1)
+          reject(new Error(`K8sValidate failed: ${err.message}\n${stderr}`));
+        else resolve(out);
+      },
+    );
     child.stdin!.end(JSON.stringify(objects));
   });
   return stdout

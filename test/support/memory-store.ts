@@ -24,7 +24,10 @@ export class MemoryStore implements StateStore {
     m.set(contactId, applySwitch(m.get(contactId) ?? NEVER, approved, at));
   }
   async applyMembership(chatId: string, userIds: readonly string[], joined: boolean, at: number) {
-    applyMembershipSwitch(getOr(this.members, chatId, () => new Map<string, Toggle>()), { userIds, joined, at });
+    applyMembershipSwitch(
+      getOr(this.members, chatId, () => new Map<string, Toggle>()),
+      { userIds, joined, at },
+    );
     if (joined) for (const u of userIds) getOr(this.index, u, () => new Set<string>()).add(chatId);
     return this.readChat(chatId);
   }

@@ -62,8 +62,17 @@ export class PrivateBroker {
     const [port, controller] = [await freePort(), await freePort()];
     const dir = mkdtempSync(path.join(tmpdir(), 'pairguard-broker-'));
     const props = path.join(dir, 'server.properties');
-    const secured = opts.secured ? { saslSsl: `127.0.0.1:${await freePort()}`, mtls: `127.0.0.1:${await freePort()}`, certificates: makeTestCertificates(dir) } : null;
-    const listeners = [`PLAINTEXT://127.0.0.1:${port}`, ...(secured ? [`SASL_SSL://${secured.saslSsl}`, `SSL://${secured.mtls}`] : [])];
+    const secured = opts.secured
+      ? {
+          saslSsl: `127.0.0.1:${await freePort()}`,
+          mtls: `127.0.0.1:${await freePort()}`,
+          certificates: makeTestCertificates(dir),
+        }
+      : null;
+    const listeners = [
+      `PLAINTEXT://127.0.0.1:${port}`,
+      ...(secured ? [`SASL_SSL://${secured.saslSsl}`, `SSL://${secured.mtls}`] : []),
+    ];
     writeFileSync(
       props,
       [
@@ -94,9 +103,32 @@ export class PrivateBroker {
     );
     const clusterId = kafkaClusterId();
     const scram = secured
-      ? Object.entries(SASL_USERS).flatMap(([name, password]) => ['SCRAM-SHA-256', 'SCRAM-SHA-512'].flatMap((m) => ['--add-scram', `${m}=[name=${name},password=${password}]`]))
+      ? Object.entries(SASL_USERS).flatMap(([name, password]) =>
+          ['SCRAM-SHA-256', 'SCRAM-SHA-512'].flatMap((m) => [
+            '--add-scram',
+            `${m}=[name=${name},password=${password}]`,
+          ]),
+        )
       : [];
-    execFileSync('java', ['-Xmx256m', `-Dlog4j2.configurationFile=${LOG4J}`, `-Dkafka.logs.dir=${dir}`, '-cp', `${LIBS}/*`, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props, '--ignore-formatted', ...scram], { stdio: 'ignore' });
+    execFileSync(
+      'java',
+      [
+        '-Xmx256m',
+        `-Dlog4j2.configurationFile=${LOG4J}`,
+        `-Dkafka.logs.dir=${dir}`,
+        '-cp',
+        `${LIBS}/*`,
+        'kafka.tools.StorageTool',
+        'format',
+        '-t',
+        clusterId,
+        '-c',
+        props,
+        '--ignore-formatted',
+        ...scram,
+      ],
+      { stdio: 'ignore' },
+    );
     const broker = new PrivateBroker(port, dir, props, secured);
     await broker.start();
     return broker;
@@ -105,8 +137,26 @@ export class PrivateBroker {
   /** Starts the broker on its existing data and waits until it answers. */
   async start(): Promise<void> {
     const out = openSync(path.join(this.dir, 'java.out'), 'a');
-    this.process = spawn('java', ['-Xms128m', '-Xmx512m', `-Dlog4j2.configurationFile=${LOG4J}`, `-Dkafka.logs.dir=${this.dir}`, '-cp', `${LIBS}/*`, 'kafka.Kafka', this.props], { stdio: ['ignore', out, out] });
-    const admin = new Kafka({ clientId: 'private-broker-probe', brokers: [this.brokers], logLevel: logLevel.NOTHING, retry: { retries: 0 } }).admin();
+    this.process = spawn(
+      'java',
+      [
+        '-Xms128m',
+        '-Xmx512m',
+        `-Dlog4j2.configurationFile=${LOG4J}`,
+        `-Dkafka.logs.dir=${this.dir}`,
+        '-cp',
+        `${LIBS}/*`,
+        'kafka.Kafka',
+        this.props,
+      ],
+      { stdio: ['ignore', out, out] },
+    );
+    const admin = new Kafka({
+      clientId: 'private-broker-probe',
+      brokers: [this.brokers],
+      logLevel: logLevel.NOTHING,
+      retry: { retries: 0 },
+    }).admin();
     const deadline = Date.now() + 90_000;
     for (;;) {
       try {
@@ -144,7 +194,9 @@ export class PrivateBroker {
 
 /** TLS and SASL settings of the SASL_SSL and SSL listeners (PEM keystore and truststore, Kafka 2.7+). */
 function securedProperties(certs: TestCertificates): string[] {
-  const plainUsers = Object.entries(SASL_USERS).map(([name, password]) => `user_${name}="${password}"`).join(' ');
+  const plainUsers = Object.entries(SASL_USERS)
+    .map(([name, password]) => `user_${name}="${password}"`)
+    .join(' ');
   return [
     'ssl.keystore.type=PEM',
     `ssl.keystore.location=${certs.serverKeystoreFile}`,

@@ -26,15 +26,39 @@ function bindable(port: number): Promise<boolean> {
 async function freeClusterPort(taken: Set<number>): Promise<number> {
   for (;;) {
     const port = await freePort();
-    if (port + BUS_OFFSET <= 65535 && !taken.has(port) && !taken.has(port + BUS_OFFSET) && (await bindable(port + BUS_OFFSET))) return port;
+    if (
+      port + BUS_OFFSET <= 65535 &&
+      !taken.has(port) &&
+      !taken.has(port + BUS_OFFSET) &&
+      (await bindable(port + BUS_OFFSET))
+    )
+      return port;
   }
 }
 
 function spawnNode(port: number, dir: string): ChildProcess {
-  return spawn('redis-server', [
-    '--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes', '--cluster-config-file', path.join(dir, `nodes-${port}.conf`),
-    '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no',
-  ], { stdio: 'ignore' });
+  return spawn(
+    'redis-server',
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--cluster-enabled',
+      'yes',
+      '--cluster-config-file',
+      path.join(dir, `nodes-${port}.conf`),
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      dir,
+      '--daemonize',
+      'no',
+    ],
+    { stdio: 'ignore' },
+  );
 }
 
 export class PrivateRedisCluster {
@@ -62,8 +86,19 @@ export class PrivateRedisCluster {
     const cluster = new PrivateRedisCluster(ports, dir, processes);
     try {
       for (const port of ports) await waitFor(`redis on ${port}`, () => cluster.answers(port));
-      await run('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes']);
-      await waitFor('cluster_state:ok on every node', async () => (await Promise.all(ports.map((p) => cluster.info(p)))).every((i) => /cluster_state:ok/.test(i)), 30_000);
+      await run('redis-cli', [
+        '--cluster',
+        'create',
+        ...ports.map((p) => `127.0.0.1:${p}`),
+        '--cluster-replicas',
+        '0',
+        '--cluster-yes',
+      ]);
+      await waitFor(
+        'cluster_state:ok on every node',
+        async () => (await Promise.all(ports.map((p) => cluster.info(p)))).every((i) => /cluster_state:ok/.test(i)),
+        30_000,
+      );
     } catch (err) {
       await cluster.destroy();
       throw err;
@@ -85,12 +120,23 @@ export class PrivateRedisCluster {
     }
     this.processes[i] = spawnNode(port, this.dir);
     await waitFor(`redis on ${port}`, () => this.answers(port));
-    await waitFor('cluster_state:ok on every node', async () => (await Promise.all(this.ports.map((q) => this.info(q)))).every((info) => /cluster_state:ok/.test(info)), 30_000);
+    await waitFor(
+      'cluster_state:ok on every node',
+      async () =>
+        (await Promise.all(this.ports.map((q) => this.info(q)))).every((info) => /cluster_state:ok/.test(info)),
+      30_000,
+    );
   }
 
   /** A direct client of one node (not cluster-aware: it sees only that node's keys). */
   node(port: number): Redis {
-    return new Redis({ host: '127.0.0.1', port, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+    return new Redis({
+      host: '127.0.0.1',
+      port,
+      lazyConnect: true,
+      retryStrategy: () => null,
+      maxRetriesPerRequest: 0,
+    });
   }
 
   async destroy(): Promise<void> {
@@ -121,7 +167,13 @@ export class PrivateRedisCluster {
   private async answers(port: number): Promise<boolean> {
     const r = this.node(port);
     r.on('error', () => undefined);
-    const ok = await r.connect().then(() => r.ping()).then(() => true, () => false);
+    const ok = await r
+      .connect()
+      .then(() => r.ping())
+      .then(
+        () => true,
+        () => false,
+      );
     r.disconnect();
     return ok;
   }

@@ -39,7 +39,9 @@ export class PrivateRedis {
 
   /** The default user's URL (with its password when it has one). */
   get url(): string {
-    return this.opts.password === undefined ? `redis://127.0.0.1:${this.port}` : this.urlFor('default', this.opts.password);
+    return this.opts.password === undefined
+      ? `redis://127.0.0.1:${this.port}`
+      : this.urlFor('default', this.opts.password);
   }
 
   /** A URL that logs in as `user` with `password`. */
@@ -61,7 +63,23 @@ export class PrivateRedis {
       ...(this.opts.password === undefined ? [] : ['--requirepass', this.opts.password]),
       ...(this.opts.users ?? []).flatMap((u) => ['--user', u.name, 'on', `>${u.password}`, ...u.rules]),
     ];
-    this.process = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', ...persistence, '--dir', this.dir, ...auth, ...(this.opts.args ?? [])], { stdio: 'ignore' });
+    this.process = spawn(
+      'redis-server',
+      [
+        '--port',
+        String(this.port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        ...persistence,
+        '--dir',
+        this.dir,
+        ...auth,
+        ...(this.opts.args ?? []),
+      ],
+      { stdio: 'ignore' },
+    );
     await waitFor(`redis on ${this.port}`, () => this.answers());
   }
 
@@ -82,7 +100,13 @@ export class PrivateRedis {
   private async answers(): Promise<boolean> {
     const r = new Redis(this.url, { lazyConnect: true, retryStrategy: () => null });
     r.on('error', () => undefined);
-    const ok = await r.connect().then(() => r.ping()).then(() => true, () => false);
+    const ok = await r
+      .connect()
+      .then(() => r.ping())
+      .then(
+        () => true,
+        () => false,
+      );
     r.disconnect();
     return ok;
   }

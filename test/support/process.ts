@@ -51,7 +51,10 @@ export function startProcess(args: string[], vars: NodeJS.ProcessEnv): RunningMo
   return { child, output: () => out, exited };
 }
 
-export function runToEnd(args: string[], vars: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runToEnd(
+  args: string[],
+  vars: NodeJS.ProcessEnv,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const p = spawn(process.execPath, [BIN, ...args], { env: vars });
     let stdout = '';

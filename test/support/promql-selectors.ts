@@ -29,7 +29,11 @@ export function vectorSelectors(expr: string): VectorSelector[] {
           const c = m.getChild(name);
           return c ? expr.slice(c.from, c.to) : '';
         };
-        matchers.push({ label: part('LabelName'), op: part('MatchOp'), value: JSON.parse(part('StringLiteral')) as string });
+        matchers.push({
+          label: part('LabelName'),
+          op: part('MatchOp'),
+          value: JSON.parse(part('StringLiteral')) as string,
+        });
       }
       found.push({ text: expr.slice(node.from, node.to), metric: id ? expr.slice(id.from, id.to) : '', matchers });
     },

@@ -3,7 +3,10 @@ import { parser } from '@prometheus-io/lezer-promql';
 import { Metrics } from '../../src/observability/metrics.js';
 
 /** Grafana's interval variables, and the on-call dashboard's job, namespace and instance at their defaults (pairguard, All, All), with the values a query gets when Grafana runs it. */
-export function withGrafanaVariables(expr: string, values: { rateInterval: string; range: string } = { rateInterval: '1m', range: '1h' }): string {
+export function withGrafanaVariables(
+  expr: string,
+  values: { rateInterval: string; range: string } = { rateInterval: '1m', range: '1h' },
+): string {
   return expr
     .replaceAll('$__rate_interval', values.rateInterval)
     .replaceAll('$__range', values.range)
@@ -39,7 +42,8 @@ export async function exportedMetricNames(): Promise<Set<string>> {
   const metrics = new Metrics({ processMetrics: true });
   const names = new Set(PROMETHEUS_SERIES);
   for (const m of await metrics.registry.getMetricsAsJSON()) {
-    if (String(m.type) === 'histogram') for (const suffix of ['_bucket', '_sum', '_count']) names.add(`${m.name}${suffix}`);
+    if (String(m.type) === 'histogram')
+      for (const suffix of ['_bucket', '_sum', '_count']) names.add(`${m.name}${suffix}`);
     else names.add(m.name);
   }
   return names;

@@ -4,9 +4,32 @@
  * scripts call are checked against the ACL like any other, so they are listed too.
  */
 export const PAIRGUARD_ACL_COMMANDS = [
-  '+ping', '+info', '+client|setname', '+select', '+evalsha', '+eval', '+exists', '+set', '+pexpire',
-  '+zadd', '+zscore', '+zcard', '+zcount', '+zremrangebyscore', '+del',
-  '+hget', '+hexists', '+hgetall', '+hmget', '+hset', '+hsetnx', '+hdel', '+sadd', '+srem', '+scard', '+smembers',
+  '+ping',
+  '+info',
+  '+client|setname',
+  '+select',
+  '+evalsha',
+  '+eval',
+  '+exists',
+  '+set',
+  '+pexpire',
+  '+zadd',
+  '+zscore',
+  '+zcard',
+  '+zcount',
+  '+zremrangebyscore',
+  '+del',
+  '+hget',
+  '+hexists',
+  '+hgetall',
+  '+hmget',
+  '+hset',
+  '+hsetnx',
+  '+hdel',
+  '+sadd',
+  '+srem',
+  '+scard',
+  '+smembers',
 ] as const;
 
 /** ACL SETUSER rules for a user limited to `prefix` and PAIRGUARD_ACL_COMMANDS. */

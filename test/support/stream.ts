@@ -22,22 +22,80 @@ export function knownStream(chats: number, base: number, tag = 's'): KnownStream
   const json = JSON.stringify;
   const at = (s: number) => new Date(base + s).toISOString();
   const out: KnownStream = { approvals: [], membership: [], messages: [], expected: new Set(), starts: [] };
-  const mark = () => out.starts.push({ approvals: out.approvals.length, membership: out.membership.length, messages: out.messages.length });
+  const mark = () =>
+    out.starts.push({
+      approvals: out.approvals.length,
+      membership: out.membership.length,
+      messages: out.messages.length,
+    });
   for (let c = 0; c < chats; c++) {
     mark();
     const chat = `${tag}-chat-${c}`;
     const [a, b, d] = [`${tag}${c}-a`, `${tag}${c}-b`, `${tag}${c}-d`];
-    for (const [x, y] of [[a, b], [a, d], [b, d]] as const) {
+    for (const [x, y] of [
+      [a, b],
+      [a, d],
+      [b, d],
+    ] as const) {
       if (c % 5 === 0 && x === b && y === d) {
         out.expected.add(`${chat}|${b}|${d}`);
         continue;
       }
-      out.approvals.push({ key: x, value: json({ type: 'contact.approved', eventId: `${tag}-ap-${c}-${x}-${y}`, occurredAt: at(c), childId: x, contactId: y }) });
-      out.approvals.push({ key: y, value: json({ type: 'contact.approved', eventId: `${tag}-ap-${c}-${y}-${x}`, occurredAt: at(c), childId: y, contactId: x }) });
+      out.approvals.push({
+        key: x,
+        value: json({
+          type: 'contact.approved',
+          eventId: `${tag}-ap-${c}-${x}-${y}`,
+          occurredAt: at(c),
+          childId: x,
+          contactId: y,
+        }),
+      });
+      out.approvals.push({
+        key: y,
+        value: json({
+          type: 'contact.approved',
+          eventId: `${tag}-ap-${c}-${y}-${x}`,
+          occurredAt: at(c),
+          childId: y,
+          contactId: x,
+        }),
+      });
     }
-    out.membership.push({ key: chat, value: json({ type: 'chat.created', eventId: `${tag}-cc-${c}`, occurredAt: at(c + 1), chatId: chat, createdBy: a, members: [a, b] }) });
-    out.membership.push({ key: chat, value: json({ type: 'member.added', eventId: `${tag}-ma-${c}`, occurredAt: at(c + 2), chatId: chat, userId: d, addedBy: a }) });
-    out.messages.push({ key: chat, value: json({ type: 'message.sent', eventId: `${tag}-ms-${c}`, occurredAt: at(c + 3), chatId: chat, messageId: `m${c}`, senderId: a, text: 'hi' }) });
+    out.membership.push({
+      key: chat,
+      value: json({
+        type: 'chat.created',
+        eventId: `${tag}-cc-${c}`,
+        occurredAt: at(c + 1),
+        chatId: chat,
+        createdBy: a,
+        members: [a, b],
+      }),
+    });
+    out.membership.push({
+      key: chat,
+      value: json({
+        type: 'member.added',
+        eventId: `${tag}-ma-${c}`,
+        occurredAt: at(c + 2),
+        chatId: chat,
+        userId: d,
+        addedBy: a,
+      }),
+    });
+    out.messages.push({
+      key: chat,
+      value: json({
+        type: 'message.sent',
+        eventId: `${tag}-ms-${c}`,
+        occurredAt: at(c + 3),
+        chatId: chat,
+        messageId: `m${c}`,
+        senderId: a,
+        text: 'hi',
+      }),
+    });
   }
   mark();
   return out;
@@ -48,7 +106,13 @@ export function knownStream(chats: number, base: number, tag = 's'): KnownStream
  * that everything a chat's events depend on is on its topic first (contract §1). Returns how
  * many records it produced.
  */
-export async function produceChats(producer: Producer, env: TestEnv, s: KnownStream, from: number, to: number): Promise<number> {
+export async function produceChats(
+  producer: Producer,
+  env: TestEnv,
+  s: KnownStream,
+  from: number,
+  to: number,
+): Promise<number> {
   const [a, b] = [s.starts[from]!, s.starts[to]!];
   const parts = [
     [env.config.topics.approvals, s.approvals.slice(a.approvals, b.approvals)],
@@ -56,7 +120,8 @@ export async function produceChats(producer: Producer, env: TestEnv, s: KnownStr
     [env.config.topics.messages, s.messages.slice(a.messages, b.messages)],
   ] as const;
   for (const [topic, records] of parts) {
-    for (let i = 0; i < records.length; i += 2000) await producer.send({ topic, messages: records.slice(i, i + 2000), acks: -1 });
+    for (let i = 0; i < records.length; i += 2000)
+      await producer.send({ topic, messages: records.slice(i, i + 2000), acks: -1 });
   }
   return parts.reduce((n, [, records]) => n + records.length, 0);
 }
@@ -88,7 +153,9 @@ export async function expectExactAnswers(env: TestEnv, s: KnownStream): Promise<
   expect(new Set(byPairing.keys())).toEqual(s.expected);
   for (const [k, ids] of byPairing) expect(ids.size, `distinct alertIds for ${k}`).toBe(1);
 
-  const freezes = (await readTopic<FreezeCommand>(env.admin, env.config.topics.control, env.kafka)).filter((r) => r.value.type === 'chat.freeze');
+  const freezes = (await readTopic<FreezeCommand>(env.admin, env.config.topics.control, env.kafka)).filter(
+    (r) => r.value.type === 'chat.freeze',
+  );
   const byChat = new Map<string, Set<string>>();
   for (const f of freezes) byChat.set(f.value.chatId, (byChat.get(f.value.chatId) ?? new Set()).add(f.value.alertId));
   expect(byChat.size).toBe(s.expected.size);

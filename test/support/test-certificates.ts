@@ -28,20 +28,58 @@ function openssl(args: string[]): void {
 function selfSignedCa(dir: string, name: string): { cert: string; key: string } {
   const cert = path.join(dir, `${name}.pem`);
   const key = path.join(dir, `${name}.key`);
-  openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', `/CN=pairguard test ${name}`,
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+  openssl([
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    key,
+    '-out',
+    cert,
+    '-days',
+    '2',
+    '-subj',
+    `/CN=pairguard test ${name}`,
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+  ]);
   return { cert, key };
 }
 
 /** A key and a certificate signed by the CA, with the given extensions (openssl x509 -extfile syntax). */
-function signed(dir: string, name: string, ca: { cert: string; key: string }, extensions: string[]): { cert: string; key: string } {
+function signed(
+  dir: string,
+  name: string,
+  ca: { cert: string; key: string },
+  extensions: string[],
+): { cert: string; key: string } {
   const key = path.join(dir, `${name}.key`);
   const csr = path.join(dir, `${name}.csr`);
   const cert = path.join(dir, `${name}.pem`);
   const ext = path.join(dir, `${name}.ext`);
   writeFileSync(ext, `${extensions.join('\n')}\n`);
   openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', csr, '-subj', `/CN=${name}`]);
-  openssl(['x509', '-req', '-in', csr, '-CA', ca.cert, '-CAkey', ca.key, '-CAcreateserial', '-out', cert, '-days', '2', '-extfile', ext]);
+  openssl([
+    'x509',
+    '-req',
+    '-in',
+    csr,
+    '-CA',
+    ca.cert,
+    '-CAkey',
+    ca.key,
+    '-CAcreateserial',
+    '-out',
+    cert,
+    '-days',
+    '2',
+    '-extfile',
+    ext,
+  ]);
   return { cert, key };
 }
 
@@ -49,10 +87,26 @@ function signed(dir: string, name: string, ca: { cert: string; key: string }, ex
 export function makeTestCertificates(dir: string): TestCertificates {
   const ca = selfSignedCa(dir, 'ca');
   const other = selfSignedCa(dir, 'other-ca');
-  const server = signed(dir, 'broker', ca, ['subjectAltName=IP:127.0.0.1,DNS:localhost', 'extendedKeyUsage=serverAuth', 'keyUsage=critical,digitalSignature,keyEncipherment']);
-  const client = signed(dir, 'pairguard-client', ca, ['extendedKeyUsage=clientAuth', 'keyUsage=critical,digitalSignature,keyEncipherment']);
+  const server = signed(dir, 'broker', ca, [
+    'subjectAltName=IP:127.0.0.1,DNS:localhost',
+    'extendedKeyUsage=serverAuth',
+    'keyUsage=critical,digitalSignature,keyEncipherment',
+  ]);
+  const client = signed(dir, 'pairguard-client', ca, [
+    'extendedKeyUsage=clientAuth',
+    'keyUsage=critical,digitalSignature,keyEncipherment',
+  ]);
   const serverKeystoreFile = path.join(dir, 'broker-keystore.pem');
   // The chain a production broker sends: its own certificate, then the CA's.
-  writeFileSync(serverKeystoreFile, readFileSync(server.key, 'utf8') + readFileSync(server.cert, 'utf8') + readFileSync(ca.cert, 'utf8'));
-  return { caFile: ca.cert, otherCaFile: other.cert, serverKeystoreFile, clientCertFile: client.cert, clientKeyFile: client.key };
+  writeFileSync(
+    serverKeystoreFile,
+    readFileSync(server.key, 'utf8') + readFileSync(server.cert, 'utf8') + readFileSync(ca.cert, 'utf8'),
+  );
+  return {
+    caFile: ca.cert,
+    otherCaFile: other.cert,
+    serverKeystoreFile,
+    clientCertFile: client.cert,
+    clientKeyFile: client.key,
+  };
 }

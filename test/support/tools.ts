@@ -37,7 +37,8 @@ function tool(found: string[] | null, what: string, install: string): Tool {
   return {
     skip: !found && !IN_CI,
     command() {
-      if (!found) throw new Error(`${what} is not installed, and CI must run these tests: ${install} (.ci/run does this)`);
+      if (!found)
+        throw new Error(`${what} is not installed, and CI must run these tests: ${install} (.ci/run does this)`);
       return found;
     },
   };
@@ -67,7 +68,10 @@ export function composeTool(): Tool {
 /** Runs a tool, returning its output; a failure shows the tool's own output. */
 export function runTool(command: string[], args: string[]): string {
   try {
-    return execFileSync(command[0]!, [...command.slice(1), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    return execFileSync(command[0]!, [...command.slice(1), ...args], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
   } catch (err) {
     const e = err as { stdout?: string; stderr?: string; message: string };
     throw new Error(`${[...command, ...args].join(' ')} failed:\n${e.stdout ?? ''}${e.stderr ?? e.message}`);

@@ -13,7 +13,11 @@ describe('bin/pairguard.js', () => {
       cpSync('bin/pairguard.js', path.join(dir, 'bin/pairguard.js'));
       cpSync('package.json', path.join(dir, 'package.json'));
       const r = spawnSync(process.execPath, [path.join(dir, 'bin/pairguard.js'), '--version'], { encoding: 'utf8' });
-      expect([r.status, r.stdout, r.stderr]).toEqual([1, '', 'pairguard: dist/ is not built; run `npm run build` in this checkout\n']);
+      expect([r.status, r.stdout, r.stderr]).toEqual([
+        1,
+        '',
+        'pairguard: dist/ is not built; run `npm run build` in this checkout\n',
+      ]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -22,7 +26,16 @@ describe('bin/pairguard.js', () => {
   it('on an older Node, says which one it needs in one line', () => {
     // The version check runs first; Node's own version is what it reads, so an older one is
     // faked here (test/integration/package.test.ts runs a real older Node when the machine has one).
-    const r = spawnSync(process.execPath, ['--import', 'data:text/javascript,Object.defineProperty(process.versions, "node", { value: "22.11.0" })', 'bin/pairguard.js', '--version'], { encoding: 'utf8' });
+    const r = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'data:text/javascript,Object.defineProperty(process.versions, "node", { value: "22.11.0" })',
+        'bin/pairguard.js',
+        '--version',
+      ],
+      { encoding: 'utf8' },
+    );
     expect([r.status, r.stdout, r.stderr]).toEqual([1, '', 'pairguard needs Node.js 24 or later (this is v22.11.0)\n']);
   });
 });

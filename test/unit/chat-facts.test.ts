@@ -17,14 +17,19 @@ const chatWorld = fc.integer({ min: 1, max: 7 }).chain((n) => {
   return fc.record({
     users: fc.constant(users),
     members: fc.array(switches, { minLength: n, maxLength: n }),
-    roles: fc.array(fc.array(fc.tuple(fc.constantFrom('child' as const, 'adult' as const), moment), { maxLength: 2 }), { minLength: n, maxLength: n }),
+    roles: fc.array(fc.array(fc.tuple(fc.constantFrom('child' as const, 'adult' as const), moment), { maxLength: 2 }), {
+      minLength: n,
+      maxLength: n,
+    }),
     approvals: fc.array(fc.tuple(fc.nat(n - 1), fc.nat(n - 1), switches), { maxLength: n * n }),
     extra: fc.subarray([...users, 'outsider']),
     at: moment,
     scope: fc.oneof(
       fc.constant<Scope>({ kind: 'all' }),
       fc.constantFrom(...users, 'outsider').map((userId): Scope => ({ kind: 'user', userId })),
-      fc.tuple(fc.constantFrom(...users), fc.constantFrom(...users, 'outsider')).map(([a, b]): Scope => ({ kind: 'pair', a, b })),
+      fc
+        .tuple(fc.constantFrom(...users), fc.constantFrom(...users, 'outsider'))
+        .map(([a, b]): Scope => ({ kind: 'pair', a, b })),
     ),
   });
 });

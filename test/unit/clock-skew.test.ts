@@ -33,17 +33,26 @@ describe('the moment an event is judged at', () => {
 
   it('is occurredAt, marked past, when it is further behind than the bound: replayed history is judged as stated', () => {
     expect(judgedMoment(T0 - 301_000, clock(0))).toEqual({ at: T0 - 301_000, skew: 'past' });
-    expect(decodeInput('membership', added('1970-01-01T00:00:00Z'), limits, clock(0))).toMatchObject({ ok: true, at: 0, skew: 'past' });
+    expect(decodeInput('membership', added('1970-01-01T00:00:00Z'), limits, clock(0))).toMatchObject({
+      ok: true,
+      at: 0,
+      skew: 'past',
+    });
   });
 
   it('is occurredAt when the record has no timestamp, or none is given (as the audit reads history)', () => {
-    for (const timestamp of [-1, Number.NaN]) expect(judgedMoment(T0 + 10 * SKEW, { timestamp, maxSkewMs: SKEW })).toEqual({ at: T0 + 10 * SKEW });
+    for (const timestamp of [-1, Number.NaN])
+      expect(judgedMoment(T0 + 10 * SKEW, { timestamp, maxSkewMs: SKEW })).toEqual({ at: T0 + 10 * SKEW });
     expect(decodeInput('membership', added(iso(3600)), limits)).toMatchObject({ ok: true, at: T0 + 3_600_000 });
     expect(decodeInput('membership', added(iso(3600)), limits)).not.toHaveProperty('skew');
   });
 
   it('is bounded for a reviewer unfreeze too (one dated 9999 would clear every violation until then)', () => {
-    const d = decodeControl(buf({ type: 'chat.unfrozen', chatId: 'c', by: 'rev', occurredAt: '9999-01-01T00:00:00Z' }), limits, clock(5));
+    const d = decodeControl(
+      buf({ type: 'chat.unfrozen', chatId: 'c', by: 'rev', occurredAt: '9999-01-01T00:00:00Z' }),
+      limits,
+      clock(5),
+    );
     expect(d).toMatchObject({ ok: true, at: T0 + 5000, skew: 'future' });
   });
 
@@ -80,13 +89,47 @@ describe('a future-dated fact judged as of its record', () => {
       const d = decodeInput(stream, value, limits, withClock ? clock(s) : undefined);
       if (!d.ok) throw new Error(d.detail);
       const e: InputEvent = d.event;
-      return (await judgeEvent(deps, { event: e, at: d.at, ref: { eventId: e.eventId, type: e.type, topic: stream, partition: 0, offset: offset++ } })).outputs;
+      return (
+        await judgeEvent(deps, {
+          event: e,
+          at: d.at,
+          ref: { eventId: e.eventId, type: e.type, topic: stream, partition: 0, offset: offset++ },
+        })
+      ).outputs;
     };
-    for (const [c, x] of [['A', 'C'], ['C', 'A']] as const) {
-      await judge(buf({ type: 'user.registered', eventId: `r${c}`, occurredAt: iso(0), userId: c, role: 'child' }), 'approvals', 0);
-      await judge(buf({ type: 'contact.approved', eventId: `a${c}`, occurredAt: '9999-12-31T00:00:00Z', childId: c, contactId: x }), 'approvals', 10);
+    for (const [c, x] of [
+      ['A', 'C'],
+      ['C', 'A'],
+    ] as const) {
+      await judge(
+        buf({ type: 'user.registered', eventId: `r${c}`, occurredAt: iso(0), userId: c, role: 'child' }),
+        'approvals',
+        0,
+      );
+      await judge(
+        buf({
+          type: 'contact.approved',
+          eventId: `a${c}`,
+          occurredAt: '9999-12-31T00:00:00Z',
+          childId: c,
+          contactId: x,
+        }),
+        'approvals',
+        10,
+      );
     }
-    return judge(buf({ type: 'chat.created', eventId: 'g', occurredAt: iso(20), chatId: 'g', createdBy: 'A', members: ['A', 'C'] }), 'membership', 20);
+    return judge(
+      buf({
+        type: 'chat.created',
+        eventId: 'g',
+        occurredAt: iso(20),
+        chatId: 'g',
+        createdBy: 'A',
+        members: ['A', 'C'],
+      }),
+      'membership',
+      20,
+    );
   }
 
   it('takes effect at the record timestamp: the approvals count for a chat created after their records', async () => {
@@ -95,17 +138,25 @@ describe('a future-dated fact judged as of its record', () => {
 
   it('would otherwise be taken at its word: the chat is frozen, falsely', async () => {
     const outputs = await approvedInTheFuture(false);
-    expect(outputs.filter((o) => o.kind === 'alert').map((o) => (o.kind === 'alert' ? o.record.pair : null))).toEqual([['A', 'C']]);
+    expect(outputs.filter((o) => o.kind === 'alert').map((o) => (o.kind === 'alert' ? o.record.pair : null))).toEqual([
+      ['A', 'C'],
+    ]);
   });
 });
 
 describe('history read back (the audit)', () => {
   it('bounds skew as the monitor does when given the record timestamp and the bound', () => {
     const value = added('9999-12-31T23:59:59.999Z');
-    expect(classify('membership', value, { ...limits, maxClockSkewMs: SKEW }, 0, T0)).toMatchObject({ at: T0, timed: true });
+    expect(classify('membership', value, { ...limits, maxClockSkewMs: SKEW }, 0, T0)).toMatchObject({
+      at: T0,
+      timed: true,
+    });
     expect(classify('membership', value, limits, 0, T0).at).toBe(Date.parse('9999-12-31T23:59:59.999Z'));
     const unfreeze = buf({ type: 'chat.unfrozen', chatId: 'c', occurredAt: '9999-01-01T00:00:00Z' });
-    expect(classify('control', unfreeze, { ...limits, maxClockSkewMs: SKEW }, 0, T0)).toMatchObject({ at: T0, content: { kind: 'unfreeze' } });
+    expect(classify('control', unfreeze, { ...limits, maxClockSkewMs: SKEW }, 0, T0)).toMatchObject({
+      at: T0,
+      content: { kind: 'unfreeze' },
+    });
   });
 });
 
@@ -113,7 +164,8 @@ describe('PAIRGUARD_MAX_CLOCK_SKEW', () => {
   it('defaults to 300 seconds and stops start-up with one line naming it when bad', () => {
     expect(loadConfig({}).maxClockSkewSeconds).toBe(300);
     expect(loadConfig({ PAIRGUARD_MAX_CLOCK_SKEW: '0' }).maxClockSkewSeconds).toBe(0);
-    for (const bad of ['-1', '5m', '1.5', '86401']) expect(() => loadConfig({ PAIRGUARD_MAX_CLOCK_SKEW: bad })).toThrow(/^invalid PAIRGUARD_MAX_CLOCK_SKEW: [^\n]*$/);
+    for (const bad of ['-1', '5m', '1.5', '86401'])
+      expect(() => loadConfig({ PAIRGUARD_MAX_CLOCK_SKEW: bad })).toThrow(/^invalid PAIRGUARD_MAX_CLOCK_SKEW: [^\n]*$/);
   });
 });
 

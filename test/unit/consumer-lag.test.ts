@@ -49,7 +49,10 @@ describe('consumer lag', () => {
     expect(lag.knows('t', 0)).toBe(false);
     lag.observed('t', 0, 5n, 5n);
     lag.observed('t', 1, 5n, 3n);
-    expect(lag.rows().map((r) => [r.partition, r.records])).toEqual([[0, 0], [1, 2]]);
+    expect(lag.rows().map((r) => [r.partition, r.records])).toEqual([
+      [0, 0],
+      [1, 2],
+    ]);
     lag.assigned(['t'], { t: [1] });
     expect(lag.rows().map((r) => r.partition)).toEqual([1]);
   });
@@ -70,7 +73,12 @@ describe('consumer lag', () => {
 describe('metric series', () => {
   it('exist at zero before the first event, with topic, reason, trigger, consumer and direction labels only', async () => {
     const metrics = new Metrics({ processMetrics: false });
-    metrics.initialise({ consumers: [['approvals', ['kids.approvals']], ['membership', ['kids.membership', 'kids.chat-control']]] });
+    metrics.initialise({
+      consumers: [
+        ['approvals', ['kids.approvals']],
+        ['membership', ['kids.membership', 'kids.chat-control']],
+      ],
+    });
     const text = await metrics.registry.metrics();
     expect(text).toContain('pairguard_violations_total{trigger="member.added"} 0');
     expect(text).toContain('pairguard_dead_letters_total{topic="kids.chat-control",reason="invalid-json"} 0');
@@ -79,12 +87,20 @@ describe('metric series', () => {
     expect(text).toContain('pairguard_consumer_crashes_total{consumer="approvals",restart="false"} 0');
     expect(text).toContain('pairguard_frozen_chats 0');
     // pairguard_build_info's labels describe the process (version, revision, node), one series.
-    const [build, ...others] = [text.split('\n').filter((l) => l.startsWith('pairguard_build_info')), text.split('\n').filter((l) => !l.startsWith('pairguard_build_info')).join('\n')];
+    const [build, ...others] = [
+      text.split('\n').filter((l) => l.startsWith('pairguard_build_info')),
+      text
+        .split('\n')
+        .filter((l) => !l.startsWith('pairguard_build_info'))
+        .join('\n'),
+    ];
     expect(build).toHaveLength(1);
     expect(build[0]).toMatch(/^pairguard_build_info\{version="[^"]+",revision="[^"]+",node="v\d+\.\d+\.\d+"\} 1$/);
     const labels = new Set([...others.join('\n').matchAll(/[{,](\w+)="/g)].map((m) => m[1]));
     // direction is the clock-skew counter's: future or past, nothing else.
     expect([...labels].sort()).toEqual(['consumer', 'direction', 'le', 'reason', 'restart', 'topic', 'trigger']);
-    expect(new Set([...others.join('\n').matchAll(/direction="(\w+)"/g)].map((m) => m[1]))).toEqual(new Set(['future', 'past']));
+    expect(new Set([...others.join('\n').matchAll(/direction="(\w+)"/g)].map((m) => m[1]))).toEqual(
+      new Set(['future', 'past']),
+    );
   });
 });

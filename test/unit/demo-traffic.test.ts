@@ -27,10 +27,24 @@ describe('demo traffic', () => {
           dead++;
           continue;
         }
-        const j = await judgeEvent(deps, { event: decoded.event, at: decoded.at, ref: { eventId: decoded.event.eventId, type: decoded.event.type, topic: r.role, partition: 0, offset: offset++ } });
+        const j = await judgeEvent(deps, {
+          event: decoded.event,
+          at: decoded.at,
+          ref: {
+            eventId: decoded.event.eventId,
+            type: decoded.event.type,
+            topic: r.role,
+            partition: 0,
+            offset: offset++,
+          },
+        });
         alerts += j.outputs.filter((o) => o.kind === 'alert').length;
       }
-      expect([scene.kind, alerts, dead], scene.story).toEqual([scene.kind, scene.kind === 'violation' ? 1 : 0, scene.kind === 'malformed' ? 1 : 0]);
+      expect([scene.kind, alerts, dead], scene.story).toEqual([
+        scene.kind,
+        scene.kind === 'violation' ? 1 : 0,
+        scene.kind === 'malformed' ? 1 : 0,
+      ]);
     }
     const kinds = scenes.map((s) => s.kind);
     expect(kinds.filter((k) => k === 'violation').length).toBe(11);

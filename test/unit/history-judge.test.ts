@@ -8,19 +8,38 @@ import { World } from '../../src/synthetic/world.js';
 const T0 = Date.parse('2026-11-21T10:00:00.000Z');
 let seq = 0;
 const iso = (s: number) => new Date(T0 + s * 1000).toISOString();
-const reg = (userId: string, role: 'child' | 'adult', s: number) => ({ type: 'user.registered', eventId: `e${++seq}`, occurredAt: iso(s), userId, role }) as const;
-const approve = (childId: string, contactId: string, s: number) => ({ type: 'contact.approved', eventId: `e${++seq}`, occurredAt: iso(s), childId, contactId }) as const;
-const revoke = (childId: string, contactId: string, s: number) => ({ type: 'contact.revoked', eventId: `e${++seq}`, occurredAt: iso(s), childId, contactId }) as const;
-const created = (chatId: string, members: string[], s: number) => ({ type: 'chat.created', eventId: `e${++seq}`, occurredAt: iso(s), chatId, createdBy: members[0]!, members }) as const;
-const added = (chatId: string, userId: string, s: number) => ({ type: 'member.added', eventId: `e${++seq}`, occurredAt: iso(s), chatId, userId }) as const;
-const removed = (chatId: string, userId: string, s: number) => ({ type: 'member.removed', eventId: `e${++seq}`, occurredAt: iso(s), chatId, userId }) as const;
-const message = (chatId: string, senderId: string, s: number) => ({ type: 'message.sent', eventId: `e${++seq}`, occurredAt: iso(s), chatId, messageId: `m${seq}`, senderId }) as const;
+const reg = (userId: string, role: 'child' | 'adult', s: number) =>
+  ({ type: 'user.registered', eventId: `e${++seq}`, occurredAt: iso(s), userId, role }) as const;
+const approve = (childId: string, contactId: string, s: number) =>
+  ({ type: 'contact.approved', eventId: `e${++seq}`, occurredAt: iso(s), childId, contactId }) as const;
+const revoke = (childId: string, contactId: string, s: number) =>
+  ({ type: 'contact.revoked', eventId: `e${++seq}`, occurredAt: iso(s), childId, contactId }) as const;
+const created = (chatId: string, members: string[], s: number) =>
+  ({
+    type: 'chat.created',
+    eventId: `e${++seq}`,
+    occurredAt: iso(s),
+    chatId,
+    createdBy: members[0]!,
+    members,
+  }) as const;
+const added = (chatId: string, userId: string, s: number) =>
+  ({ type: 'member.added', eventId: `e${++seq}`, occurredAt: iso(s), chatId, userId }) as const;
+const removed = (chatId: string, userId: string, s: number) =>
+  ({ type: 'member.removed', eventId: `e${++seq}`, occurredAt: iso(s), chatId, userId }) as const;
+const message = (chatId: string, senderId: string, s: number) =>
+  ({ type: 'message.sent', eventId: `e${++seq}`, occurredAt: iso(s), chatId, messageId: `m${seq}`, senderId }) as const;
 const friends = (a: string, b: string, s: number) => [approve(a, b, s), approve(b, a, s)];
 
 function audit(events: Array<InputEvent | InputEvent[]>, window = {}, frozen: string[] = []): AuditedChat[] {
   const j = new HistoryJudge();
   let offset = 0;
-  for (const e of events.flat()) j.apply({ event: e, at: Date.parse(e.occurredAt), ref: { eventId: e.eventId, type: e.type, topic: 't', partition: 0, offset: offset++ } });
+  for (const e of events.flat())
+    j.apply({
+      event: e,
+      at: Date.parse(e.occurredAt),
+      ref: { eventId: e.eventId, type: e.type, topic: 't', partition: 0, offset: offset++ },
+    });
   for (const c of frozen) j.freeze(c, T0);
   return j.report(window);
 }
@@ -46,7 +65,17 @@ describe('the history judge', () => {
       {
         pair: ['B', 'C'],
         episodes: [
-          expect.objectContaining({ start: iso(10), end: iso(70), ongoing: false, durationMs: 60_000, missing: [{ childId: 'B', contactId: 'C' }, { childId: 'C', contactId: 'B' }], closed: expect.objectContaining({ eventId: fix[1]!.eventId }) }),
+          expect.objectContaining({
+            start: iso(10),
+            end: iso(70),
+            ongoing: false,
+            durationMs: 60_000,
+            missing: [
+              { childId: 'B', contactId: 'C' },
+              { childId: 'C', contactId: 'B' },
+            ],
+            closed: expect.objectContaining({ eventId: fix[1]!.eventId }),
+          }),
         ],
       },
     ]);
@@ -59,28 +88,64 @@ describe('the history judge', () => {
   });
 
   it('ends an episode when a member leaves, and starts a new one when they come back', () => {
-    const [chat] = audit([created('g', ['A', 'B'], 0), removed('g', 'B', 10), added('g', 'B', 30), removed('g', 'A', 35)]);
-    expect(chat!.pairs[0]!.episodes.map((e) => [e.start, e.end])).toEqual([[iso(0), iso(10)], [iso(30), iso(35)]]);
+    const [chat] = audit([
+      created('g', ['A', 'B'], 0),
+      removed('g', 'B', 10),
+      added('g', 'B', 30),
+      removed('g', 'A', 35),
+    ]);
+    expect(chat!.pairs[0]!.episodes.map((e) => [e.start, e.end])).toEqual([
+      [iso(0), iso(10)],
+      [iso(30), iso(35)],
+    ]);
     expect(chat!.violationMs).toBe(15_000);
     expect(chat!.lastOffending.type).toBe('member.added');
   });
 
   it('counts time in violation once when several pairs overlap', () => {
-    const [chat] = audit([friends('A', 'B', 0), created('g', ['A', 'B'], 0), added('g', 'C', 10), added('g', 'D', 20), removed('g', 'C', 40), removed('g', 'D', 50)]);
-    expect(chat!.pairs.map((p) => p.pair)).toEqual([['A', 'C'], ['A', 'D'], ['B', 'C'], ['B', 'D'], ['C', 'D']]);
+    const [chat] = audit([
+      friends('A', 'B', 0),
+      created('g', ['A', 'B'], 0),
+      added('g', 'C', 10),
+      added('g', 'D', 20),
+      removed('g', 'C', 40),
+      removed('g', 'D', 50),
+    ]);
+    expect(chat!.pairs.map((p) => p.pair)).toEqual([
+      ['A', 'C'],
+      ['A', 'D'],
+      ['B', 'C'],
+      ['B', 'D'],
+      ['C', 'D'],
+    ]);
     expect(chat!.violationMs).toBe(40_000);
   });
 
   it('opens an episode in every chat holding both users when an approval is revoked', () => {
-    const chats = audit([friends('A', 'B', 0), created('g1', ['A', 'B'], 1), created('g2', ['A', 'B'], 2), created('g3', ['A'], 3), revoke('A', 'B', 5), approve('A', 'B', 9)]);
-    expect(chats.map((c) => [c.chatId, c.firstOffending.type, c.violationMs, c.pairs[0]!.episodes[0]!.missing])).toEqual([
+    const chats = audit([
+      friends('A', 'B', 0),
+      created('g1', ['A', 'B'], 1),
+      created('g2', ['A', 'B'], 2),
+      created('g3', ['A'], 3),
+      revoke('A', 'B', 5),
+      approve('A', 'B', 9),
+    ]);
+    expect(
+      chats.map((c) => [c.chatId, c.firstOffending.type, c.violationMs, c.pairs[0]!.episodes[0]!.missing]),
+    ).toEqual([
       ['g1', 'contact.revoked', 4_000, [{ childId: 'A', contactId: 'B' }]],
       ['g2', 'contact.revoked', 4_000, [{ childId: 'A', contactId: 'B' }]],
     ]);
   });
 
   it('treats a message sender who is not a member as joining, and keeps them a member', () => {
-    const [chat] = audit([friends('A', 'B', 0), created('g', ['A', 'B'], 1), message('g', 'S', 5), message('g', 'S', 8), removed('g', 'S', 9)]);
+    const [chat] = audit([
+      friends('A', 'B', 0),
+      created('g', ['A', 'B'], 1),
+      message('g', 'S', 5),
+      message('g', 'S', 8),
+      removed('g', 'S', 9),
+    ]);
     expect(chat!.pairs.map((p) => [p.pair, p.episodes[0]!.opened.type, p.episodes[0]!.durationMs])).toEqual([
       [['A', 'S'], 'message.sent', 4_000],
       [['B', 'S'], 'message.sent', 4_000],
@@ -89,17 +154,33 @@ describe('the history judge', () => {
   });
 
   it('judges role changes: an adult is allowed with a child who approved them, not once they become a child', () => {
-    const chats = audit([reg('M', 'adult', 0), approve('K', 'M', 0), created('g', ['K', 'M'], 1), reg('M', 'child', 5), reg('M', 'adult', 7)]);
-    expect(chats.map((c) => [c.chatId, c.firstOffending.type, c.violationMs])).toEqual([['g', 'user.registered', 2_000]]);
+    const chats = audit([
+      reg('M', 'adult', 0),
+      approve('K', 'M', 0),
+      created('g', ['K', 'M'], 1),
+      reg('M', 'child', 5),
+      reg('M', 'adult', 7),
+    ]);
+    expect(chats.map((c) => [c.chatId, c.firstOffending.type, c.violationMs])).toEqual([
+      ['g', 'user.registered', 2_000],
+    ]);
   });
 
   it('treats an unregistered user as a child and two adults as always allowed', () => {
     expect(audit([reg('M', 'adult', 0), reg('N', 'adult', 0), created('adults', ['M', 'N'], 1)])).toEqual([]);
-    expect(audit([reg('M', 'adult', 0), created('g', ['M', 'X'], 1)])[0]!.pairs[0]!.episodes[0]!.missing).toEqual([{ childId: 'X', contactId: 'M' }]);
+    expect(audit([reg('M', 'adult', 0), created('g', ['M', 'X'], 1)])[0]!.pairs[0]!.episodes[0]!.missing).toEqual([
+      { childId: 'X', contactId: 'M' },
+    ]);
   });
 
   it('reports only chats in violation at some moment of the window, with unclipped times', () => {
-    const history = [created('early', ['A', 'B'], 0), removed('early', 'B', 10), created('late', ['C', 'D'], 100), created('across', ['E', 'F'], 5), created('end', ['G'], 200)];
+    const history = [
+      created('early', ['A', 'B'], 0),
+      removed('early', 'B', 10),
+      created('late', ['C', 'D'], 100),
+      created('across', ['E', 'F'], 5),
+      created('end', ['G'], 200),
+    ];
     const names = (w: object) => audit(history, w).map((c) => c.chatId);
     expect(names({})).toEqual(['early', 'across', 'late']);
     expect(names({ since: T0 + 10_000 })).toEqual(['across', 'late']);
@@ -127,20 +208,30 @@ describe('the history judge', () => {
         const events: InputEvent[] = steps.map((s, i) => {
           const [kind, x, y] = s as [string, string, string & string[]];
           switch (kind) {
-            case 'reg': return reg(x, y as 'child' | 'adult', i);
-            case 'approve': return approve(x, y, i);
-            case 'revoke': return revoke(x, y, i);
-            case 'create': return created(x, y as unknown as string[], i);
-            case 'add': return added(x, y, i);
-            case 'remove': return removed(x, y, i);
-            default: return message(x, y, i);
+            case 'reg':
+              return reg(x, y as 'child' | 'adult', i);
+            case 'approve':
+              return approve(x, y, i);
+            case 'revoke':
+              return revoke(x, y, i);
+            case 'create':
+              return created(x, y as unknown as string[], i);
+            case 'add':
+              return added(x, y, i);
+            case 'remove':
+              return removed(x, y, i);
+            default:
+              return message(x, y, i);
           }
         });
         const world = new World();
         for (const e of events) world.apply(e as never);
         const expected = world.answers().map((a) => ({
           chatId: a.chatId,
-          pairs: a.pairs.map((p) => [p.pair, p.episodes.map((e) => [e.start, e.end, e.durationMs, e.openedBy, e.closedBy])]),
+          pairs: a.pairs.map((p) => [
+            p.pair,
+            p.episodes.map((e) => [e.start, e.end, e.durationMs, e.openedBy, e.closedBy]),
+          ]),
           first: a.firstOffendingEventId,
           last: a.lastOffendingEventId,
           violationMs: a.violationMs,
@@ -148,7 +239,10 @@ describe('the history judge', () => {
         }));
         const actual = audit(events).map((a) => ({
           chatId: a.chatId,
-          pairs: a.pairs.map((p) => [p.pair, p.episodes.map((e) => [e.start, e.end, e.durationMs, e.opened.eventId, e.closed?.eventId ?? null])]),
+          pairs: a.pairs.map((p) => [
+            p.pair,
+            p.episodes.map((e) => [e.start, e.end, e.durationMs, e.opened.eventId, e.closed?.eventId ?? null]),
+          ]),
           first: a.firstOffending.eventId,
           last: a.lastOffending.eventId,
           violationMs: a.violationMs,

@@ -10,13 +10,27 @@ let seq = 0;
 const iso = (s: number) => new Date(T0 + s * 1000).toISOString();
 
 // Small builders: `s` is seconds after T0, used as the event's occurredAt.
-const reg = (userId: string, role: 'child' | 'adult', s = 0) => ({ type: 'user.registered', eventId: `e${++seq}`, occurredAt: iso(s), userId, role }) as const;
-const approve = (childId: string, contactId: string, s = 0) => ({ type: 'contact.approved', eventId: `e${++seq}`, occurredAt: iso(s), childId, contactId }) as const;
-const revoke = (childId: string, contactId: string, s = 0) => ({ type: 'contact.revoked', eventId: `e${++seq}`, occurredAt: iso(s), childId, contactId }) as const;
-const created = (chatId: string, members: string[], s = 0) => ({ type: 'chat.created', eventId: `e${++seq}`, occurredAt: iso(s), chatId, createdBy: members[0]!, members }) as const;
-const added = (chatId: string, userId: string, s = 0) => ({ type: 'member.added', eventId: `e${++seq}`, occurredAt: iso(s), chatId, userId }) as const;
-const removed = (chatId: string, userId: string, s = 0) => ({ type: 'member.removed', eventId: `e${++seq}`, occurredAt: iso(s), chatId, userId }) as const;
-const message = (chatId: string, senderId: string, s = 0) => ({ type: 'message.sent', eventId: `e${++seq}`, occurredAt: iso(s), chatId, messageId: `m${seq}`, senderId }) as const;
+const reg = (userId: string, role: 'child' | 'adult', s = 0) =>
+  ({ type: 'user.registered', eventId: `e${++seq}`, occurredAt: iso(s), userId, role }) as const;
+const approve = (childId: string, contactId: string, s = 0) =>
+  ({ type: 'contact.approved', eventId: `e${++seq}`, occurredAt: iso(s), childId, contactId }) as const;
+const revoke = (childId: string, contactId: string, s = 0) =>
+  ({ type: 'contact.revoked', eventId: `e${++seq}`, occurredAt: iso(s), childId, contactId }) as const;
+const created = (chatId: string, members: string[], s = 0) =>
+  ({
+    type: 'chat.created',
+    eventId: `e${++seq}`,
+    occurredAt: iso(s),
+    chatId,
+    createdBy: members[0]!,
+    members,
+  }) as const;
+const added = (chatId: string, userId: string, s = 0) =>
+  ({ type: 'member.added', eventId: `e${++seq}`, occurredAt: iso(s), chatId, userId }) as const;
+const removed = (chatId: string, userId: string, s = 0) =>
+  ({ type: 'member.removed', eventId: `e${++seq}`, occurredAt: iso(s), chatId, userId }) as const;
+const message = (chatId: string, senderId: string, s = 0) =>
+  ({ type: 'message.sent', eventId: `e${++seq}`, occurredAt: iso(s), chatId, messageId: `m${seq}`, senderId }) as const;
 
 /** Both directions approved. */
 const friends = (a: string, b: string, s = 0) => [approve(a, b, s), approve(b, a, s)];
@@ -34,7 +48,11 @@ function setup(mode: Mode = 'enforce') {
 async function feed(...events: Array<InputEvent | InputEvent[]>): Promise<Output[]> {
   const out: Output[] = [];
   for (const e of events.flat()) {
-    const j = await judgeEvent(deps, { event: e, at: Date.parse(e.occurredAt), ref: { eventId: e.eventId, type: e.type, topic: 't', partition: 0, offset: offset++ } });
+    const j = await judgeEvent(deps, {
+      event: e,
+      at: Date.parse(e.occurredAt),
+      ref: { eventId: e.eventId, type: e.type, topic: 't', partition: 0, offset: offset++ },
+    });
     out.push(...j.outputs);
   }
   return out;
@@ -42,11 +60,13 @@ async function feed(...events: Array<InputEvent | InputEvent[]>): Promise<Output
 
 /** Marks every output as written, as the publisher does after Kafka acknowledges it. */
 async function publish(outputs: Output[]) {
-  for (const o of outputs) if (o.mark) await store.swapDecision(o.mark.chatId, o.mark.field, o.mark.expected, o.mark.next);
+  for (const o of outputs)
+    if (o.mark) await store.swapDecision(o.mark.chatId, o.mark.field, o.mark.expected, o.mark.next);
   return outputs;
 }
 
-const alerts = (o: Output[]) => o.filter((x) => x.kind === 'alert').map((x) => x.record as Extract<Output, { kind: 'alert' }>['record']);
+const alerts = (o: Output[]) =>
+  o.filter((x) => x.kind === 'alert').map((x) => x.record as Extract<Output, { kind: 'alert' }>['record']);
 const freezes = (o: Output[]) => o.filter((x) => x.kind === 'freeze');
 
 beforeEach(() => setup());
@@ -57,21 +77,40 @@ describe('judging events', () => {
     expect(alerts(out)).toHaveLength(1);
     const [a] = alerts(out);
     expect(a).toMatchObject({
-      type: 'pairing.unapproved', chatId: 'g', pair: ['B', 'C'], action: 'frozen', affectedChildren: ['B', 'C'],
-      missing: [{ childId: 'B', contactId: 'C' }, { childId: 'C', contactId: 'B' }],
+      type: 'pairing.unapproved',
+      chatId: 'g',
+      pair: ['B', 'C'],
+      action: 'frozen',
+      affectedChildren: ['B', 'C'],
+      missing: [
+        { childId: 'B', contactId: 'C' },
+        { childId: 'C', contactId: 'B' },
+      ],
       trigger: { type: 'chat.created', topic: 't', partition: 0 },
       occurredAt: iso(1),
     });
     expect(a!.alertId).toMatch(/^[0-9a-f]{32}$/);
     expect(freezes(out)).toHaveLength(1);
-    expect(freezes(out)[0]!.record).toMatchObject({ type: 'chat.freeze', chatId: 'g', alertId: a!.alertId, reason: 'unapproved-pairing' });
+    expect(freezes(out)[0]!.record).toMatchObject({
+      type: 'chat.freeze',
+      chatId: 'g',
+      alertId: a!.alertId,
+      reason: 'unapproved-pairing',
+    });
   });
 
   it('raises nothing for an all-approved group, an adult-only chat, or a child with approved adults', async () => {
     const out = await feed(
-      friends('A', 'B'), friends('A', 'C'), friends('B', 'C'), created('g', ['A', 'B', 'C'], 1),
-      reg('M', 'adult'), reg('N', 'adult'), created('adults', ['M', 'N'], 1),
-      approve('K', 'M'), approve('K', 'N'), created('family', ['K', 'M', 'N'], 1),
+      friends('A', 'B'),
+      friends('A', 'C'),
+      friends('B', 'C'),
+      created('g', ['A', 'B', 'C'], 1),
+      reg('M', 'adult'),
+      reg('N', 'adult'),
+      created('adults', ['M', 'N'], 1),
+      approve('K', 'M'),
+      approve('K', 'N'),
+      created('family', ['K', 'M', 'N'], 1),
     );
     expect(out).toEqual([]);
   });
@@ -90,12 +129,16 @@ describe('judging events', () => {
   it('reports, without freezing, a violation that later facts already ended', async () => {
     // The approval happened after the member joined but was applied before the join was judged.
     const out = await feed(approve('A', 'B', 1), approve('B', 'A', 5), created('g', ['A', 'B'], 2));
-    expect(alerts(out)).toMatchObject([{ pair: ['A', 'B'], action: 'alert-only', missing: [{ childId: 'B', contactId: 'A' }] }]);
+    expect(alerts(out)).toMatchObject([
+      { pair: ['A', 'B'], action: 'alert-only', missing: [{ childId: 'B', contactId: 'A' }] },
+    ]);
     expect(freezes(out)).toEqual([]);
   });
 
   it('freezes every chat that holds a pair when an approval is revoked', async () => {
-    await publish(await feed(friends('A', 'B'), created('g1', ['A', 'B'], 1), created('g2', ['A', 'B', 'Z'], 1), reg('Z', 'adult')));
+    await publish(
+      await feed(friends('A', 'B'), created('g1', ['A', 'B'], 1), created('g2', ['A', 'B', 'Z'], 1), reg('Z', 'adult')),
+    );
     // Z is an adult whom A and B never approved: g2 is in violation already.
     const before = store.decisions.get('g2')?.size ?? 0;
     const out = await feed(revoke('A', 'B', 3));
@@ -120,15 +163,25 @@ describe('judging events', () => {
     expect(freezes(out)).toEqual([]);
 
     // After a reviewer unfreezes the chat, a new violation freezes it again.
-    expect((await judgeUnfreeze(deps, { type: 'chat.unfrozen', chatId: 'g', by: 'rev', occurredAt: iso(6) }, T0 + 6000)).unfrozen).toBe(true);
+    expect(
+      (await judgeUnfreeze(deps, { type: 'chat.unfrozen', chatId: 'g', by: 'rev', occurredAt: iso(6) }, T0 + 6000))
+        .unfrozen,
+    ).toBe(true);
     out = await publish(await feed(added('g', 'D', 7)));
-    expect(alerts(out).map((a) => a.pair)).toEqual([['A', 'D'], ['B', 'D'], ['C', 'D']]);
+    expect(alerts(out).map((a) => a.pair)).toEqual([
+      ['A', 'D'],
+      ['B', 'D'],
+      ['C', 'D'],
+    ]);
     expect(freezes(out)).toHaveLength(1);
   });
 
   it('ignores an unfreeze older than the violation it would lift', async () => {
     await publish(await feed(created('g', ['A', 'B'], 10)));
-    expect((await judgeUnfreeze(deps, { type: 'chat.unfrozen', chatId: 'g', by: 'rev', occurredAt: iso(5) }, T0 + 5000)).unfrozen).toBe(false);
+    expect(
+      (await judgeUnfreeze(deps, { type: 'chat.unfrozen', chatId: 'g', by: 'rev', occurredAt: iso(5) }, T0 + 5000))
+        .unfrozen,
+    ).toBe(false);
     expect((await store.readChat('g')).frozen).not.toBeNull();
   });
 
@@ -153,11 +206,17 @@ describe('judging events', () => {
 
   it('does not freeze again for a violation older than the unfreeze, nor in alert-only mode', async () => {
     await publish(await feed(created('g', ['A', 'B'], 1)));
-    const judged = await judgeUnfreeze(deps, { type: 'chat.unfrozen', chatId: 'g', by: 'rev', occurredAt: iso(3) }, T0 + 3000);
+    const judged = await judgeUnfreeze(
+      deps,
+      { type: 'chat.unfrozen', chatId: 'g', by: 'rev', occurredAt: iso(3) },
+      T0 + 3000,
+    );
     expect(judged).toMatchObject({ unfrozen: true, outputs: [] });
     setup('alert-only');
     await publish(await feed(created('h', ['A', 'B'], 1)));
-    expect((await judgeUnfreeze(deps, { type: 'chat.unfrozen', chatId: 'h', by: 'rev', occurredAt: iso(0) }, T0)).outputs).toEqual([]);
+    expect(
+      (await judgeUnfreeze(deps, { type: 'chat.unfrozen', chatId: 'h', by: 'rev', occurredAt: iso(0) }, T0)).outputs,
+    ).toEqual([]);
   });
 
   it('ends an episode when a member leaves, and alerts again if they come back', async () => {
@@ -173,13 +232,20 @@ describe('judging events', () => {
   it('treats a message sender who is not a known member as joining', async () => {
     await feed(friends('A', 'B'), created('g', ['A', 'B'], 1));
     const out = await feed(message('g', 'S', 2));
-    expect(alerts(out).map((a) => a.pair)).toEqual([['A', 'S'], ['B', 'S']]);
+    expect(alerts(out).map((a) => a.pair)).toEqual([
+      ['A', 'S'],
+      ['B', 'S'],
+    ]);
     expect(alerts(out)[0]!.trigger.type).toBe('message.sent');
   });
 
   it('counts a message in a chat pairguard froze as an enforcement gap', async () => {
     await publish(await feed(created('g', ['A', 'B'], 1)));
-    const j = await judgeEvent(deps, { event: message('g', 'A', 2), at: T0 + 2000, ref: { eventId: 'x', type: 'message.sent', topic: 't', partition: 0, offset: 99 } });
+    const j = await judgeEvent(deps, {
+      event: message('g', 'A', 2),
+      at: T0 + 2000,
+      ref: { eventId: 'x', type: 'message.sent', topic: 't', partition: 0, offset: 99 },
+    });
     expect(j.messageAfterFreeze).toBe(true);
     expect(j.outputs).toEqual([]);
   });
@@ -224,7 +290,8 @@ describe('judging events', () => {
 });
 
 describe('the freeze breaker', () => {
-  const ref = (chat: string) => ({ eventId: `x-${chat}`, type: 'chat.created', topic: 't', partition: 0, offset: 0 }) as const;
+  const ref = (chat: string) =>
+    ({ eventId: `x-${chat}`, type: 'chat.created', topic: 't', partition: 0, offset: 0 }) as const;
 
   it('trips at the cap of chats frozen in its sliding window, stays open past the window, and says so in each alert', async () => {
     let clock = T0;
@@ -232,7 +299,8 @@ describe('the freeze breaker', () => {
     store = new MemoryStore();
     deps = { store, mode: 'enforce', now: () => clock, breaker };
     const results = [];
-    for (const chat of ['g1', 'g2', 'g3', 'g4']) results.push(await judgeEvent(deps, { event: created(chat, ['A', 'B'], 1), at: T0 + 1000, ref: ref(chat) }));
+    for (const chat of ['g1', 'g2', 'g3', 'g4'])
+      results.push(await judgeEvent(deps, { event: created(chat, ['A', 'B'], 1), at: T0 + 1000, ref: ref(chat) }));
     expect(results.map((r) => freezes(r.outputs).length)).toEqual([1, 1, 0, 0]);
     expect(results.map((r) => r.freezesWithheld)).toEqual([0, 0, 1, 1]);
     expect(results.map((r) => r.breakerTripped)).toEqual([false, false, true, false]);
@@ -253,7 +321,8 @@ describe('the freeze breaker', () => {
     const breaker = new MemoryFreezeBreaker(1, 60_000);
     store = new MemoryStore();
     deps = { store, mode: 'alert-only', now: () => T0, breaker };
-    for (const chat of ['a1', 'a2', 'a3']) await judgeEvent(deps, { event: created(chat, ['A', 'B'], 1), at: T0, ref: ref(chat) });
+    for (const chat of ['a1', 'a2', 'a3'])
+      await judgeEvent(deps, { event: created(chat, ['A', 'B'], 1), at: T0, ref: ref(chat) });
     expect((await breaker.state(T0)).frozenInWindow).toBe(0);
     deps = { store, mode: 'enforce', now: () => T0, breaker };
     const j = await judgeEvent(deps, { event: created('e1', ['A', 'B'], 1), at: T0, ref: ref('e1') });
@@ -267,7 +336,8 @@ describe('the freeze breaker', () => {
     const breaker = new MemoryFreezeBreaker(1, 60_000);
     store = new MemoryStore();
     deps = { store, mode: 'enforce', now: () => T0, breaker };
-    for (const chat of ['g1', 'g2', 'g3']) await judgeEvent(deps, { event: created(chat, ['A', 'B'], 1), at: T0 + 1000, ref: ref(chat) });
+    for (const chat of ['g1', 'g2', 'g3'])
+      await judgeEvent(deps, { event: created(chat, ['A', 'B'], 1), at: T0 + 1000, ref: ref(chat) });
     await judgeEvent(deps, { event: created('h', ['C', 'D'], 1), at: T0 + 1000, ref: ref('h') });
     // The violation in h ends before the reset: D leaves.
     await judgeEvent(deps, { event: removed('h', 'D', 5), at: T0 + 5000, ref: ref('h2') });

@@ -2,8 +2,15 @@ import { describe, expect, it } from 'vitest';
 import type { ConsumerObservation, PartitionPosition } from '../../src/observability/liveness.js';
 import { ProgressWatch } from '../../src/observability/liveness.js';
 
-const at = (committed: number, high: number, partition = 0): PartitionPosition => ({ topic: 'kids.approvals', partition, committed: BigInt(committed), high: BigInt(high) });
-const approvals = (positions: PartitionPosition[] | null, excused: string | null = null): ConsumerObservation[] => [{ name: 'approvals', positions, excused }];
+const at = (committed: number, high: number, partition = 0): PartitionPosition => ({
+  topic: 'kids.approvals',
+  partition,
+  committed: BigInt(committed),
+  high: BigInt(high),
+});
+const approvals = (positions: PartitionPosition[] | null, excused: string | null = null): ConsumerObservation[] => [
+  { name: 'approvals', positions, excused },
+];
 
 describe('ProgressWatch', () => {
   it('stalls a consumer whose committed offset stays put for the whole stall time while records wait', () => {
@@ -12,7 +19,9 @@ describe('ProgressWatch', () => {
     w.observe(999, approvals([at(5, 10)]), true);
     expect(w.stalled('approvals')).toBeNull();
     w.observe(1_000, approvals([at(5, 10)]), true);
-    expect(w.stalled('approvals')).toBe('approvals consumer judged nothing for 1 s while kids.approvals has records it has not committed');
+    expect(w.stalled('approvals')).toBe(
+      'approvals consumer judged nothing for 1 s while kids.approvals has records it has not committed',
+    );
     expect(w.reason(['approvals', 'membership'])).toMatch(/^approvals consumer judged nothing/);
   });
 

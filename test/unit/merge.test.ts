@@ -15,12 +15,33 @@ describe('merging ordered streams', () => {
         yield i;
       }
     }
-    const merged = await collect(mergeOrdered<[number, string]>([
-      [[1, 'a'], [4, 'a'], [4, 'a2'], [9, 'a']],
-      (async function* () { for await (const n of slow([1, 2, 4, 10])) yield [n, 'b'] as [number, string]; })(),
-      [],
-    ], (x, y) => x[0] - y[0]));
-    expect(merged).toEqual([[1, 'a'], [1, 'b'], [2, 'b'], [4, 'a'], [4, 'a2'], [4, 'b'], [9, 'a'], [10, 'b']]);
+    const merged = await collect(
+      mergeOrdered<[number, string]>(
+        [
+          [
+            [1, 'a'],
+            [4, 'a'],
+            [4, 'a2'],
+            [9, 'a'],
+          ],
+          (async function* () {
+            for await (const n of slow([1, 2, 4, 10])) yield [n, 'b'] as [number, string];
+          })(),
+          [],
+        ],
+        (x, y) => x[0] - y[0],
+      ),
+    );
+    expect(merged).toEqual([
+      [1, 'a'],
+      [1, 'b'],
+      [2, 'b'],
+      [4, 'a'],
+      [4, 'a2'],
+      [4, 'b'],
+      [9, 'a'],
+      [10, 'b'],
+    ]);
   });
 
   it('releases every source when the reader stops early', async () => {

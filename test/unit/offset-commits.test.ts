@@ -30,12 +30,20 @@ describe('offset commits', () => {
   it('commits the furthest offset judged per partition, and nothing when nothing is new', async () => {
     const c = fakeConsumer();
     const errors: Error[] = [];
-    const commits = new OffsetCommits(() => c.consumer, (e) => errors.push(e));
+    const commits = new OffsetCommits(
+      () => c.consumer,
+      (e) => errors.push(e),
+    );
     commits.done('t', 0, '5');
     commits.done('t', 0, '9');
     commits.done('t', 1, '3');
     await commits.flush();
-    expect(c.commits).toEqual([[{ topic: 't', partition: 0, offset: '9' }, { topic: 't', partition: 1, offset: '3' }]]);
+    expect(c.commits).toEqual([
+      [
+        { topic: 't', partition: 0, offset: '9' },
+        { topic: 't', partition: 1, offset: '3' },
+      ],
+    ]);
     await commits.flush();
     expect(c.commits).toHaveLength(1);
     expect(errors).toEqual([]);
@@ -44,7 +52,10 @@ describe('offset commits', () => {
   it('keeps a failed commit for the next one, unless a later batch went further', async () => {
     const c = fakeConsumer();
     const errors: Error[] = [];
-    const commits = new OffsetCommits(() => c.consumer, (e) => errors.push(e));
+    const commits = new OffsetCommits(
+      () => c.consumer,
+      (e) => errors.push(e),
+    );
     commits.done('t', 0, '5');
     commits.done('t', 1, '7');
     c.hold = true;
@@ -56,12 +67,20 @@ describe('offset commits', () => {
     expect(errors.map((e) => e.message)).toEqual(['The group is rebalancing']);
     c.fail(false);
     await commits.flush();
-    expect(c.commits).toEqual([[{ topic: 't', partition: 1, offset: '8' }, { topic: 't', partition: 0, offset: '5' }]]);
+    expect(c.commits).toEqual([
+      [
+        { topic: 't', partition: 1, offset: '8' },
+        { topic: 't', partition: 0, offset: '5' },
+      ],
+    ]);
   });
 
   it('forgets partitions that moved to another instance', async () => {
     const c = fakeConsumer();
-    const commits = new OffsetCommits(() => c.consumer, () => undefined);
+    const commits = new OffsetCommits(
+      () => c.consumer,
+      () => undefined,
+    );
     commits.done('t', 0, '5');
     commits.done('t', 1, '6');
     commits.done('u', 0, '2');
@@ -72,7 +91,10 @@ describe('offset commits', () => {
 
   it('runs one commit at a time: a flush during a commit waits for it', async () => {
     const c = fakeConsumer();
-    const commits = new OffsetCommits(() => c.consumer, () => undefined);
+    const commits = new OffsetCommits(
+      () => c.consumer,
+      () => undefined,
+    );
     commits.done('t', 0, '1');
     c.hold = true;
     const first = commits.flush();

@@ -11,12 +11,23 @@ function factsOf(adults: Iterable<string>, approvals: Iterable<[string, string]>
 
 describe('the pairing rule', () => {
   it('catches the 2019 group-chat flaw: A approved B and C, but B never approved C', () => {
-    const facts = factsOf([], [
-      ['A', 'B'], ['B', 'A'],
-      ['A', 'C'], ['C', 'A'],
-    ]);
+    const facts = factsOf(
+      [],
+      [
+        ['A', 'B'],
+        ['B', 'A'],
+        ['A', 'C'],
+        ['C', 'A'],
+      ],
+    );
     expect(unapprovedPairings(['A', 'B', 'C'], { kind: 'all' }, facts)).toEqual([
-      { pair: ['B', 'C'], missing: [{ childId: 'B', contactId: 'C' }, { childId: 'C', contactId: 'B' }] },
+      {
+        pair: ['B', 'C'],
+        missing: [
+          { childId: 'B', contactId: 'C' },
+          { childId: 'C', contactId: 'B' },
+        ],
+      },
     ]);
   });
 
@@ -46,8 +57,14 @@ describe('the pairing rule', () => {
   it('judges only the pairs in scope', () => {
     const facts = factsOf([], []);
     const members = ['A', 'B', 'C', 'D'];
-    expect(unapprovedPairings(members, { kind: 'user', userId: 'C' }, facts).map((p) => p.pair)).toEqual([['A', 'C'], ['B', 'C'], ['C', 'D']]);
-    expect(unapprovedPairings(members, { kind: 'pair', a: 'D', b: 'B' }, facts).map((p) => p.pair)).toEqual([['B', 'D']]);
+    expect(unapprovedPairings(members, { kind: 'user', userId: 'C' }, facts).map((p) => p.pair)).toEqual([
+      ['A', 'C'],
+      ['B', 'C'],
+      ['C', 'D'],
+    ]);
+    expect(unapprovedPairings(members, { kind: 'pair', a: 'D', b: 'B' }, facts).map((p) => p.pair)).toEqual([
+      ['B', 'D'],
+    ]);
     expect(unapprovedPairings(members, { kind: 'pair', a: 'D', b: 'Z' }, facts)).toEqual([]);
     expect(unapprovedPairings(members, { kind: 'user', userId: 'Z' }, facts)).toEqual([]);
   });
@@ -58,17 +75,15 @@ describe('the pairing rule', () => {
 });
 
 /** Random users, roles, directed approvals and chats. */
-const world = fc
-  .integer({ min: 2, max: 9 })
-  .chain((n) => {
-    const users = Array.from({ length: n }, (_, i) => `u${i}`);
-    return fc.record({
-      users: fc.constant(users),
-      adults: fc.subarray(users),
-      approvals: fc.array(fc.tuple(fc.constantFrom(...users), fc.constantFrom(...users)), { maxLength: n * n }),
-      members: fc.shuffledSubarray(users, { minLength: 0 }),
-    });
+const world = fc.integer({ min: 2, max: 9 }).chain((n) => {
+  const users = Array.from({ length: n }, (_, i) => `u${i}`);
+  return fc.record({
+    users: fc.constant(users),
+    adults: fc.subarray(users),
+    approvals: fc.array(fc.tuple(fc.constantFrom(...users), fc.constantFrom(...users)), { maxLength: n * n }),
+    members: fc.shuffledSubarray(users, { minLength: 0 }),
   });
+});
 
 /** The rule exactly as contract §1 words it, over all ordered pairs, with no shortcuts. */
 function oracle(members: string[], adults: string[], approvals: Array<[string, string]>): Set<string> {

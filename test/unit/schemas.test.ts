@@ -72,7 +72,14 @@ function fixtureRecords() {
           const parsed = parseLine(line, i + 1);
           if (!parsed) return [];
           const { key, value } = parsed.message;
-          return [{ where: `${f}:${i + 1}`, role: parsed.role, value: value === null || value === undefined ? null : Buffer.from(value), key: key === null || key === undefined ? null : String(key) }];
+          return [
+            {
+              where: `${f}:${i + 1}`,
+              role: parsed.role,
+              value: value === null || value === undefined ? null : Buffer.from(value),
+              key: key === null || key === undefined ? null : String(key),
+            },
+          ];
         }),
     );
 }
@@ -89,20 +96,39 @@ describe('the committed schema files', () => {
   it('are exactly what `npm run schemas` generates from the code', () => {
     const generated = generatedFiles();
     expect(readdirSync(SCHEMAS_DIR).sort()).toEqual([...generated.keys()].sort());
-    for (const [name, text] of generated) expect(readFileSync(join(SCHEMAS_DIR, name), 'utf8'), `schemas/${name} is stale: run npm run schemas`).toBe(text);
+    for (const [name, text] of generated)
+      expect(readFileSync(join(SCHEMAS_DIR, name), 'utf8'), `schemas/${name} is stale: run npm run schemas`).toBe(text);
   });
 
   it('name every record once, with a draft 2020-12 $schema, an $id and a title', () => {
     expect(RECORD_SCHEMAS.map((r) => r.name)).toEqual([
-      'user.registered', 'contact.approved', 'contact.revoked', 'chat.created', 'member.added', 'member.removed', 'message.sent',
-      'chat.unfrozen', 'freeze-breaker.reset', 'pairing.unapproved', 'chat.freeze', 'dead-letter',
+      'user.registered',
+      'contact.approved',
+      'contact.revoked',
+      'chat.created',
+      'member.added',
+      'member.removed',
+      'message.sent',
+      'chat.unfrozen',
+      'freeze-breaker.reset',
+      'pairing.unapproved',
+      'chat.freeze',
+      'dead-letter',
     ]);
     for (const r of RECORD_SCHEMAS) {
       const schema = JSON.parse(readFileSync(join(SCHEMAS_DIR, schemaFileOf(r)), 'utf8'));
-      expect(schema).toMatchObject({ $schema: 'https://json-schema.org/draft/2020-12/schema', $id: schemaIdOf(r), title: expect.stringMatching(/^[A-Z][A-Za-z]+$/), type: 'object' });
+      expect(schema).toMatchObject({
+        $schema: 'https://json-schema.org/draft/2020-12/schema',
+        $id: schemaIdOf(r),
+        title: expect.stringMatching(/^[A-Z][A-Za-z]+$/),
+        type: 'object',
+      });
       // Unknown fields are allowed, in inputs (ignored) and outputs (added later): never closed.
       expect(JSON.stringify(schema)).not.toContain('"additionalProperties":false');
-      if (r.action === 'send') expect(schema.properties.schemaVersion).toEqual(expect.objectContaining({ type: 'integer', const: SCHEMA_VERSION }));
+      if (r.action === 'send')
+        expect(schema.properties.schemaVersion).toEqual(
+          expect.objectContaining({ type: 'integer', const: SCHEMA_VERSION }),
+        );
       if (r.action === 'send') expect(schema.required).toContain('schemaVersion');
     }
   });
@@ -114,7 +140,8 @@ describe('input events against their JSON Schemas', () => {
     let refused = 0;
     for (const rec of fixtureRecords()) {
       const obj = asObject(rec.value);
-      const d = rec.role === 'control' ? decodeControl(rec.value, limits) : decodeInput(rec.role as Stream, rec.value, limits);
+      const d =
+        rec.role === 'control' ? decodeControl(rec.value, limits) : decodeInput(rec.role as Stream, rec.value, limits);
       if (d && d.ok) {
         decoded++;
         expectValid(d.event.type, obj);
@@ -131,12 +158,34 @@ describe('input events against their JSON Schemas', () => {
   const at = '2026-11-21T09:00:00.000Z';
   const good: Record<string, Record<string, unknown>> = {
     'user.registered': { type: 'user.registered', eventId: 'e1', occurredAt: at, userId: 'u', role: 'child' },
-    'contact.approved': { type: 'contact.approved', eventId: 'e2', occurredAt: '2026-11-21T10:00:00+01:00', childId: 'c', contactId: 'k', approvedBy: 'g' },
+    'contact.approved': {
+      type: 'contact.approved',
+      eventId: 'e2',
+      occurredAt: '2026-11-21T10:00:00+01:00',
+      childId: 'c',
+      contactId: 'k',
+      approvedBy: 'g',
+    },
     'contact.revoked': { type: 'contact.revoked', eventId: 'e3', occurredAt: at, childId: 'c', contactId: 'k' },
-    'chat.created': { type: 'chat.created', eventId: 'e4', occurredAt: at, chatId: 'g', createdBy: 'a', members: ['a', 'b'] },
+    'chat.created': {
+      type: 'chat.created',
+      eventId: 'e4',
+      occurredAt: at,
+      chatId: 'g',
+      createdBy: 'a',
+      members: ['a', 'b'],
+    },
     'member.added': { type: 'member.added', eventId: 'e5', occurredAt: at, chatId: 'g', userId: 'c', addedBy: 'a' },
     'member.removed': { type: 'member.removed', eventId: 'e6', occurredAt: at, chatId: 'g', userId: 'c' },
-    'message.sent': { type: 'message.sent', eventId: 'e7', occurredAt: at, chatId: 'g', messageId: 'm', senderId: 'a', text: 'hi' },
+    'message.sent': {
+      type: 'message.sent',
+      eventId: 'e7',
+      occurredAt: at,
+      chatId: 'g',
+      messageId: 'm',
+      senderId: 'a',
+      text: 'hi',
+    },
     'chat.unfrozen': { type: 'chat.unfrozen', chatId: 'g', by: 'reviewer', occurredAt: at },
   };
   const decodes = (name: string, obj: unknown) => {
@@ -159,7 +208,8 @@ describe('input events against their JSON Schemas', () => {
     const broken: Array<[string, Record<string, unknown>]> = [];
     for (const [name, obj] of Object.entries(good)) {
       for (const field of Object.keys(obj)) {
-        if (!['approvedBy', 'addedBy', 'text', 'by'].includes(field)) broken.push([`${name} without ${field}`, omit(obj, field)]);
+        if (!['approvedBy', 'addedBy', 'text', 'by'].includes(field))
+          broken.push([`${name} without ${field}`, omit(obj, field)]);
       }
       broken.push(
         [`${name} with a number for an id`, { ...obj, chatId: 42, userId: 42, childId: 42 }],
@@ -187,14 +237,59 @@ describe('input events against their JSON Schemas', () => {
   it('agree with the decoder on random mutations of valid events', () => {
     // ASCII only: JSON Schema counts a string's length in code points, JavaScript in UTF-16 units.
     const anyValue = fc.oneof(
-      fc.constantFrom<unknown>(undefined, null, 0, 42, -1.5, true, '', 'x'.repeat(256), 'x'.repeat(257), 'a\u0000b', [], ['a'], ['a', ''], {}, 'child', 'adult'),
-      fc.constantFrom('2026-11-21T09:00:00Z', '2026-11-21T09:00:00.123+05:30', '2026-02-30T09:00:00Z', '2026-11-21 09:00:00Z', '2026-11-21T24:00:00Z'),
+      fc.constantFrom<unknown>(
+        undefined,
+        null,
+        0,
+        42,
+        -1.5,
+        true,
+        '',
+        'x'.repeat(256),
+        'x'.repeat(257),
+        'a\u0000b',
+        [],
+        ['a'],
+        ['a', ''],
+        {},
+        'child',
+        'adult',
+      ),
+      fc.constantFrom(
+        '2026-11-21T09:00:00Z',
+        '2026-11-21T09:00:00.123+05:30',
+        '2026-02-30T09:00:00Z',
+        '2026-11-21 09:00:00Z',
+        '2026-11-21T24:00:00Z',
+      ),
       fc.string({ maxLength: 20 }),
       fc.array(fc.string({ maxLength: 5 }), { maxLength: 3 }),
     );
     const mutated = fc.record({
       name: fc.constantFrom(...Object.keys(good)),
-      changes: fc.array(fc.tuple(fc.constantFrom('type', 'eventId', 'occurredAt', 'chatId', 'userId', 'childId', 'contactId', 'role', 'members', 'senderId', 'messageId', 'text', 'by', 'addedBy', 'extra'), anyValue), { maxLength: 3 }),
+      changes: fc.array(
+        fc.tuple(
+          fc.constantFrom(
+            'type',
+            'eventId',
+            'occurredAt',
+            'chatId',
+            'userId',
+            'childId',
+            'contactId',
+            'role',
+            'members',
+            'senderId',
+            'messageId',
+            'text',
+            'by',
+            'addedBy',
+            'extra',
+          ),
+          anyValue,
+        ),
+        { maxLength: 3 },
+      ),
     });
     fc.assert(
       fc.property(mutated, ({ name, changes }) => {
@@ -220,8 +315,19 @@ async function judgeFixture(file: string, mode: Mode): Promise<{ outputs: Output
     const d = decodeInput(rec.role as Stream, rec.value, limits);
     if (!d.ok) continue;
     const event: InputEvent = d.event;
-    const j = await judgeEvent(deps, { event, at: d.at, ref: { eventId: event.eventId, type: event.type, topic: DEFAULT_TOPICS[rec.role], partition: 0, offset: offset++ } });
-    for (const o of j.outputs) if (o.mark) await deps.store.swapDecision(o.mark.chatId, o.mark.field, o.mark.expected, o.mark.next);
+    const j = await judgeEvent(deps, {
+      event,
+      at: d.at,
+      ref: {
+        eventId: event.eventId,
+        type: event.type,
+        topic: DEFAULT_TOPICS[rec.role],
+        partition: 0,
+        offset: offset++,
+      },
+    });
+    for (const o of j.outputs)
+      if (o.mark) await deps.store.swapDecision(o.mark.chatId, o.mark.field, o.mark.expected, o.mark.next);
     outputs.push(...j.outputs);
   }
   return { outputs, deps };
@@ -234,7 +340,10 @@ const freezesOf = (o: readonly Output[]): FreezeCommand[] => o.flatMap((x) => (x
 function expectOnlyNamedFields(name: string, record: Record<string, unknown>) {
   const r = RECORD_SCHEMAS.find((s) => s.name === name)!;
   const schema = JSON.parse(readFileSync(join(SCHEMAS_DIR, schemaFileOf(r)), 'utf8'));
-  expect(Object.keys(record).filter((k) => !(k in schema.properties)), name).toEqual([]);
+  expect(
+    Object.keys(record).filter((k) => !(k in schema.properties)),
+    name,
+  ).toEqual([]);
 }
 
 describe('output records built by the code against their JSON Schemas', () => {
@@ -262,10 +371,20 @@ describe('output records built by the code against their JSON Schemas', () => {
 
   it('freezes, first ones and the one after a reviewer unfroze the chat, are valid', async () => {
     const { deps } = await judgeFixture('flaw-2019.jsonl', 'enforce');
-    const unfrozen = await judgeUnfreeze(deps, { type: 'chat.unfrozen', chatId: 'group-1', occurredAt: '2026-11-21T09:00:05.000Z' }, Date.parse('2026-11-21T09:00:05.000Z'));
+    const unfrozen = await judgeUnfreeze(
+      deps,
+      { type: 'chat.unfrozen', chatId: 'group-1', occurredAt: '2026-11-21T09:00:05.000Z' },
+      Date.parse('2026-11-21T09:00:05.000Z'),
+    );
     expect(unfrozen.unfrozen).toBe(true);
     const again = await judgeEvent(deps, {
-      event: { type: 'member.added', eventId: 'later', occurredAt: '2026-11-21T09:10:00.000Z', chatId: 'group-1', userId: 'stranger' },
+      event: {
+        type: 'member.added',
+        eventId: 'later',
+        occurredAt: '2026-11-21T09:10:00.000Z',
+        chatId: 'group-1',
+        userId: 'stranger',
+      },
       at: Date.parse('2026-11-21T09:10:00.000Z'),
       ref: { eventId: 'later', type: 'member.added', topic: DEFAULT_TOPICS.membership, partition: 0, offset: 99 },
     });
@@ -287,7 +406,10 @@ describe('output records built by the code against their JSON Schemas', () => {
       { key: null, value: Buffer.from('{}') },
     ];
     for (const [i, s] of sources.entries()) {
-      const dl: DeadLetter = deadLetterOf({ topic: DEFAULT_TOPICS.membership, partition: 3, offset: String(i), ...s }, 'invalid-fields: x');
+      const dl: DeadLetter = deadLetterOf(
+        { topic: DEFAULT_TOPICS.membership, partition: 3, offset: String(i), ...s },
+        'invalid-fields: x',
+      );
       expect(dl.schemaVersion).toBe(SCHEMA_VERSION);
       expectValid('dead-letter', dl);
       expectOnlyNamedFields('dead-letter', dl);
@@ -298,7 +420,10 @@ describe('output records built by the code against their JSON Schemas', () => {
     const { outputs } = await judgeFixture('flaw-2019.jsonl', 'enforce');
     const alert = alertsOf(outputs)[0]!;
     const freeze = freezesOf(outputs)[0]!;
-    const dead = deadLetterOf({ topic: 't', partition: 0, offset: '1', key: null, value: Buffer.from('{"type":"x"}') }, 'unknown-type: x');
+    const dead = deadLetterOf(
+      { topic: 't', partition: 0, offset: '1', key: null, value: Buffer.from('{"type":"x"}') },
+      'unknown-type: x',
+    );
     const cases: Array<[string, string, unknown, boolean]> = [
       ['pairing.unapproved', 'a field added later', { ...alert, addedLater: [1, 2] }, true],
       ['pairing.unapproved', 'no schemaVersion', omit(alert, 'schemaVersion'), false],
@@ -309,7 +434,12 @@ describe('output records built by the code against their JSON Schemas', () => {
       ['pairing.unapproved', 'no missing approval', { ...alert, missing: [] }, false],
       ['pairing.unapproved', 'a negative offset', { ...alert, trigger: { ...alert.trigger, offset: -1 } }, false],
       ['pairing.unapproved', 'an offset as a string', { ...alert, trigger: { ...alert.trigger, offset: '12' } }, false],
-      ['pairing.unapproved', 'a trigger of an unknown type', { ...alert, trigger: { ...alert.trigger, type: 'chat.deleted' } }, false],
+      [
+        'pairing.unapproved',
+        'a trigger of an unknown type',
+        { ...alert, trigger: { ...alert.trigger, type: 'chat.deleted' } },
+        false,
+      ],
       ['pairing.unapproved', 'a detectedAt that is no date-time', { ...alert, detectedAt: 'now' }, false],
       ['chat.freeze', 'a field added later', { ...freeze, addedLater: 'x' }, true],
       ['chat.freeze', 'another reason', { ...freeze, reason: 'spam' }, false],
@@ -320,7 +450,8 @@ describe('output records built by the code against their JSON Schemas', () => {
       ['dead-letter', 'a fractional offset', { ...dead, offset: 1.5 }, false],
       ['dead-letter', 'a missing key instead of null', omit(dead, 'key'), false],
     ];
-    for (const [name, what, record, valid] of cases) expect(validator(name)(record), `${name} with ${what}`).toBe(valid);
+    for (const [name, what, record, valid] of cases)
+      expect(validator(name)(record), `${name} with ${what}`).toBe(valid);
   });
 });
 
@@ -329,13 +460,20 @@ describe('schemas/asyncapi.yaml', () => {
 
   it('parses with the AsyncAPI parser with no error or warning, its payloads resolved to the schema files', async () => {
     const { document, diagnostics } = await fromFile(new Parser(), file).parse();
-    const serious = diagnostics.filter((d) => d.severity === DiagnosticSeverity.Error || d.severity === DiagnosticSeverity.Warning);
+    const serious = diagnostics.filter(
+      (d) => d.severity === DiagnosticSeverity.Error || d.severity === DiagnosticSeverity.Warning,
+    );
     expect(serious.map((d) => `${d.code}: ${d.message} at ${d.path.join('.')}`)).toEqual([]);
     expect(document).toBeDefined();
     expect(document!.version()).toBe('3.0.0');
     expect(document!.info().version()).toBe(`${SCHEMA_VERSION}.0.0`);
 
-    const channels = Object.fromEntries(document!.channels().all().map((c) => [c.id(), c]));
+    const channels = Object.fromEntries(
+      document!
+        .channels()
+        .all()
+        .map((c) => [c.id(), c]),
+    );
     expect(Object.keys(channels).sort()).toEqual(Object.keys(DEFAULT_TOPICS).sort());
     for (const [role, topic] of Object.entries(DEFAULT_TOPICS) as Array<[TopicRole, string]>) {
       const c = channels[role]!;
@@ -343,8 +481,15 @@ describe('schemas/asyncapi.yaml', () => {
       expect(c.bindings().get('kafka')?.value()).toMatchObject({ topic });
       expect(c.extensions().get('x-pairguard-setting')?.value()).toBe(TOPIC_SETTINGS[role]);
       expect(c.description()).toContain(TOPIC_SETTINGS[role]);
-      const names = c.messages().all().map((m) => m.name());
-      expect(names.sort()).toEqual(RECORD_SCHEMAS.filter((r) => r.topic === role).map((r) => r.name).sort());
+      const names = c
+        .messages()
+        .all()
+        .map((m) => m.name());
+      expect(names.sort()).toEqual(
+        RECORD_SCHEMAS.filter((r) => r.topic === role)
+          .map((r) => r.name)
+          .sort(),
+      );
     }
 
     for (const m of document!.messages().all()) {
@@ -358,7 +503,17 @@ describe('schemas/asyncapi.yaml', () => {
 
   it('has pairguard receive the inputs and unfreezes, and send alerts, freezes and dead letters', async () => {
     const { document } = await fromFile(new Parser(), file).parse();
-    const ops = document!.operations().all().map((o) => `${o.action()} ${o.channels().all()[0]!.id()}: ${o.messages().all().map((m) => m.name()).join(',')}`);
+    const ops = document!
+      .operations()
+      .all()
+      .map(
+        (o) =>
+          `${o.action()} ${o.channels().all()[0]!.id()}: ${o
+            .messages()
+            .all()
+            .map((m) => m.name())
+            .join(',')}`,
+      );
     expect(ops.sort()).toEqual([
       'receive approvals: user.registered,contact.approved,contact.revoked',
       'receive control: chat.unfrozen,freeze-breaker.reset',
@@ -377,7 +532,9 @@ describe('schemas/asyncapi.yaml', () => {
   });
 
   it('is checked for real: a document that breaks AsyncAPI gets error diagnostics', async () => {
-    const text = readFileSync(file, 'utf8').replace('action: send', 'action: publish').replace('./chat.freeze.schema.json', './no-such.schema.json');
+    const text = readFileSync(file, 'utf8')
+      .replace('action: send', 'action: publish')
+      .replace('./chat.freeze.schema.json', './no-such.schema.json');
     const { diagnostics } = await new Parser().parse(text, { source: file });
     expect(diagnostics.filter((d) => d.severity === DiagnosticSeverity.Error).length).toBeGreaterThanOrEqual(2);
   });

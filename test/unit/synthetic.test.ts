@@ -39,13 +39,29 @@ describe('the synthetic platform', () => {
     }
     expect(n).toBe(8_000);
     expect(ids.size).toBe(8_000);
-    expect([...types].sort()).toEqual(['chat.created', 'contact.approved', 'contact.revoked', 'member.added', 'member.removed', 'message.sent', 'user.registered']);
+    expect([...types].sort()).toEqual([
+      'chat.created',
+      'contact.approved',
+      'contact.revoked',
+      'member.added',
+      'member.removed',
+      'message.sent',
+      'user.registered',
+    ]);
     expect(last).toBeLessThan(Date.parse('2026-03-03T12:00:00Z'));
-    expect(p.answers()).toMatchObject({ events: 8_000, firstEventAt: '2026-03-01T00:00:00.000Z', lastEventAt: new Date(last).toISOString() });
+    expect(p.answers()).toMatchObject({
+      events: 8_000,
+      firstEventAt: '2026-03-01T00:00:00.000Z',
+      lastEventAt: new Date(last).toISOString(),
+    });
   });
 
   it('injects each kind at about the chosen rate and lists every chat it reached', () => {
-    const p = new SyntheticPlatform({ seed: 5, events: 50_000, rates: { 'group-flaw': 6, 'revocation-in-chat': 0, 'unknown-user': 3, 'non-member-message': 3 } });
+    const p = new SyntheticPlatform({
+      seed: 5,
+      events: 50_000,
+      rates: { 'group-flaw': 6, 'revocation-in-chat': 0, 'unknown-user': 3, 'non-member-message': 3 },
+    });
     for (const _ of p.events());
     const a = p.answers();
     expect(a.injected['revocation-in-chat']).toBe(0);
@@ -67,7 +83,11 @@ describe('the synthetic platform', () => {
   });
 
   it('with no injections, produces a history with no violation at all', () => {
-    const p = new SyntheticPlatform({ seed: 2, events: 20_000, rates: { 'group-flaw': 0, 'revocation-in-chat': 0, 'unknown-user': 0, 'non-member-message': 0 } });
+    const p = new SyntheticPlatform({
+      seed: 2,
+      events: 20_000,
+      rates: { 'group-flaw': 0, 'revocation-in-chat': 0, 'unknown-user': 0, 'non-member-message': 0 },
+    });
     for (const _ of p.events());
     expect(p.answers().chats).toEqual([]);
   });
@@ -80,6 +100,11 @@ describe('the synthetic platform', () => {
   it('validates its knobs', () => {
     expect(generatorOptionsSchema.safeParse({ events: 0 }).success).toBe(false);
     expect(generatorOptionsSchema.safeParse({ rates: { 'group-flaw': -1 } }).success).toBe(false);
-    expect(generatorOptionsSchema.parse({}).rates).toEqual({ 'group-flaw': 2, 'revocation-in-chat': 2, 'unknown-user': 2, 'non-member-message': 2 });
+    expect(generatorOptionsSchema.parse({}).rates).toEqual({
+      'group-flaw': 2,
+      'revocation-in-chat': 2,
+      'unknown-user': 2,
+      'non-member-message': 2,
+    });
   });
 });

@@ -4,7 +4,16 @@
  * shipped .d.ts files fails the check.
  */
 import type { AlertRecord, AuditReport, Config, DeadLetter, FreezeCommand, InputEvent } from 'pairguard';
-import { auditTopics, createKafka, createLogger, loadConfig, Monitor, PairguardError, replayLines, SCHEMA_VERSION } from 'pairguard';
+import {
+  auditTopics,
+  createKafka,
+  createLogger,
+  loadConfig,
+  Monitor,
+  PairguardError,
+  replayLines,
+  SCHEMA_VERSION,
+} from 'pairguard';
 import alertSchema from 'pairguard/schemas/pairing.unapproved.schema.json' with { type: 'json' };
 import manifest from 'pairguard/package.json' with { type: 'json' };
 import type { PairguardTestEnv, PairguardTestEnvOptions, WaitOptions } from 'pairguard/testing';
@@ -19,10 +28,21 @@ export async function embed(): Promise<AuditReport> {
   // @ts-expect-error: mode is 'enforce' or 'alert-only'
   const mode: 'freeze-all' = config.mode;
   void mode;
-  return auditTopics({ kafka, topics: config.topics, limits: { maxValueBytes: config.maxEventBytes, maxMembers: config.maxChatMembers } });
+  return auditTopics({
+    kafka,
+    topics: config.topics,
+    limits: { maxValueBytes: config.maxEventBytes, maxMembers: config.maxChatMembers },
+  });
 }
 
-export const event: InputEvent = { type: 'chat.created', eventId: 'e1', occurredAt: '2026-11-21T09:00:02.000Z', chatId: 'c', createdBy: 'a', members: ['a', 'b'] };
+export const event: InputEvent = {
+  type: 'chat.created',
+  eventId: 'e1',
+  occurredAt: '2026-11-21T09:00:02.000Z',
+  chatId: 'c',
+  createdBy: 'a',
+  members: ['a', 'b'],
+};
 
 const options: PairguardTestEnvOptions = {
   brokers: ['127.0.0.1:9092'],

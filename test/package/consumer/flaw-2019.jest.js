@@ -7,7 +7,11 @@ let env;
 afterEach(() => env?.cleanup());
 
 test('freezes the 2019 group-chat flaw', async () => {
-  env = await createPairguardTestEnv({ brokers: ['127.0.0.1:9092'], redisUrl: 'redis://127.0.0.1:6379', partitions: 1 });
+  env = await createPairguardTestEnv({
+    brokers: ['127.0.0.1:9092'],
+    redisUrl: 'redis://127.0.0.1:6379',
+    partitions: 1,
+  });
   writeFileSync('jest-env-id.txt', env.id);
   await env.startMonitor();
   await env.replay('fixtures/flaw-2019.jsonl');
