@@ -8,7 +8,7 @@ import type { InputEvent } from '../../src/events/schema.js';
 import { classify } from '../../src/history/history-record.js';
 import { judgeEvent } from '../../src/judge/judge.js';
 import { OncePerKey } from '../../src/observability/once-per-key.js';
-import { MemoryStore } from '../support/memory-store.js';
+import { MemoryStore } from '../../src/state/memory-store.js';
 
 const limits = { maxValueBytes: 4096, maxMembers: 10 };
 const T0 = Date.parse('2026-11-21T10:00:00.000Z');

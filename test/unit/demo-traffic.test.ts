@@ -5,7 +5,7 @@ import type { Scene } from '../../src/demo/traffic.js';
 import { decodeInput } from '../../src/events/decode.js';
 import type { Stream } from '../../src/events/schema.js';
 import { judgeEvent } from '../../src/judge/judge.js';
-import { MemoryStore } from '../support/memory-store.js';
+import { MemoryStore } from '../../src/state/memory-store.js';
 
 describe('demo traffic', () => {
   it('raises one alert per violation scene, one dead letter per malformed scene, and nothing else', async () => {

@@ -2,8 +2,8 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import type { InputEvent } from '../../src/events/schema.js';
 import type { JudgeDeps, Mode, Output } from '../../src/judge/judge.js';
 import { applyWithheldFreeze, judgeEvent, judgeUnfreeze } from '../../src/judge/judge.js';
-import { MemoryFreezeBreaker } from '../support/memory-breaker.js';
-import { MemoryStore } from '../support/memory-store.js';
+import { MemoryFreezeBreaker } from '../../src/state/memory-breaker.js';
+import { MemoryStore } from '../../src/state/memory-store.js';
 
 const T0 = Date.parse('2026-11-21T10:00:00.000Z');
 let seq = 0;

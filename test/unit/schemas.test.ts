@@ -21,7 +21,7 @@ import type { JudgeDeps, Mode, Output } from '../../src/judge/judge.js';
 import { TOPIC_SETTINGS } from '../../src/schemas/asyncapi.js';
 import { RECORD_SCHEMAS, schemaFileOf, schemaIdOf } from '../../src/schemas/json-schemas.js';
 import { deadLetterOf } from '../../src/stream/dead-letter.js';
-import { MemoryStore } from '../support/memory-store.js';
+import { MemoryStore } from '../../src/state/memory-store.js';
 import { SCHEMAS_DIR, generatedFiles } from '../../scripts/schemas.js';
 
 const FIXTURES = 'test/fixtures';

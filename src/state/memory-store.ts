@@ -1,12 +1,12 @@
-/** An in-memory StateStore for unit tests of the judge; merges mirror the Redis Lua scripts. */
-import type { FactsNeeded, UserFacts } from '../../src/policy/chat-facts.js';
-import type { Role, RoleHistory, Toggle } from '../../src/policy/timeline.js';
-import { NEVER, UNREGISTERED, applyRegistration, applySwitch } from '../../src/policy/timeline.js';
-import { FROZEN_FIELD } from '../../src/state/keys.js';
-import type { EpisodeRecord, FreezeRecord } from '../../src/state/records.js';
-import { decodeEpisode, decodeFreeze, encodeRecord } from '../../src/state/records.js';
-import { applyMembershipSwitch } from '../../src/state/membership.js';
-import type { ChatState, ChatSwitches, StateStore } from '../../src/state/store.js';
+/** An in-memory StateStore: the Redis store's rules (its Lua merges) in plain maps, for unit tests of the judge and the stream core. */
+import type { FactsNeeded, UserFacts } from '../policy/chat-facts.js';
+import type { Role, RoleHistory, Toggle } from '../policy/timeline.js';
+import { NEVER, UNREGISTERED, applyRegistration, applySwitch } from '../policy/timeline.js';
+import { FROZEN_FIELD } from './keys.js';
+import type { EpisodeRecord, FreezeRecord } from './records.js';
+import { decodeEpisode, decodeFreeze, encodeRecord } from './records.js';
+import { applyMembershipSwitch } from './membership.js';
+import type { ChatState, ChatSwitches, StateStore } from './store.js';
 
 export class MemoryStore implements StateStore {
   roles = new Map<string, RoleHistory>();

@@ -1,5 +1,5 @@
-/** The freeze breaker in memory, with the Redis script's rules (state/lua/breaker-take.lua), for judge unit tests. */
-import type { BreakerState, FreezeBreaker, TakeResult, WithheldFreeze } from '../../src/judge/freeze-breaker.js';
+/** The freeze breaker in memory, with the Redis script's rules (state/lua/breaker-take.lua), for unit tests. */
+import type { BreakerState, FreezeBreaker, TakeResult, WithheldFreeze } from '../judge/freeze-breaker.js';
 
 export class MemoryFreezeBreaker implements FreezeBreaker {
   frozen = new Map<string, number>();
