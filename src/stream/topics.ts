@@ -1,18 +1,36 @@
-/** Creates the topics pairguard reads and writes when they are missing. */
+/** Creates topics pairguard reads or writes when they are missing. */
 import type { Admin } from 'kafkajs';
-import type { Topics } from '../config.js';
+import type { TopicRole, Topics } from '../config.js';
+import { HISTORY_TOPICS, KEEP_HISTORY } from './topic-preconditions.js';
 
 /** How long new topics may take to serve every partition before creation counts as failed. */
 const SERVING_TIMEOUT_MS = 15_000;
 
-export async function ensureTopics(admin: Admin, topics: Topics, partitions: number): Promise<string[]> {
+/**
+ * Creates the missing topics among `roles` (all six by default) with `partitions` each; the topics
+ * the state is rebuilt from keep their whole history (topic-preconditions.ts). Returns those created.
+ */
+export async function ensureTopics(
+  admin: Admin,
+  topics: Topics,
+  partitions: number,
+  roles: readonly TopicRole[] = Object.keys(topics) as TopicRole[],
+): Promise<string[]> {
   if (partitions === 0) return [];
   const existing = new Set(await admin.listTopics());
-  const missing = [...new Set(Object.values(topics))].filter((t) => !existing.has(t));
+  const keepsHistory = new Set(HISTORY_TOPICS.map((r) => topics[r]));
+  const missing = [...new Set(roles.map((r) => topics[r]))].filter((t) => !existing.has(t));
   if (missing.length === 0) return [];
   await admin.createTopics({
     waitForLeaders: true,
-    topics: missing.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: -1 })),
+    topics: missing.map((topic) => ({
+      topic,
+      numPartitions: partitions,
+      replicationFactor: -1,
+      configEntries: keepsHistory.has(topic)
+        ? Object.entries(KEEP_HISTORY).map(([name, value]) => ({ name, value }))
+        : [],
+    })),
   });
   await untilServing(admin, missing);
   return missing;
