@@ -5,7 +5,7 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { PairguardError } from './errors.js';
+import { ConfigError } from './errors.js';
 import { parseRedisUrl } from './state/redis-client.js';
 
 export const DEFAULT_TOPICS = {
@@ -20,6 +20,9 @@ export const DEFAULT_TOPICS = {
 /** Codecs pairguard can write its own output batches with (every Kafka codec; reading accepts all of them). */
 export const OUTPUT_COMPRESSIONS = ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const;
 export type OutputCompression = (typeof OUTPUT_COMPRESSIONS)[number];
+
+/** Whether pairguard freezes the chats it alerts on (`enforce`) or only alerts (`alert-only`). */
+export type Mode = 'enforce' | 'alert-only';
 
 export type TopicRole = keyof typeof DEFAULT_TOPICS;
 export type Topics = Record<TopicRole, string>;
@@ -37,7 +40,7 @@ export interface Config {
   /** Prefix of every Redis key pairguard writes (lets tests and tenants share a Redis). */
   redisKeyPrefix: string;
   /** `enforce` freezes chats; `alert-only` only alerts. */
-  mode: 'enforce' | 'alert-only';
+  mode: Mode;
   /** Consumer group; the approvals consumer uses `<groupId>.approvals`. */
   groupId: string;
   /** Port of /metrics, /healthz, /readyz. */
@@ -189,13 +192,6 @@ export function prefixedTopicEnv(prefix: string): Record<string, string> {
     TOPIC_CONTROL: `${prefix}.control`,
     TOPIC_DEAD_LETTER: `${prefix}.dead-letter`,
   };
-}
-
-/** A bad setting: the message is one line naming the variable. */
-export class ConfigError extends PairguardError {
-  constructor(message: string) {
-    super('CONFIG_INVALID', message);
-  }
 }
 
 /** Reads configuration from an environment; throws ConfigError on the first bad variable. */

@@ -24,3 +24,10 @@ export class PairguardError extends Error {
   /** Whether trying again later can succeed. */
   readonly retriable: boolean;
 }
+
+/** A bad setting: the message is one line naming the variable. */
+export class ConfigError extends PairguardError {
+  constructor(message: string) {
+    super('CONFIG_INVALID', message);
+  }
+}

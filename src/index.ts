@@ -16,9 +16,9 @@
 
 // Configuration: the same variables `pairguard run` reads, validated into one typed object.
 export type { Config, OutputCompression, TopicRole, Topics } from './config.js';
-export { ConfigError, DEFAULT_TOPICS, loadConfig, OUTPUT_COMPRESSIONS, prefixedTopicEnv } from './config.js';
+export { DEFAULT_TOPICS, loadConfig, OUTPUT_COMPRESSIONS, prefixedTopicEnv } from './config.js';
 export type { ErrorCode } from './errors.js';
-export { PairguardError } from './errors.js';
+export { ConfigError, PairguardError } from './errors.js';
 
 // The monitor and what it is given.
 export type { MonitorOptions } from './monitor.js';

@@ -1,13 +1,13 @@
 /**
  * `pairguard breaker status` and `pairguard breaker reset`: what a person on call needs once the
- * freeze breaker (judge/freeze-breaker.ts) has tripped. Status reads the breaker's shared state
+ * freeze breaker (state/freeze-breaker.ts) has tripped. Status reads the breaker's shared state
  * in Redis; reset writes a `freeze-breaker.reset` record to the control topic, which the running
  * monitor applies (in order with the unfreezes), so the reset is on record like every other
  * decision about freezes.
  */
 import type { Kafka } from 'kafkajs';
 import type { Config } from '../config.js';
-import type { BreakerState } from '../judge/freeze-breaker.js';
+import type { BreakerState } from '../state/freeze-breaker.js';
 import { RedisFreezeBreaker } from '../state/redis-breaker.js';
 import { createRedis } from '../state/redis-client.js';
 

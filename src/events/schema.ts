@@ -119,7 +119,7 @@ export const chatUnfrozen = z
 
 /**
  * Written on the control topic by `pairguard breaker reset`: a person closes the freeze breaker
- * (judge/freeze-breaker.ts) after finding why it tripped. Key: `freeze-breaker`.
+ * (state/freeze-breaker.ts) after finding why it tripped. Key: `freeze-breaker`.
  */
 export const freezeBreakerReset = z
   .object({

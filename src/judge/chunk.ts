@@ -1,49 +1,51 @@
 /**
  * Prepares a chunk of membership records for judging: their switches are written in one round
- * trip and the user facts their judging needs are read in a second, so that judging the records
- * one by one (judgeEvent with the view) reads nothing more unless it finds a violation.
+ * trip and the user facts their judging needs are read in a second (state/prepared-chunk.ts), so
+ * that judging the records one by one (judgeEvent with the chunk as `view`) reads nothing more
+ * unless it finds a violation.
  */
 import type { MembershipEvent } from '../events/schema.js';
 import type { FactsNeeded } from '../policy/chat-facts.js';
 import type { Scope } from '../policy/pairing.js';
-import { ChunkView } from '../state/chunk-view.js';
 import { applyMembershipSwitch, copyChat } from '../state/membership.js';
-import type { MembershipSwitch, StateStore } from '../state/store.js';
+import type { ChunkBacking } from '../state/prepared-chunk.js';
+import { PreparedChunk } from '../state/prepared-chunk.js';
+import type { ChatState, ChatSwitches, MembershipSwitch } from '../state/store.js';
 import { factsNeeded, membershipEffect } from './judge.js';
+
+/** What `prepareChunk` gives: pass it to judgeEvent as `hooks.view`. */
+export type { PreparedChunk } from '../state/prepared-chunk.js';
 
 /** A membership record of the chunk, in record order. */
 export interface ChunkRecord {
+  /** The membership event. */
   event: MembershipEvent;
   /** `occurredAt` in ms. */
   at: number;
 }
 
-export async function prepareChunk(store: StateStore, records: readonly ChunkRecord[]): Promise<ChunkView> {
-  const chats = new Map<string, Array<{ change: MembershipSwitch; scope: Scope }>>();
+/** A chat's switches in record order, each with the pairs it can change. */
+type ChatPlan = Array<{ change: MembershipSwitch; scope: Scope }>;
+
+export async function prepareChunk(store: ChunkBacking, records: readonly ChunkRecord[]): Promise<PreparedChunk> {
+  const plans = new Map<string, ChatPlan>();
   for (const { event, at } of records) {
     const { chatId, userIds, joined, scope } = membershipEffect(event);
     const entry = { change: { userIds, joined, at }, scope };
-    const list = chats.get(chatId);
-    if (list) list.push(entry);
-    else chats.set(chatId, [entry]);
+    const plan = plans.get(chatId);
+    if (plan) plan.push(entry);
+    else plans.set(chatId, [entry]);
   }
-  const ids = [...chats.keys()];
-  const before = await store.applyMembershipChanges(
-    ids.map((chatId) => ({ chatId, switches: chats.get(chatId)!.map((c) => c.change) })),
-  );
+  const chats: ChatSwitches[] = [...plans].map(([chatId, plan]) => ({ chatId, switches: plan.map((c) => c.change) }));
+  return PreparedChunk.load(store, chats, (before) => chunkNeeds([...plans.values()], before));
+}
 
-  // Replays each chat's switches, as judging will, to learn which facts each record needs.
-  const view = new ChunkView(store);
+/** The facts every record of the chunk is judged with: each chat's switches replayed, as judging will. */
+function chunkNeeds(plans: readonly ChatPlan[], before: readonly ChatState[]): FactsNeeded {
   const needs = new Map<string, Set<string> | 'all'>();
-  ids.forEach((chatId, i) => {
-    const entries = chats.get(chatId)!;
-    view.addChat(
-      chatId,
-      before[i]!,
-      entries.map((c) => c.change),
-    );
+  plans.forEach((plan, i) => {
     const chat = copyChat(before[i]!);
-    for (const { change, scope } of entries) {
+    for (const { change, scope } of plan) {
       applyMembershipSwitch(chat.members, change);
       for (const [userId, contacts] of factsNeeded(chat, scope, change.at, [])) {
         const had = needs.get(userId);
@@ -54,9 +56,5 @@ export async function prepareChunk(store: StateStore, records: readonly ChunkRec
       }
     }
   });
-  const union: FactsNeeded = new Map(
-    [...needs].map(([u, contacts]) => [u, contacts === 'all' ? 'all' : [...contacts]]),
-  );
-  view.addUsers(await store.readUsers(union), union);
-  return view;
+  return new Map([...needs].map(([u, contacts]) => [u, contacts === 'all' ? 'all' : [...contacts]]));
 }

@@ -3,11 +3,10 @@
  * rebalance and crash. kafkajs reports these as instrumentation events; nothing here polls.
  */
 import type { Consumer } from 'kafkajs';
+import type { Assignment } from '../stream/assignment.js';
+import type { ConsumerName } from '../stream/consumer-groups.js';
 import type { Logger } from './logger.js';
-import type { ConsumerName, Metrics } from './metrics.js';
-
-/** Partitions by topic, as kafkajs reports a member's assignment. */
-export type Assignment = Readonly<Record<string, readonly number[]>>;
+import type { Metrics } from './metrics.js';
 
 export interface ConsumerWatch {
   /** Which of pairguard's consumers this is (a metric label). */

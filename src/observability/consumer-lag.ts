@@ -9,6 +9,7 @@
  * cannot be older); or, for records that arrived while the partition looked caught up, now minus
  * the moment the periodic look first saw them. It is 0 when the partition is caught up.
  */
+import type { LagPositions } from '../stream/lag-watch.js';
 
 /** One partition's position. */
 interface Position {
@@ -32,10 +33,11 @@ export interface LagRow {
   seconds: number;
 }
 
-export class ConsumerLag {
+export class ConsumerLag implements LagPositions {
   private readonly positions = new Map<string, Map<number, Position>>();
 
-  constructor(private readonly now: () => number = Date.now) {}
+  /** `now` is the monitor's wall clock (ms). */
+  constructor(private readonly now: () => number) {}
 
   /** A batch handled records up to `next` (exclusive); `lastTimestamp` is the last one's (ms). */
   handled(topic: string, partition: number, next: bigint, high: bigint, lastTimestamp: number): void {

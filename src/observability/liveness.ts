@@ -13,19 +13,11 @@
  *    the *_up gauges report it), so those minutes do not count and the clock starts again.
  * The verdict is as of the last observation, so a slow look at the offsets cannot invent a stall.
  */
+import type { PartitionPosition } from '../stream/committed-positions.js';
 import type { ConsumerName } from '../stream/consumer-groups.js';
 
-/** One owned partition as its consumer group stands. */
-export interface PartitionPosition {
-  /** Topic name. */
-  topic: string;
-  /** Partition number. */
-  partition: number;
-  /** The group's committed offset (the low watermark when nothing is committed). */
-  committed: bigint;
-  /** The partition's high watermark. */
-  high: bigint;
-}
+// The evidence a look gathers (stream/committed-positions.ts), re-exported with the observation that holds it.
+export type { PartitionPosition };
 
 /** One consumer as one observation saw it. */
 export interface ConsumerObservation {

@@ -9,14 +9,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { DECODE_FAILURES } from '../events/decode.js';
 import type { BuildInfo } from './build-info.js';
 import { buildInfo } from './build-info.js';
-import { ConsumerLag } from './consumer-lag.js';
-
-export type EventOutcome = 'applied' | 'violation' | 'dead-lettered' | 'ignored';
-
-/** pairguard's three consumers, one per input stream (see monitor.ts). */
 import type { ConsumerName } from '../stream/consumer-groups.js';
-
-export type { ConsumerName };
+import { ConsumerLag } from './consumer-lag.js';
 
 /** Event types that can reveal an unapproved pairing (contract §1). */
 const TRIGGER_TYPES = ['chat.created', 'member.added', 'message.sent', 'contact.revoked', 'user.registered'] as const;
@@ -223,8 +217,9 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** `now` is the wall clock the lag gauges read (ms); the monitor's own when it passes one. */
   constructor(opts: { processMetrics?: boolean; now?: () => number; build?: BuildInfo } = {}) {
-    this.lag = new ConsumerLag(opts.now);
+    this.lag = new ConsumerLag(opts.now ?? Date.now);
     this.build = opts.build ?? buildInfo();
     this.buildInfo.set({ ...this.build }, 1);
     if (opts.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });

@@ -39,17 +39,6 @@ export function applySwitch(t: Toggle, on: boolean, at: Millis): Toggle {
   return { on: t.on, off: at, lastOn: at >= t.on ? false : t.lastOn };
 }
 
-/** Wire form in Redis: "on,off,lastOn". */
-export function encodeToggle(t: Toggle): string {
-  return `${t.on},${t.off},${t.lastOn ? 1 : 0}`;
-}
-
-export function decodeToggle(s: string | null | undefined): Toggle {
-  if (!s) return NEVER;
-  const [on, off, last] = s.split(',');
-  return { on: Number(on) || 0, off: Number(off) || 0, lastOn: last === '1' };
-}
-
 export type Role = 'child' | 'adult';
 
 /** A user's role with one step of history, so a late event is judged by the role it had then. */
@@ -80,19 +69,4 @@ export function applyRegistration(r: RoleHistory, role: Role, at: Millis): RoleH
   }
   if (at > r.prevAt) return { ...r, prevRole: role, prevAt: at };
   return r;
-}
-
-/** Wire form in Redis: "role,at,prevRole,prevAt" with "" for none. */
-export function encodeRole(r: RoleHistory): string {
-  return `${r.role ?? ''},${r.at},${r.prevRole ?? ''},${r.prevAt}`;
-}
-
-export function decodeRole(s: string | null | undefined): RoleHistory {
-  if (!s) return UNREGISTERED;
-  const [role, at, prevRole, prevAt] = s.split(',');
-  return { role: asRole(role), at: Number(at) || 0, prevRole: asRole(prevRole), prevAt: Number(prevAt) || 0 };
-}
-
-function asRole(s: string | undefined): Role | null {
-  return s === 'child' || s === 'adult' ? s : null;
 }

@@ -1,5 +1,6 @@
-/** The freeze breaker in memory, with the Redis script's rules (state/lua/breaker-take.lua), for unit tests. */
-import type { BreakerState, FreezeBreaker, TakeResult, WithheldFreeze } from '../judge/freeze-breaker.js';
+/** The freeze breaker in memory, with the Redis script's rules (lua/breaker-take.lua), for unit tests. */
+import type { BreakerState, FreezeBreaker, TakeResult, WithheldFreeze } from './freeze-breaker.js';
+import { inWindow } from './freeze-breaker.js';
 
 export class MemoryFreezeBreaker implements FreezeBreaker {
   frozen = new Map<string, number>();
@@ -16,7 +17,7 @@ export class MemoryFreezeBreaker implements FreezeBreaker {
       if (!this.withheld.has(chatId)) this.withheld.set(chatId, { chatId, alertId, at: now });
       return 'withheld';
     }
-    for (const [c, at] of this.frozen) if (at <= now - this.windowMs) this.frozen.delete(c);
+    for (const [c, at] of this.frozen) if (!inWindow(at, now, this.windowMs)) this.frozen.delete(c);
     if (this.frozen.has(chatId)) {
       this.frozen.set(chatId, now);
       return 'granted';
@@ -42,7 +43,7 @@ export class MemoryFreezeBreaker implements FreezeBreaker {
     return {
       open: this.trippedAt !== null,
       trippedAt: this.trippedAt,
-      frozenInWindow: [...this.frozen.values()].filter((at) => at > now - this.windowMs).length,
+      frozenInWindow: [...this.frozen.values()].filter((at) => inWindow(at, now, this.windowMs)).length,
       limit: this.limit,
       windowMs: this.windowMs,
       withheld: [...this.withheld.values()],

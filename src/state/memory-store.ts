@@ -1,10 +1,13 @@
-/** An in-memory StateStore: the Redis store's rules (its Lua merges) in plain maps, for unit tests of the judge and the stream core. */
+/**
+ * The state ports in memory: the Redis store's rules (its Lua merges, its compare-and-set on the
+ * stored form) in plain maps, for unit tests of the judge and the stream core. The conformance
+ * suite (test/support/store-conformance.ts) holds both to the same behaviour.
+ */
 import type { FactsNeeded, UserFacts } from '../policy/chat-facts.js';
 import type { Role, RoleHistory, Toggle } from '../policy/timeline.js';
 import { NEVER, UNREGISTERED, applyRegistration, applySwitch } from '../policy/timeline.js';
-import { FROZEN_FIELD } from './keys.js';
-import type { EpisodeRecord, FreezeRecord } from './records.js';
-import { decodeEpisode, decodeFreeze, encodeRecord } from './records.js';
+import { FROZEN_FIELD, decodeDecisions, decodeFreeze, encodeRecord } from './codec.js';
+import type { EpisodeRecord, FreezeRecord, SentMark, Stored } from './records.js';
 import { applyMembershipSwitch } from './membership.js';
 import type { ChatState, ChatSwitches, StateStore } from './store.js';
 
@@ -13,8 +16,11 @@ export class MemoryStore implements StateStore {
   approvals = new Map<string, Map<string, Toggle>>();
   members = new Map<string, Map<string, Toggle>>();
   index = new Map<string, Set<string>>();
+  /** Chat → its decisions hash as Redis holds it: pair key (or the freeze field) → stored form. */
   decisions = new Map<string, Map<string, string>>();
   applied = new Map<string, Map<number, bigint>>();
+  /** The state marker: a memory store starts as created, and a test sets this false to lose it. */
+  intact = true;
 
   async applyRegistration(userId: string, role: Role, at: number) {
     this.roles.set(userId, applyRegistration(this.roles.get(userId) ?? UNREGISTERED, role, at));
@@ -43,12 +49,8 @@ export class MemoryStore implements StateStore {
     return [...(this.index.get(userId) ?? [])];
   }
   async readChat(chatId: string): Promise<ChatState> {
-    const state: ChatState = { members: new Map(this.members.get(chatId) ?? []), episodes: new Map(), frozen: null };
-    for (const [field, raw] of this.decisions.get(chatId) ?? []) {
-      if (field === FROZEN_FIELD) state.frozen = decodeFreeze(raw);
-      else state.episodes.set(field, decodeEpisode(raw));
-    }
-    return state;
+    const chat: ChatState = { members: new Map(this.members.get(chatId) ?? []), episodes: new Map(), frozen: null };
+    return decodeDecisions(this.decisions.get(chatId) ?? new Map<string, string>(), chat);
   }
   async readSender(chatId: string, userId: string) {
     const raw = this.decisions.get(chatId)?.get(FROZEN_FIELD);
@@ -73,17 +75,18 @@ export class MemoryStore implements StateStore {
   async openEpisode(chatId: string, pairKey: string, record: EpisodeRecord) {
     return this.setIfAbsent(chatId, pairKey, encodeRecord(record));
   }
+  async closeEpisode(chatId: string, pairKey: string, episode: Stored<EpisodeRecord>) {
+    return this.swap(chatId, pairKey, episode.raw, null);
+  }
   async recordFreeze(chatId: string, record: FreezeRecord) {
     return this.setIfAbsent(chatId, FROZEN_FIELD, encodeRecord(record));
   }
-  async swapDecision(chatId: string, field: string, expected: string, next: string | null) {
-    const d = getOr(this.decisions, chatId, () => new Map<string, string>());
-    if (d.get(field) !== expected) return false;
-    if (next === null) d.delete(field);
-    else d.set(field, next);
-    return true;
+  async liftFreeze(chatId: string, freeze: Stored<FreezeRecord>) {
+    return this.swap(chatId, FROZEN_FIELD, freeze.raw, null);
   }
-  intact = true;
+  async markSent(mark: SentMark) {
+    return this.swap(mark.chatId, mark.field, mark.expected, mark.next);
+  }
   async stateIntact() {
     return this.intact;
   }
@@ -96,6 +99,13 @@ export class MemoryStore implements StateStore {
   }
   async appliedOffsets(topic: string) {
     return new Map(this.applied.get(topic) ?? []);
+  }
+  private swap(chatId: string, field: string, expected: string, next: string | null) {
+    const d = getOr(this.decisions, chatId, () => new Map<string, string>());
+    if (d.get(field) !== expected) return false;
+    if (next === null) d.delete(field);
+    else d.set(field, next);
+    return true;
   }
   private setIfAbsent(chatId: string, field: string, raw: string) {
     const d = getOr(this.decisions, chatId, () => new Map<string, string>());

@@ -1,4 +1,4 @@
-/** What pairguard remembers about its own decisions, per chat, in Redis. */
+/** What pairguard remembers about its own decisions, per chat (state/codec.ts has their stored form). */
 
 /** An open violation episode of one pair: at most one alert per pair per episode. */
 export interface EpisodeRecord {
@@ -24,38 +24,25 @@ export interface FreezeRecord {
   sent: boolean;
 }
 
-/** A record as read, with its raw form for compare-and-set updates. */
+/** A decision as read: the record, and the stored form that a compare-and-set of it must still find. */
 export interface Stored<R> {
+  /** The stored form, opaque above the store: hand it back to change the decision. */
   raw: string;
+  /** The decision. */
   record: R;
 }
 
-export function encodeRecord(r: EpisodeRecord | FreezeRecord): string {
-  return JSON.stringify(r);
-}
-
-export function decodeEpisode(raw: string): Stored<EpisodeRecord> {
-  const o = JSON.parse(raw) as Partial<EpisodeRecord>;
-  return {
-    raw,
-    record: {
-      alertId: String(o.alertId ?? ''),
-      openedAt: Number(o.openedAt ?? 0),
-      triggerAt: Number(o.triggerAt ?? 0),
-      sent: o.sent === true,
-    },
-  };
-}
-
-export function decodeFreeze(raw: string): Stored<FreezeRecord> {
-  const o = JSON.parse(raw) as Partial<FreezeRecord>;
-  return {
-    raw,
-    record: {
-      alertId: String(o.alertId ?? ''),
-      requestedAt: Number(o.requestedAt ?? 0),
-      triggerAt: Number(o.triggerAt ?? 0),
-      sent: o.sent === true,
-    },
-  };
+/**
+ * A decision to mark as sent once its output is written (state/decisions.ts builds it; `markSent`
+ * applies it). Opaque above the store: its fields are the store's compare-and-set.
+ */
+export interface SentMark {
+  /** The chat the decision is about. */
+  chatId: string;
+  /** Where the decision is kept in the chat (opaque). */
+  field: string;
+  /** The decision's stored form as decided (opaque). */
+  expected: string;
+  /** Its stored form once sent (opaque). */
+  next: string;
 }

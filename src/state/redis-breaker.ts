@@ -1,5 +1,7 @@
 /** The freeze breaker's state in Redis: one script decides, so every instance shares one breaker. */
-import type { BreakerState, FreezeBreaker, TakeResult, WithheldFreeze } from '../judge/freeze-breaker.js';
+import { decodeWithheld } from './codec.js';
+import type { BreakerState, FreezeBreaker, TakeResult, WithheldFreeze } from './freeze-breaker.js';
+import { windowStart } from './freeze-breaker.js';
 import { Keys } from './keys.js';
 import type { RedisClient } from './redis-client.js';
 import { defineScripts } from './scripts.js';
@@ -26,13 +28,14 @@ export class RedisFreezeBreaker implements FreezeBreaker {
   }
 
   async reset(): Promise<WithheldFreeze[]> {
-    return withheldOf(await this.redis.pgBreakerReset(...this.keys));
+    return decodeWithheld(await this.redis.pgBreakerReset(...this.keys));
   }
 
   async state(now: number): Promise<BreakerState> {
     const [window, open, withheld] = this.keys;
     const [inWindow, openHash, withheldHash] = await Promise.all([
-      this.redis.zcount(window, now - this.windowMs, '+inf'),
+      // Counts a freeze exactly at the window's start, which take() has already let go (a 1 ms edge).
+      this.redis.zcount(window, windowStart(now, this.windowMs), '+inf'),
       this.redis.hgetall(open),
       this.redis.hgetall(withheld),
     ]);
@@ -43,16 +46,7 @@ export class RedisFreezeBreaker implements FreezeBreaker {
       frozenInWindow: inWindow,
       limit: this.limit,
       windowMs: this.windowMs,
-      withheld: withheldOf(Object.entries(withheldHash).flat()),
+      withheld: decodeWithheld(Object.entries(withheldHash).flat()),
     };
   }
-}
-
-function withheldOf(flat: readonly string[]): WithheldFreeze[] {
-  const out: WithheldFreeze[] = [];
-  for (let i = 0; i + 1 < flat.length; i += 2) {
-    const sep = flat[i + 1]!.lastIndexOf('|');
-    out.push({ chatId: flat[i]!, alertId: flat[i + 1]!.slice(0, sep), at: Number(flat[i + 1]!.slice(sep + 1)) });
-  }
-  return out.sort((a, b) => a.at - b.at || a.chatId.localeCompare(b.chatId));
 }

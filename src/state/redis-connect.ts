@@ -3,7 +3,7 @@
  * and reports why (WRONGPASS, NOAUTH) only as an 'error' event, so this listens for that reason;
  * a refused login becomes a ConfigError naming REDIS_URL, where Redis's user and password live.
  */
-import { ConfigError } from '../config.js';
+import { ConfigError } from '../errors.js';
 import type { RedisClient } from './redis-client.js';
 
 /** Names REDIS_URL for an authentication error from Redis; returns `err` itself for anything else. */

@@ -6,7 +6,7 @@
  * survives by rebuilding from the topics, at the cost of being blind meanwhile: a warning.
  * Read with INFO, which the least-privilege ACL user may run (CONFIG it may not).
  */
-import { ConfigError } from '../config.js';
+import { ConfigError } from '../errors.js';
 import type { RedisClient } from './redis-client.js';
 import { masters } from './redis-client.js';
 

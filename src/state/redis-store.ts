@@ -1,6 +1,6 @@
 /**
- * StateStore on Redis, one server or a Redis Cluster (see keys.ts for the keys and what is atomic,
- * redis-client.ts for the client). Every command and script touches one hash-tagged key. Each
+ * The state ports on Redis, one server or a Redis Cluster (docs/state-layout.md for the keys and
+ * what is atomic, codec.ts for the values, redis-client.ts for the client). Every command and script touches one hash-tagged key. Each
  * operation is timed through `observe`, and reads of many users or chats are one round trip
  * (`roundTrip`): commands issued together, which the client's auto-pipelining sends as one
  * pipeline per server (the monitor's client; a cluster's always), or else one explicit pipeline.
@@ -9,14 +9,28 @@ import { performance } from 'node:perf_hooks';
 import type { ChainableCommander } from 'ioredis';
 import type { FactsNeeded, UserFacts } from '../policy/chat-facts.js';
 import type { Role, Toggle } from '../policy/timeline.js';
-import { decodeRole, decodeToggle } from '../policy/timeline.js';
-import { APPROVAL_PREFIX, FROZEN_FIELD, Keys, ROLE_FIELD, approvalField } from './keys.js';
-import type { EpisodeRecord, FreezeRecord } from './records.js';
-import { decodeEpisode, decodeFreeze, encodeRecord } from './records.js';
+import {
+  APPROVAL_PREFIX,
+  FROZEN_FIELD,
+  ROLE_FIELD,
+  approvalField,
+  contactOf,
+  decodeChat,
+  decodeFreeze,
+  decodeRole,
+  decodeToggle,
+  encodeRecord,
+} from './codec.js';
+import { marksFreeze } from './decisions.js';
+import { Keys } from './keys.js';
+import type { EpisodeRecord, FreezeRecord, SentMark, Stored } from './records.js';
 import type { RedisClient } from './redis-client.js';
 import { defineScripts } from './scripts.js';
 import { applyMembershipSwitch } from './membership.js';
 import type { ChatState, ChatSwitches, SenderState, StateStore } from './store.js';
+
+/** The operation every compare-and-set of a decision is timed as (the metric's `operation` label). */
+const SWAP = 'swapDecision';
 
 /** Receives each operation's round trip; the operation is a method name, never a key or an id. */
 export type OperationObserver = (operation: string, seconds: number) => void;
@@ -54,8 +68,7 @@ export class RedisStateStore implements StateStore {
    * A client that auto-pipelines (always so on a cluster) gets the commands issued together: it
    * sends everything issued in the same tick, by this operation and by the others judged
    * concurrently, as one pipeline per server, which on a cluster is the only way to read keys
-   * that span nodes. Otherwise one explicit pipeline, the cheapest way for a lone operation (the
-   * same reads auto-pipelined took 20-40% longer, one at a time, on a local redis-server). A
+   * that span nodes. Otherwise one explicit pipeline, the cheapest way for a lone operation. A
    * client's command returns its reply's promise, which is what the cast below relies on.
    */
   private async roundTrip(commands: readonly Command[]): Promise<unknown[]> {
@@ -77,7 +90,7 @@ export class RedisStateStore implements StateStore {
     await this.timed('ping', () => this.redis.ping());
   }
 
-  /** How many chats have a freeze in force (SCARD of the index kept beside the freeze field, see keys.ts). */
+  /** How many chats have a freeze in force (SCARD of the index kept beside the freeze field). */
   async frozenChats(): Promise<number> {
     return this.timed('frozenChats', () => this.redis.scard(this.keys.frozenChats()));
   }
@@ -135,7 +148,7 @@ export class RedisStateStore implements StateStore {
       } else {
         replies = (await this.roundTrip([...toggles, ...index])).slice(0, toggles.length);
       }
-      return replies.map((r) => decodeChat(r as [string[], string[]]));
+      return replies.map((r) => decodeChat(...(r as [string[], string[]])));
     });
   }
 
@@ -144,14 +157,13 @@ export class RedisStateStore implements StateStore {
   }
 
   readChat(chatId: string): Promise<ChatState> {
-    return this.timed('readChat', async () =>
-      decodeChat((await this.roundTrip(this.chatReads(chatId))) as [Record<string, string>, Record<string, string>]),
-    );
-  }
-
-  /** The commands that read a chat, for `decodeChat`. */
-  private chatReads(chatId: string): Command[] {
-    return [(r) => r.hgetall(this.keys.members(chatId)), (r) => r.hgetall(this.keys.episodes(chatId))];
+    return this.timed('readChat', async () => {
+      const [members, decisions] = await this.roundTrip([
+        (r) => r.hgetall(this.keys.members(chatId)),
+        (r) => r.hgetall(this.keys.episodes(chatId)),
+      ]);
+      return decodeChat(members as Record<string, string>, decisions as Record<string, string>);
+    });
   }
 
   readSender(chatId: string, userId: string): Promise<SenderState> {
@@ -234,7 +246,7 @@ export class RedisStateStore implements StateStore {
   recordFreeze(chatId: string, record: FreezeRecord): Promise<boolean> {
     return this.timed('recordFreeze', async () => {
       // The index after the field; a crash in between is repaired when the freeze is marked sent
-      // (keys.ts). One server applies a round trip in order, so both go together (a chat whose
+      // (docs/state-layout.md). One server applies a round trip in order, so both go together (a chat whose
       // freeze was already recorded belongs in the index anyway); on a cluster the index, on
       // another node, waits for the field.
       const field: Command = (r) => r.hsetnx(this.keys.episodes(chatId), FROZEN_FIELD, encodeRecord(record));
@@ -246,25 +258,41 @@ export class RedisStateStore implements StateStore {
     });
   }
 
-  swapDecision(chatId: string, field: string, expected: string, next: string | null): Promise<boolean> {
-    return this.timed('swapDecision', async () => {
-      const episodes = this.keys.episodes(chatId);
-      if (field !== FROZEN_FIELD) return (await this.redis.pgHashSwap(episodes, field, expected, next ?? '')) === 1;
-      // A freeze field changes together with the frozen-chats index, in the order keys.ts explains.
-      const index = this.keys.frozenChats();
-      if (next !== null) {
-        const swapped = (await this.redis.pgHashSwap(episodes, field, expected, next)) === 1;
-        if (swapped) await this.redis.sadd(index, chatId);
-        return swapped;
-      }
-      await this.redis.srem(index, chatId);
-      const lifted = (await this.redis.pgHashSwap(episodes, field, expected, '')) === 1;
-      if (!lifted && (await this.redis.hexists(episodes, field)) === 1) await this.redis.sadd(index, chatId);
-      return lifted;
-    });
+  closeEpisode(chatId: string, pairKey: string, episode: Stored<EpisodeRecord>): Promise<boolean> {
+    return this.timed(SWAP, () => this.swap(chatId, pairKey, episode.raw, ''));
   }
 
-  /** One marker on a server; on a cluster one in every range of slots (keys.ts, stateMarkers). */
+  liftFreeze(chatId: string, freeze: Stored<FreezeRecord>): Promise<boolean> {
+    return this.timed(SWAP, () => this.lift(chatId, freeze.raw));
+  }
+
+  markSent(mark: SentMark): Promise<boolean> {
+    return this.timed(SWAP, () => this.replace(mark.chatId, mark.field, mark.expected, mark.next, marksFreeze(mark)));
+  }
+
+  /** Compare-and-set of one decision field ("" deletes it). */
+  private async swap(chatId: string, field: string, expected: string, next: string): Promise<boolean> {
+    return (await this.redis.pgHashSwap(this.keys.episodes(chatId), field, expected, next)) === 1;
+  }
+
+  /** A decision marked sent; a freeze's also (re)enters the frozen-chats index, which repairs a lost SADD. */
+  private async replace(chatId: string, field: string, expected: string, next: string, freeze: boolean) {
+    const swapped = await this.swap(chatId, field, expected, next);
+    if (swapped && freeze) await this.redis.sadd(this.keys.frozenChats(), chatId);
+    return swapped;
+  }
+
+  /** Out of the index first, then the field; a freeze still in force (the compare failed) goes back in. */
+  private async lift(chatId: string, expected: string): Promise<boolean> {
+    const index = this.keys.frozenChats();
+    await this.redis.srem(index, chatId);
+    const lifted = await this.swap(chatId, FROZEN_FIELD, expected, '');
+    if (!lifted && (await this.redis.hexists(this.keys.episodes(chatId), FROZEN_FIELD)) === 1)
+      await this.redis.sadd(index, chatId);
+    return lifted;
+  }
+
+  /** One marker on a server; on a cluster one in every range of slots (Keys.stateMarkers). */
   private markers(): string[] {
     return this.redis.isCluster ? this.keys.stateMarkers() : [this.keys.stateMarker()];
   }
@@ -310,37 +338,5 @@ export class RedisStateStore implements StateStore {
       const raw = await this.redis.hgetall(this.keys.applied(topic));
       return new Map(Object.entries(raw).map(([p, o]) => [Number(p), BigInt(o)]));
     });
-  }
-}
-
-/**
- * The contact an approval field names, as a string of its own. Sliced out of the field name it
- * would be a V8 sliced string, and every lookup of it in a judgement (one per pair and moment)
- * would compare through the slice: a large chat's judgement took twice as long.
- */
-function contactOf(field: string): string {
-  return Buffer.from(field).toString('utf8', APPROVAL_PREFIX.length);
-}
-
-/** A chat's state from its members and decisions hashes, as HGETALL gives them (flat or as objects). */
-function decodeChat([members, decisions]: readonly [
-  string[] | Record<string, string>,
-  string[] | Record<string, string>,
-]): ChatState {
-  const state: ChatState = { members: new Map(), episodes: new Map(), frozen: null };
-  forEachField(members, (u, v) => state.members.set(u, decodeToggle(v)));
-  forEachField(decisions, (field, raw) => {
-    if (field === FROZEN_FIELD) state.frozen = decodeFreeze(raw);
-    else state.episodes.set(field, decodeEpisode(raw));
-  });
-  return state;
-}
-
-/** The fields of a hash, from a Lua script's flat reply or ioredis's HGETALL object. */
-function forEachField(hash: string[] | Record<string, string>, fn: (field: string, value: string) => void): void {
-  if (Array.isArray(hash)) {
-    for (let i = 0; i + 1 < hash.length; i += 2) fn(hash[i]!, hash[i + 1]!);
-  } else {
-    for (const field of Object.keys(hash)) fn(field, hash[field]!);
   }
 }

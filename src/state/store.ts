@@ -1,10 +1,12 @@
 /**
- * The state port: only the operations judging needs. The Redis adapter implements it; unit tests
- * of the judge can implement it in memory.
+ * The state ports, in domain verbs and split by who uses them: facts (judge, chunk preparation,
+ * the message fast path), decisions (judge; the publisher marks them sent) and marks (the stream's
+ * applied offsets and the state marker). The Redis adapter and the in-memory store implement them
+ * all (`StateStore`); a prepared chunk serves judging's (`ChatFactStore`, `DecisionStore`).
  */
 import type { FactsNeeded, UserFacts } from '../policy/chat-facts.js';
 import type { Role, Toggle } from '../policy/timeline.js';
-import type { EpisodeRecord, FreezeRecord, Stored } from './records.js';
+import type { EpisodeRecord, FreezeRecord, SentMark, Stored } from './records.js';
 
 /** A chat's membership histories and pairguard's decisions about it. */
 export interface ChatState {
@@ -28,24 +30,47 @@ export interface MembershipSwitch {
 
 /** One chat's membership switches from a chunk of records, in record order. */
 export interface ChatSwitches {
+  /** The chat. */
   chatId: string;
+  /** Its switches, in record order. */
   switches: readonly MembershipSwitch[];
 }
 
 /** What the message fast path needs: is the sender a member, and is the chat frozen. */
 export interface SenderState {
+  /** The sender's membership history in the chat. */
   membership: Toggle;
+  /** The chat's freeze in force, if any. */
   frozen: Stored<FreezeRecord> | null;
 }
 
-export interface StateStore {
-  applyRegistration(userId: string, role: Role, at: number): Promise<void>;
-  applyApproval(childId: string, contactId: string, approved: boolean, at: number): Promise<void>;
+/** What judging one chat reads, and the membership write it starts from: all a prepared chunk serves. */
+export interface ChatFactStore {
   /**
    * Joins (or leaves) users to a chat at a moment; joining also indexes the chat under each user.
-   * Returns the chat as read after the write, in the same round trip.
+   * Returns the chat as that switch left it.
    */
   applyMembership(chatId: string, userIds: readonly string[], joined: boolean, at: number): Promise<ChatState>;
+  /** A chat's members and decisions. */
+  readChat(chatId: string): Promise<ChatState>;
+  /** Roles and the named approval histories of users. */
+  readUsers(needs: FactsNeeded): Promise<ReadonlyMap<string, UserFacts>>;
+}
+
+/** The facts the judge writes and reads (judge/judge.ts). Every write is a merge: order does not matter. */
+export interface FactStore extends ChatFactStore {
+  /** Merges a registration into the user's role history. */
+  applyRegistration(userId: string, role: Role, at: number): Promise<void>;
+  /** Merges an approval (or revocation) into the child's approval history of the contact. */
+  applyApproval(childId: string, contactId: string, approved: boolean, at: number): Promise<void>;
+  /** Chats that may hold the user (a superset: callers recheck membership). */
+  chatsOf(userId: string): Promise<string[]>;
+  /** One user's membership history in a chat and the chat's freeze, for the message fast path. */
+  readSender(chatId: string, userId: string): Promise<SenderState>;
+}
+
+/** What preparing a chunk of membership records writes and reads (judge/chunk.ts), in two round trips. */
+export interface ChunkFactStore {
   /**
    * Writes the membership switches of many chats in one round trip, atomically per chat and in
    * order within a chat, and indexes the chats under the users who join. Returns each chat as it
@@ -53,30 +78,48 @@ export interface StateStore {
    * (`applyMembershipSwitch`) gives the chat as each switch left it.
    */
   applyMembershipChanges(chats: readonly ChatSwitches[]): Promise<ChatState[]>;
-
-  /** Chats that may hold the user (a superset: callers recheck membership). */
-  chatsOf(userId: string): Promise<string[]>;
-  readChat(chatId: string): Promise<ChatState>;
-  /** One user's membership history in a chat and the chat's freeze, for the message fast path. */
-  readSender(chatId: string, userId: string): Promise<SenderState>;
-  /** `readSender` for many messages in one round trip. */
-  readSenders(messages: ReadonlyArray<{ chatId: string; userId: string }>): Promise<SenderState[]>;
   /** Roles and the named approval histories of users. */
   readUsers(needs: FactsNeeded): Promise<ReadonlyMap<string, UserFacts>>;
+}
 
+/** The message fast path's read (stream/batch-handler.ts). */
+export interface SenderReads {
+  /** `readSender` for many messages in one round trip, in the order given. */
+  readSenders(messages: ReadonlyArray<{ chatId: string; userId: string }>): Promise<SenderState[]>;
+}
+
+/**
+ * The judge's decisions about a chat. Each is atomic and refused when the chat's decisions changed
+ * since they were read, so two judges never take the same decision twice.
+ */
+export interface DecisionStore {
   /** Opens an episode unless one is open for the pair; true when this call opened it. */
   openEpisode(chatId: string, pairKey: string, record: EpisodeRecord): Promise<boolean>;
+  /** Closes the pair's episode if it is still `episode`; true when this call closed it. */
+  closeEpisode(chatId: string, pairKey: string, episode: Stored<EpisodeRecord>): Promise<boolean>;
   /** Records a freeze unless one is in force; true when this call recorded it. */
   recordFreeze(chatId: string, record: FreezeRecord): Promise<boolean>;
-  /** Replaces an episode or freeze field if it still holds `expected`; `next` null deletes it. */
-  swapDecision(chatId: string, field: string, expected: string, next: string | null): Promise<boolean>;
+  /** Lifts the freeze in force if it is still `freeze`; true when this call lifted it. */
+  liftFreeze(chatId: string, freeze: Stored<FreezeRecord>): Promise<boolean>;
+}
 
-  /** Whether the state marker is present (see keys.ts). */
+/** Marking decisions as sent once their outputs are written (stream/publisher.ts). */
+export interface SentMarks {
+  /** Applies the mark if the decision is still as decided; true when this call applied it. */
+  markSent(mark: SentMark): Promise<boolean>;
+}
+
+/** What the stream records beside the facts: applied offsets (the ordering barrier) and the state marker. */
+export interface MarkStore {
+  /** Whether the state marker is present (docs/state-layout.md): its absence means the state was lost. */
   stateIntact(): Promise<boolean>;
   /** Writes the state marker if absent. */
   markStateCreated(now: number): Promise<void>;
-
-  /** Raises the applied-offset marks of a topic's partitions (next offset to apply). */
+  /** Raises the applied-offset marks of a topic's partitions (next offset to apply); never lowers one. */
   markApplied(topic: string, nextOffsets: ReadonlyMap<number, string>): Promise<void>;
+  /** The applied-offset marks of a topic, by partition. */
   appliedOffsets(topic: string): Promise<Map<number, bigint>>;
 }
+
+/** Every port: what the Redis adapter and the in-memory store implement. */
+export type StateStore = FactStore & ChunkFactStore & SenderReads & DecisionStore & SentMarks & MarkStore;

@@ -3,10 +3,12 @@
  * on the approvals topic must be in state; before a message sender is treated as joining, every
  * membership event already on its topic too. The barrier reads the topics' high watermarks and
  * waits until the applied marks in Redis reach them. The marks live in Redis, not in memory, so
- * this holds when another instance consumes those topics.
+ * this holds when another instance consumes those topics. Which consumer waits for which topics
+ * is declared once, in stream/consumer-groups.ts.
  */
 import type { Admin } from 'kafkajs';
 import type { StateStore } from '../state/store.js';
+import { recordsBehind } from './records-behind.js';
 
 export interface BarrierOptions {
   admin: Admin;
@@ -20,18 +22,6 @@ export interface BarrierOptions {
   /** Called once per warnAfterMs spent waiting, with how far behind the cache is. */
   onSlow?: (behind: bigint, waitedMs: number) => void;
   warnAfterMs?: number;
-}
-
-type Watermark = { partition: number; high: string; low: string };
-
-/** Records below the watermarks that are not yet applied; a partition never applied counts from its low mark. */
-function recordsBehind(watermarks: readonly Watermark[], applied: ReadonlyMap<number, bigint>): bigint {
-  let behind = 0n;
-  for (const w of watermarks) {
-    const done = applied.get(w.partition) ?? BigInt(w.low);
-    if (done < BigInt(w.high)) behind += BigInt(w.high) - done;
-  }
-  return behind;
 }
 
 /** How many records are on the topic but not yet in state (0 = caught up). */

@@ -5,8 +5,19 @@
  * whoever owns them now, the group's commits say whether anyone judges them.
  */
 import type { Admin } from 'kafkajs';
-import type { Assignment } from '../observability/consumer-events.js';
-import type { PartitionPosition } from '../observability/liveness.js';
+import type { Assignment } from './assignment.js';
+
+/** One owned partition as its consumer group stands. */
+export interface PartitionPosition {
+  /** Topic name. */
+  topic: string;
+  /** Partition number. */
+  partition: number;
+  /** The group's committed offset (the low watermark when nothing is committed). */
+  committed: bigint;
+  /** The partition's high watermark. */
+  high: bigint;
+}
 
 export async function committedPositions(
   admin: Admin,

@@ -5,7 +5,7 @@
  * act on. Anything else (a broker still starting, a network fault) is passed through unchanged.
  */
 import type { Config } from '../config.js';
-import { ConfigError } from '../config.js';
+import { ConfigError } from '../errors.js';
 
 /** Node's codes for a peer certificate that does not chain to a trusted CA. */
 const UNTRUSTED = new Set([

@@ -2,9 +2,9 @@
 import type { KafkaConfig, SASLOptions } from 'kafkajs';
 import { Kafka } from 'kafkajs';
 import type { Config } from '../config.js';
-import type { Logger } from '../observability/logger.js';
+import type { Logger } from 'pino';
 import { registerCodecs } from './codecs.js';
-import { kafkaLogCreator } from '../observability/logger.js';
+import { kafkaLogCreator } from './kafka-log.js';
 
 export function createKafka(config: Config, logger: Logger, clientSuffix = ''): Kafka {
   registerCodecs();

@@ -5,8 +5,15 @@
  * only for partitions no batch has reported since they were assigned (just after a join).
  */
 import type { Admin } from 'kafkajs';
-import type { Assignment } from '../observability/consumer-events.js';
-import type { ConsumerLag } from '../observability/consumer-lag.js';
+import type { Assignment } from './assignment.js';
+
+/** Where the lag gauges keep each partition's position (observability/consumer-lag.ts). */
+export interface LagPositions {
+  /** Whether a partition has a position (if not, the look needs the group's committed offset). */
+  knows(topic: string, partition: number): boolean;
+  /** A look at a partition: its high watermark and, when fetched, the group's committed offset. */
+  observed(topic: string, partition: number, high: bigint, committed: bigint | null): void;
+}
 
 /** A consumer group and the partitions this process owns in it. */
 export interface OwnedPartitions {
@@ -16,7 +23,7 @@ export interface OwnedPartitions {
   assignment: Assignment;
 }
 
-export async function refreshLag(admin: Admin, lag: ConsumerLag, groups: readonly OwnedPartitions[]): Promise<void> {
+export async function refreshLag(admin: Admin, lag: LagPositions, groups: readonly OwnedPartitions[]): Promise<void> {
   for (const { groupId, assignment } of groups) {
     for (const [topic, partitions] of Object.entries(assignment)) {
       if (partitions.length === 0) continue;

@@ -11,7 +11,7 @@
  * before; a crash or a rebalance now replays at most one interval more.
  */
 import type { Consumer } from 'kafkajs';
-import type { Assignment } from '../observability/consumer-events.js';
+import type { Assignment } from './assignment.js';
 
 export class OffsetCommits {
   /** Next offset to consume, by `topic\0partition`, not committed yet. */

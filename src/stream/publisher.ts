@@ -41,10 +41,6 @@ export class Publisher {
     ].filter((t) => t.messages.length > 0);
     for (const request of inRequests(topicMessages))
       await this.producer.sendBatch({ topicMessages: request, acks: -1, compression: this.compression });
-    await Promise.all(
-      outputs.flatMap((o) =>
-        o.mark ? [this.store.swapDecision(o.mark.chatId, o.mark.field, o.mark.expected, o.mark.next)] : [],
-      ),
-    );
+    await Promise.all(outputs.flatMap((o) => (o.mark ? [this.store.markSent(o.mark)] : [])));
   }
 }

@@ -19,20 +19,25 @@
  * });
  * ```
  */
-import { randomBytes } from 'node:crypto';
-import { Writable } from 'node:stream';
 import type { Admin, Kafka } from 'kafkajs';
 import type { AlertRecord, DeadLetter, FreezeCommand } from '../actions/records.js';
 import type { Config } from '../config.js';
-import { loadConfig, prefixedTopicEnv } from '../config.js';
-import { Monitor } from '../monitor.js';
+import { loadConfig } from '../config.js';
+import type { Monitor } from '../monitor.js';
 import { createLogger } from '../observability/logger.js';
-import { Metrics } from '../observability/metrics.js';
 import { createRedis, deleteByPrefix } from '../state/redis-client.js';
-import { consumerGroups, recordsNotCommitted } from '../stream/consumer-groups.js';
+import { recordsNotCommitted } from '../stream/consumer-groups.js';
 import { createKafka } from '../stream/kafka-client.js';
 import type { ReplaySummary } from '../cli/replay.js';
 import { replayFile, replayLines } from '../cli/replay.js';
+import {
+  createTopics,
+  environmentId,
+  isolatingSettings,
+  LogSink,
+  removeEnvironment,
+  startInProcess,
+} from './environment.js';
 import { OutputTail } from './output-tail.js';
 import { assertReachable, connectAdmin } from './reachable.js';
 
@@ -97,14 +102,6 @@ export interface PairguardTestEnv extends AsyncDisposable {
   cleanup(): Promise<void>;
 }
 
-class Sink extends Writable {
-  text = '';
-  override _write(chunk: Buffer, _enc: string, done: () => void) {
-    this.text += chunk.toString();
-    done();
-  }
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The environment `pairguard run` would be given for this test environment. */
@@ -123,21 +120,18 @@ function settingsOf(id: string, opts: PairguardTestEnvOptions): Record<string, s
     LOG_LEVEL: opts.logLevel ?? 'info',
     ...opts.settings,
     // What keeps environments apart is not the caller's to change.
-    REDIS_KEY_PREFIX: `pgtest:${id}:`,
-    PAIRGUARD_GROUP_ID: `pairguard-${id}`,
+    ...isolatingSettings(id),
     PAIRGUARD_MODE: opts.mode ?? 'enforce',
     PAIRGUARD_CREATE_TOPICS_PARTITIONS: '0',
-    HTTP_PORT: '0',
-    ...prefixedTopicEnv(id),
   };
 }
 
 export async function createPairguardTestEnv(opts: PairguardTestEnvOptions = {}): Promise<PairguardTestEnv> {
-  const id = `pgt${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
+  const id = environmentId('pgt');
   const config = loadConfig(settingsOf(id, opts));
   const connectTimeoutMs = opts.connectTimeoutMs ?? 5_000;
   await assertReachable(config.kafkaBrokers, config.redisUrl, connectTimeoutMs);
-  const logs = new Sink();
+  const logs = new LogSink();
   const kafka = createKafka(config, createLogger(config.logLevel, logs), `-testing-${id}`);
   const admin: Admin = kafka.admin();
   const tail = new OutputTail(kafka, config.topics, `pairguard-testing-tail-${id}`);
@@ -145,22 +139,24 @@ export async function createPairguardTestEnv(opts: PairguardTestEnvOptions = {})
 
   let cleaning: Promise<void> | null = null;
   const cleanup = () => {
-    cleaning ??= (async () => {
-      // Every step runs even when one fails.
-      await Promise.allSettled(monitors.map((m) => m.stop()));
-      await tail.stop().catch(() => undefined);
-      await deleteTopics(admin, Object.values(config.topics)).catch(() => undefined);
-      await admin.deleteGroups([...consumerGroups(config).map((g) => g.groupId), tail.groupId]).catch(() => undefined);
-      await admin.disconnect().catch(() => undefined);
-      await deleteKeys(config);
-    })();
+    cleaning ??= removeEnvironment({
+      config,
+      admin,
+      monitors,
+      stopReaders: () => tail.stop(),
+      otherGroups: [tail.groupId],
+      deleteKeys: () => deleteKeys(config),
+    });
     return cleaning;
   };
 
   // Nothing to undo when this fails: connectAdmin disconnects what it connected.
   await connectAdmin(admin, config, connectTimeoutMs, () => lastKafkaError(logs.text));
   try {
-    await createTopics(admin, config, opts.partitions ?? 3, opts.replicationFactor ?? 1);
+    await createTopics(admin, config, {
+      numPartitions: opts.partitions ?? 3,
+      replicationFactor: opts.replicationFactor ?? 1,
+    });
     await tail.start();
   } catch (err) {
     await cleanup();
@@ -203,12 +199,7 @@ export async function createPairguardTestEnv(opts: PairguardTestEnvOptions = {})
     kafka,
     logs,
     async startMonitor(overrides = {}) {
-      const m = await Monitor.start({
-        config: { ...config, ...overrides },
-        logger: createLogger(config.logLevel, logs),
-        metrics: new Metrics({ processMetrics: false }),
-        healthIntervalMs: 200,
-      });
+      const m = await startInProcess({ ...config, ...overrides }, { logs, logLevel: config.logLevel });
       monitors.push(m);
       return m;
     },
@@ -238,37 +229,6 @@ function lastKafkaError(text: string): string | null {
       return entry.msg.slice('Connection error: '.length).trim();
   }
   return null;
-}
-
-/** Creates the environment's topics; the broker's refusal is stated, not kafkajs's bare "Topic creation errors". */
-async function createTopics(
-  admin: Admin,
-  config: Config,
-  numPartitions: number,
-  replicationFactor: number,
-): Promise<void> {
-  try {
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: Object.values(config.topics).map((topic) => ({ topic, numPartitions, replicationFactor })),
-    });
-  } catch (err) {
-    const causes = (err as { errors?: Array<{ type?: string; message: string }> }).errors ?? [err as Error];
-    const why = [...new Set(causes.map((e) => ('type' in e && e.type ? `${e.type} (${e.message})` : e.message)))].join(
-      ', ',
-    );
-    throw new Error(
-      `pairguard/testing: the broker refused the topics (${numPartitions} partitions, replication factor ${replicationFactor}): ${why}`,
-      { cause: err },
-    );
-  }
-}
-
-/** Deletes those of the topics that exist (kafkajs retries the deletion of a missing one for seconds). */
-async function deleteTopics(admin: Admin, topics: string[]): Promise<void> {
-  const existing = new Set(await admin.listTopics());
-  const present = topics.filter((t) => existing.has(t));
-  if (present.length > 0) await admin.deleteTopics({ topics: present });
 }
 
 /** Deletes the environment's keys on one server or every master of a cluster, as REDIS_URL names it. */

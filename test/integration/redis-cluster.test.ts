@@ -6,6 +6,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RedisClient } from '../../src/state/redis-client.js';
 import { createRedis } from '../../src/state/redis-client.js';
+import { freezeSent } from '../../src/state/decisions.js';
 import { RedisStateStore } from '../../src/state/redis-store.js';
 import { fixtureCases } from '../support/fixture-cases.js';
 import type { TestEnv } from '../support/harness.js';
@@ -101,12 +102,11 @@ describe('pairguard on a Redis Cluster', () => {
       expect(states.map((s) => s.frozen?.record.alertId)).toEqual(chats.map(() => 'f1'));
 
       const frozen = (await store.readChat('chat-3')).frozen!;
-      const sent = JSON.stringify({ ...frozen.record, sent: true });
-      expect(await store.swapDecision('chat-3', 'frozen', frozen.raw, sent)).toBe(true);
+      expect(await store.markSent(freezeSent('chat-3', frozen))).toBe(true);
       // A stale unfreeze leaves the freeze, and the index, as they were.
-      expect(await store.swapDecision('chat-3', 'frozen', frozen.raw, null)).toBe(false);
+      expect(await store.liftFreeze('chat-3', frozen)).toBe(false);
       expect(await store.frozenChats()).toBe(12);
-      expect(await store.swapDecision('chat-3', 'frozen', sent, null)).toBe(true);
+      expect(await store.liftFreeze('chat-3', (await store.readChat('chat-3')).frozen!)).toBe(true);
       expect(await store.frozenChats()).toBe(11);
       expect(await redis.sismember(store.keys.frozenChats(), 'chat-3')).toBe(0);
 

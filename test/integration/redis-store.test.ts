@@ -3,17 +3,13 @@ import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Toggle } from '../../src/policy/timeline.js';
-import {
-  NEVER,
-  UNREGISTERED,
-  applyRegistration,
-  applySwitch,
-  decodeRole,
-  decodeToggle,
-} from '../../src/policy/timeline.js';
+import { NEVER, UNREGISTERED, applyRegistration, applySwitch } from '../../src/policy/timeline.js';
+import { decodeRole, decodeToggle } from '../../src/state/codec.js';
+import { freezeSent } from '../../src/state/decisions.js';
 import { applyMembershipSwitch } from '../../src/state/membership.js';
 import { RedisStateStore } from '../../src/state/redis-store.js';
 import { REDIS_URL, deleteKeys } from '../support/harness.js';
+import { describeStoreConformance } from '../support/store-conformance.js';
 
 const prefix = `pgtest:store-${process.pid}:`;
 let redis: Redis;
@@ -148,8 +144,8 @@ describe('Redis state', () => {
     expect(await store.openEpisode('chat-x', 'p', { ...rec, alertId: 'a2' })).toBe(false);
     const [ep] = (await store.readChat('chat-x')).episodes.values();
     expect(ep!.record.alertId).toBe('a1');
-    expect(await store.swapDecision('chat-x', 'p', 'stale', null)).toBe(false);
-    expect(await store.swapDecision('chat-x', 'p', ep!.raw, null)).toBe(true);
+    expect(await store.closeEpisode('chat-x', 'p', { raw: 'stale', record: ep!.record })).toBe(false);
+    expect(await store.closeEpisode('chat-x', 'p', ep!)).toBe(true);
     expect((await store.readChat('chat-x')).episodes.size).toBe(0);
   });
 
@@ -161,12 +157,12 @@ describe('Redis state', () => {
     expect(await store.recordFreeze('chat-g', rec)).toBe(true);
     expect(await store.frozenChats()).toBe(before + 2);
     const frozen = (await store.readChat('chat-f')).frozen!;
-    const sent = JSON.stringify({ ...frozen.record, sent: true });
-    expect(await store.swapDecision('chat-f', 'frozen', frozen.raw, sent)).toBe(true);
+    expect(await store.markSent(freezeSent('chat-f', frozen))).toBe(true);
+    const sent = (await store.readChat('chat-f')).frozen!;
     expect(await store.frozenChats()).toBe(before + 2);
-    expect(await store.swapDecision('chat-f', 'frozen', frozen.raw, null)).toBe(false);
+    expect(await store.liftFreeze('chat-f', frozen)).toBe(false);
     expect(await store.frozenChats()).toBe(before + 2);
-    expect(await store.swapDecision('chat-f', 'frozen', sent, null)).toBe(true);
+    expect(await store.liftFreeze('chat-f', sent)).toBe(true);
     expect(await store.frozenChats()).toBe(before + 1);
     expect(await redis.smembers(store.keys.frozenChats())).toEqual(['chat-g']);
   });
@@ -178,18 +174,37 @@ describe('Redis state', () => {
     await redis.hsetnx(store.keys.episodes('chat-r'), 'frozen', JSON.stringify(rec));
     expect(await redis.sismember(index, 'chat-r')).toBe(0);
     const frozen = (await store.readChat('chat-r')).frozen!;
-    const sent = JSON.stringify({ ...frozen.record, sent: true });
-    expect(await store.swapDecision('chat-r', 'frozen', frozen.raw, sent)).toBe(true);
+    expect(await store.markSent(freezeSent('chat-r', frozen))).toBe(true);
+    const sent = (await store.readChat('chat-r')).frozen!;
     expect(await redis.sismember(index, 'chat-r')).toBe(1);
     // Died after taking it out of the index, before lifting the freeze: the redelivered unfreeze finishes both.
     await redis.srem(index, 'chat-r');
-    expect(await store.swapDecision('chat-r', 'frozen', sent, null)).toBe(true);
+    expect(await store.liftFreeze('chat-r', sent)).toBe(true);
     expect(await redis.sismember(index, 'chat-r')).toBe(0);
     expect((await store.readChat('chat-r')).frozen).toBeNull();
     // An unfreeze that does not match (the freeze changed since it was read) leaves the chat indexed.
     expect(await store.recordFreeze('chat-r', rec)).toBe(true);
-    expect(await store.swapDecision('chat-r', 'frozen', sent, null)).toBe(false);
+    expect(await store.liftFreeze('chat-r', sent)).toBe(false);
     expect(await redis.sismember(index, 'chat-r')).toBe(1);
+  });
+
+  it('marks a freeze sent (putting back a lost index entry), and lifts only the freeze as last read', async () => {
+    const rec = { alertId: 's1', requestedAt: 1, triggerAt: 1, sent: false };
+    const index = store.keys.frozenChats();
+    expect(await store.recordFreeze('chat-s', rec)).toBe(true);
+    const frozen = (await store.readChat('chat-s')).frozen!;
+    const mark = freezeSent('chat-s', frozen);
+    await redis.srem(index, 'chat-s');
+    expect(await store.markSent(mark)).toBe(true);
+    expect(await redis.sismember(index, 'chat-s')).toBe(1);
+    expect(await store.liftFreeze('chat-s', frozen)).toBe(false);
+    expect(await redis.sismember(index, 'chat-s')).toBe(1);
+    expect(await store.liftFreeze('chat-s', (await store.readChat('chat-s')).frozen!)).toBe(true);
+    expect(await redis.sismember(index, 'chat-s')).toBe(0);
+    await store.openEpisode('chat-s', 'p', { alertId: 'e', openedAt: 1, triggerAt: 1, sent: false });
+    const [ep] = (await store.readChat('chat-s')).episodes.values();
+    expect(await store.closeEpisode('chat-s', 'p', ep!)).toBe(true);
+    expect((await store.readChat('chat-s')).episodes.size).toBe(0);
   });
 
   it('times every round trip under its operation name only', () => {
@@ -210,4 +225,23 @@ describe('Redis state', () => {
       ]),
     );
   });
+});
+
+let suite = 0;
+describeStoreConformance('Redis store', () => {
+  const keyPrefix = `pgtest:conformance-${process.pid}-${++suite}:`;
+  const subject = new RedisStateStore(redis, keyPrefix);
+  return {
+    store: subject,
+    judging: async (chats) => {
+      await subject.applyMembershipChanges(chats);
+      return subject;
+    },
+    loseState: async () => {
+      await redis.del(subject.keys.stateMarker());
+    },
+    cleanup: async () => {
+      await deleteKeys(redis, keyPrefix);
+    },
+  };
 });

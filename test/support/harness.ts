@@ -1,21 +1,29 @@
 /**
- * Integration-test harness: every test gets its own topics, consumer group and Redis key prefix
- * on the real local broker and Redis, runs real monitors, reads what they wrote, and cleans up.
+ * Integration-test harness, on the parts of `pairguard/testing` (src/testing/environment.ts):
+ * every test gets its own topics, consumer group and Redis key prefix on the real local broker
+ * and Redis, runs real monitors, reads what they wrote, and cleans up. Beyond the public module:
+ * any setting may be overridden (even the isolating ones), topics take broker configs, and the
+ * helpers below read topics and keys directly.
  */
 import { randomBytes } from 'node:crypto';
-import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import type { Admin, KafkaMessage } from 'kafkajs';
 import { Kafka, logLevel } from 'kafkajs';
 import type { Config } from '../../src/config.js';
-import { loadConfig, prefixedTopicEnv } from '../../src/config.js';
-import { Monitor } from '../../src/monitor.js';
+import { loadConfig } from '../../src/config.js';
+import type { Monitor } from '../../src/monitor.js';
 import { registerCodecs } from '../../src/stream/codecs.js';
-import { createLogger } from '../../src/observability/logger.js';
-import { Metrics } from '../../src/observability/metrics.js';
 import type { RedisClient } from '../../src/state/redis-client.js';
 import { deleteByPrefix, masters } from '../../src/state/redis-client.js';
-import { consumerGroups, recordsNotCommitted } from '../../src/stream/consumer-groups.js';
+import { recordsNotCommitted } from '../../src/stream/consumer-groups.js';
+import {
+  createTopics,
+  environmentId,
+  isolatingSettings,
+  LogSink,
+  removeEnvironment,
+  startInProcess,
+} from '../../src/testing/environment.js';
 
 export const BROKERS = ['127.0.0.1:9092'];
 export const REDIS_URL = 'redis://127.0.0.1:6379';
@@ -24,12 +32,7 @@ registerCodecs();
 export const kafka = new Kafka({ clientId: 'pairguard-test', brokers: BROKERS, logLevel: logLevel.NOTHING });
 
 /** Everything a monitor logged, as text, for assertions. */
-export class LogCapture extends Writable {
-  text = '';
-  override _write(chunk: Buffer, _enc: string, done: () => void) {
-    this.text += chunk.toString();
-    done();
-  }
+export class LogCapture extends LogSink {
   lines(): Array<Record<string, unknown>> {
     return this.text
       .split('\n')
@@ -73,27 +76,20 @@ export async function createTestEnv(
   const client = opts.brokers
     ? new Kafka({ clientId: 'pairguard-test', brokers: opts.brokers, logLevel: logLevel.NOTHING })
     : kafka;
-  const id = `t${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
+  const id = environmentId('t');
   const config = loadConfig({
     KAFKA_BROKERS: BROKERS.join(','),
     REDIS_URL,
-    REDIS_KEY_PREFIX: `pgtest:${id}:`,
-    PAIRGUARD_GROUP_ID: `pairguard-${id}`,
-    HTTP_PORT: '0',
     LOG_LEVEL: 'info',
-    ...prefixedTopicEnv(id),
+    ...isolatingSettings(id),
     ...opts.env,
   });
   const admin = client.admin();
   await admin.connect();
-  await admin.createTopics({
-    waitForLeaders: true,
-    topics: Object.values(config.topics).map((topic) => ({
-      topic,
-      numPartitions: opts.partitions ?? 3,
-      replicationFactor: 1,
-      configEntries: Object.entries(opts.topicConfig ?? {}).map(([name, value]) => ({ name, value })),
-    })),
+  await createTopics(admin, config, {
+    numPartitions: opts.partitions ?? 3,
+    replicationFactor: 1,
+    configEntries: Object.entries(opts.topicConfig ?? {}).map(([name, value]) => ({ name, value })),
   });
   // Leaders are named before they serve: a produce request sent now can fail on one partition
   // ("not the leader") and kafkajs then retries the whole request, writing the records of the
@@ -116,23 +112,23 @@ export async function createTestEnv(
     logs,
     monitors,
     async startMonitor(overrides = {}, opts = {}) {
-      const m = await Monitor.start({
-        config: { ...config, ...overrides },
-        logger: createLogger('info', logs),
-        metrics: new Metrics({ processMetrics: opts.processMetrics ?? false }),
-        healthIntervalMs: 200,
-        lagIntervalMs: opts.lagIntervalMs ?? 1_000,
-        commitIntervalMs: opts.commitIntervalMs,
-      });
+      const m = await startInProcess(
+        { ...config, ...overrides },
+        {
+          logs,
+          logLevel: 'info',
+          processMetrics: opts.processMetrics,
+          lagIntervalMs: opts.lagIntervalMs ?? 1_000,
+          commitIntervalMs: opts.commitIntervalMs,
+        },
+      );
       monitors.push(m);
       return m;
     },
     async cleanup() {
-      await Promise.allSettled(monitors.map((m) => m.stop()));
-      await admin.deleteTopics({ topics: Object.values(config.topics) }).catch(() => undefined);
-      await admin.deleteGroups(consumerGroups(config).map((g) => g.groupId)).catch(() => undefined);
-      await admin.disconnect();
-      await deleteKeys(redis, config.redisKeyPrefix);
+      // The keys are deleted on the local server, whatever REDIS_URL names: a private Redis or
+      // cluster that a test starts, the test destroys.
+      await removeEnvironment({ config, admin, monitors, deleteKeys: () => deleteKeys(redis, config.redisKeyPrefix) });
       redis.disconnect();
     },
   };

@@ -5,7 +5,8 @@
 import kafkajs from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config.js';
-import { ConfigError, loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config.js';
+import { ConfigError } from '../../src/errors.js';
 import { redisConnectError } from '../../src/state/redis-connect.js';
 import { kafkaConnectError } from '../../src/stream/connect-errors.js';
 

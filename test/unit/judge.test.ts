@@ -60,8 +60,7 @@ async function feed(...events: Array<InputEvent | InputEvent[]>): Promise<Output
 
 /** Marks every output as written, as the publisher does after Kafka acknowledges it. */
 async function publish(outputs: Output[]) {
-  for (const o of outputs)
-    if (o.mark) await store.swapDecision(o.mark.chatId, o.mark.field, o.mark.expected, o.mark.next);
+  for (const o of outputs) if (o.mark) await store.markSent(o.mark);
   return outputs;
 }
 

@@ -326,8 +326,7 @@ async function judgeFixture(file: string, mode: Mode): Promise<{ outputs: Output
         offset: offset++,
       },
     });
-    for (const o of j.outputs)
-      if (o.mark) await deps.store.swapDecision(o.mark.chatId, o.mark.field, o.mark.expected, o.mark.next);
+    for (const o of j.outputs) if (o.mark) await deps.store.markSent(o.mark);
     outputs.push(...j.outputs);
   }
   return { outputs, deps };

@@ -12,7 +12,7 @@ const BROKER_DEFAULTS = {
 
 /** Every topic present, 3 partitions, 3 replicas, history topics keeping everything. */
 function healthy(): Map<string, TopicFacts> {
-  const history = new Set([DEFAULT_TOPICS.approvals, DEFAULT_TOPICS.membership, DEFAULT_TOPICS.control]);
+  const history = new Set<string>([DEFAULT_TOPICS.approvals, DEFAULT_TOPICS.membership, DEFAULT_TOPICS.control]);
   return new Map(
     Object.values(DEFAULT_TOPICS).map((topic) => [
       topic,
