@@ -31,6 +31,7 @@ import type { Config } from '../src/config.js';
 import { loadConfig, prefixedTopicEnv } from '../src/config.js';
 import { RedisStateStore } from '../src/state/redis-store.js';
 import { consumerGroups } from '../src/stream/consumer-groups.js';
+import { creationConfig } from '../src/stream/topics.js';
 import type { Workload } from './workload.js';
 import { generateWorkload } from './workload.js';
 
@@ -78,7 +79,7 @@ async function freshTopics(
       topic,
       numPartitions: num(args.partitions),
       replicationFactor: 1,
-      configEntries,
+      configEntries: creationConfig(t, topic, configEntries),
     })),
   });
   return t;

@@ -10,6 +10,10 @@ import { Monitor } from '../src/monitor.js';
 import { createLogger } from '../src/observability/logger.js';
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
+// A local demo: it creates its input topics, and topics left by older runs that keep less history
+// than a platform's must only warn (README, Topics).
+process.env.PAIRGUARD_CREATE_INPUT_TOPICS ??= 'true';
+process.env.PAIRGUARD_TOPIC_PRECONDITIONS ??= 'warn';
 const config = loadConfig();
 const run = randomBytes(2).toString('hex');
 const id = (s: string) => `${s}-${run}`;

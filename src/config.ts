@@ -59,6 +59,10 @@ export interface Config {
   maxChatMembers: number;
   /** Partitions for topics pairguard creates when they are missing (0 = do not create). */
   createTopicsPartitions: number;
+  /** Whether missing input topics are created too (a local demo); otherwise a missing one stops start-up. */
+  createInputTopics: boolean;
+  /** `enforce`: a topic that breaks a precondition (stream/topic-preconditions.ts) stops start-up; `warn`: it is logged. */
+  topicPreconditions: 'enforce' | 'warn';
   /** How long a membership batch waits for the approval cache to catch up before warning (it keeps waiting). */
   approvalCatchUpWarnMs: number;
   /** Automatic freezes allowed per window, across all instances (0 = no limit). */
@@ -162,6 +166,8 @@ const schema = z.object({
     .default(256 * 1024),
   PAIRGUARD_MAX_CHAT_MEMBERS: z.coerce.number().int().min(2).default(1000),
   PAIRGUARD_CREATE_TOPICS_PARTITIONS: z.coerce.number().int().min(0).max(10000).default(3),
+  PAIRGUARD_CREATE_INPUT_TOPICS: z.enum(['true', 'false']).default('false'),
+  PAIRGUARD_TOPIC_PRECONDITIONS: z.enum(['enforce', 'warn']).default('enforce'),
   PAIRGUARD_APPROVAL_CATCHUP_WARN_MS: z.coerce.number().int().min(100).default(10_000),
   PAIRGUARD_FREEZE_BUDGET: z.coerce.number().int().min(0).default(1000),
   PAIRGUARD_FREEZE_BUDGET_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
@@ -250,6 +256,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     maxEventBytes: e.PAIRGUARD_MAX_EVENT_BYTES,
     maxChatMembers: e.PAIRGUARD_MAX_CHAT_MEMBERS,
     createTopicsPartitions: e.PAIRGUARD_CREATE_TOPICS_PARTITIONS,
+    createInputTopics: e.PAIRGUARD_CREATE_INPUT_TOPICS === 'true',
+    topicPreconditions: e.PAIRGUARD_TOPIC_PRECONDITIONS,
     approvalCatchUpWarnMs: e.PAIRGUARD_APPROVAL_CATCHUP_WARN_MS,
     freezeBudget: e.PAIRGUARD_FREEZE_BUDGET,
     freezeBudgetWindowSeconds: e.PAIRGUARD_FREEZE_BUDGET_WINDOW_SECONDS,

@@ -9,7 +9,8 @@ export type ErrorCode =
   | 'SHUTDOWN_TIMEOUT'
   | 'STATE_LOST'
   | 'BATCH_UNDECODABLE'
-  | 'TOPIC_MISSING';
+  | 'TOPIC_MISSING'
+  | 'TOPIC_PRECONDITION';
 
 export class PairguardError extends Error {
   constructor(

@@ -26,6 +26,7 @@ import { breakerGaugesCheck, dependencyCheck, healthPass } from './monitor/healt
 import { livenessWatch } from './monitor/liveness-watch.js';
 import { ensureState, stateMarkerCheck } from './monitor/state-guard.js';
 import { Timers } from './monitor/timers.js';
+import { prepareTopics } from './monitor/topics.js';
 import { startHttp } from './observability/http.js';
 import type { ProgressWatch } from './observability/liveness.js';
 import type { Logger } from './observability/logger.js';
@@ -43,7 +44,6 @@ import { barrierTopics, consumerGroups } from './stream/consumer-groups.js';
 import { kafkajsCompression } from './stream/codecs.js';
 import { refreshLag } from './stream/lag-watch.js';
 import { Publisher } from './stream/publisher.js';
-import { ensureTopics } from './stream/topics.js';
 
 export interface MonitorOptions {
   config: Config;
@@ -61,6 +61,21 @@ export interface MonitorOptions {
 
 /** How often judged offsets are committed by default (see stream/offset-commits.ts). */
 const COMMIT_INTERVAL_MS = 100;
+
+/** Runs the rest of start-up; if it fails, what it opened (and Redis) is closed before the error is thrown. */
+async function closingOnFailure<T>(
+  redis: RedisClient,
+  rest: (opened: Array<() => Promise<void>>) => Promise<T>,
+): Promise<T> {
+  const opened: Array<() => Promise<void>> = [];
+  try {
+    return await rest(opened);
+  } catch (err) {
+    for (const close of opened.reverse()) await close().catch(() => undefined);
+    redis.disconnect();
+    throw err;
+  }
+}
 
 /** The HTTP server, up before the monitor is built: until then /readyz answers `starting`. */
 function serveHttp(
@@ -154,11 +169,13 @@ export class Monitor {
     const now = opts.now ?? Date.now;
 
     const { redis, store, redisEpoch } = await openRedis(config, logger, metrics);
-    const { kafka, admin } = await openKafka(config, logger);
-    const created = await ensureTopics(admin, config.topics, config.createTopicsPartitions);
-    if (created.length > 0) logger.info({ topics: created }, 'created missing topics');
-    await ensureState(store, admin, config, logger, now);
-    const producer = await openProducer(kafka);
+    const { kafka, admin, producer } = await closingOnFailure(redis, async (opened) => {
+      const { kafka, admin } = await openKafka(config, logger);
+      opened.push(() => admin.disconnect());
+      await prepareTopics(admin, config, logger);
+      await ensureState(store, admin, config, logger, now);
+      return { kafka, admin, producer: await openProducer(kafka) };
+    });
 
     const newConsumer = consumerFactory(kafka);
     const consumers = createSlots(consumerGroups(config), newConsumer, logger);

@@ -27,7 +27,9 @@ ignoreNegativeTimeoutWarnings();
 function fail(err: unknown, code: number = EXIT.failed): never {
   const message = err instanceof PairguardError ? err.message : ((err as Error)?.message ?? String(err));
   process.stderr.write(`pairguard: ${message}\n`);
-  const usage = err instanceof PairguardError && (err.code === 'CONFIG_INVALID' || err.code === 'USAGE_INVALID');
+  const usage =
+    err instanceof PairguardError &&
+    (err.code === 'CONFIG_INVALID' || err.code === 'USAGE_INVALID' || err.code === 'TOPIC_PRECONDITION');
   process.exit(usage ? EXIT.usage : code);
 }
 

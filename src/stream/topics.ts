@@ -18,7 +18,6 @@ export async function ensureTopics(
 ): Promise<string[]> {
   if (partitions === 0) return [];
   const existing = new Set(await admin.listTopics());
-  const keepsHistory = new Set(HISTORY_TOPICS.map((r) => topics[r]));
   const missing = [...new Set(roles.map((r) => topics[r]))].filter((t) => !existing.has(t));
   if (missing.length === 0) return [];
   await admin.createTopics({
@@ -27,9 +26,7 @@ export async function ensureTopics(
       topic,
       numPartitions: partitions,
       replicationFactor: -1,
-      configEntries: keepsHistory.has(topic)
-        ? Object.entries(KEEP_HISTORY).map(([name, value]) => ({ name, value }))
-        : [],
+      configEntries: creationConfig(topics, topic),
     })),
   });
   await untilServing(admin, missing);
@@ -53,4 +50,18 @@ async function untilServing(admin: Admin, topics: readonly string[]): Promise<vo
       await new Promise((r) => setTimeout(r, 100));
     }
   }
+}
+
+/**
+ * The configs to create `topic` with: `extra` (say compression.type), and for a topic the state is
+ * rebuilt from, the settings that keep its whole history, which the start-up check requires.
+ */
+export function creationConfig(
+  topics: Topics,
+  topic: string,
+  extra: ReadonlyArray<{ name: string; value: string }> = [],
+): Array<{ name: string; value: string }> {
+  const history = HISTORY_TOPICS.some((r) => topics[r] === topic);
+  const kept = history ? Object.entries(KEEP_HISTORY).map(([name, value]) => ({ name, value })) : [];
+  return [...kept.filter((k) => !extra.some((e) => e.name === k.name)), ...extra];
 }

@@ -12,6 +12,7 @@ import { Monitor } from '../monitor.js';
 import { createLogger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
 import { consumerGroups } from '../stream/consumer-groups.js';
+import { creationConfig } from '../stream/topics.js';
 
 /** How often a test monitor checks its dependencies: readiness follows within a fraction of a second. */
 const HEALTH_INTERVAL_MS = 200;
@@ -53,7 +54,12 @@ export async function createTopics(admin: Admin, config: Config, layout: TopicLa
   try {
     await admin.createTopics({
       waitForLeaders: true,
-      topics: Object.values(config.topics).map((topic) => ({ topic, numPartitions, replicationFactor, configEntries })),
+      topics: Object.values(config.topics).map((topic) => ({
+        topic,
+        numPartitions,
+        replicationFactor,
+        configEntries: creationConfig(config.topics, topic, configEntries),
+      })),
     });
   } catch (err) {
     const causes = (err as { errors?: Array<{ type?: string; message: string }> }).errors ?? [err as Error];
