@@ -25,6 +25,16 @@ export type OutputCompression = (typeof OUTPUT_COMPRESSIONS)[number];
 export type Mode = 'enforce' | 'alert-only';
 
 export type TopicRole = keyof typeof DEFAULT_TOPICS;
+
+/** The setting that names each topic (contract §4). */
+export const TOPIC_SETTINGS: Readonly<Record<TopicRole, string>> = {
+  approvals: 'TOPIC_APPROVALS',
+  membership: 'TOPIC_MEMBERSHIP',
+  messages: 'TOPIC_MESSAGES',
+  alerts: 'TOPIC_ALERTS',
+  control: 'TOPIC_CONTROL',
+  deadLetter: 'TOPIC_DEAD_LETTER',
+};
 export type Topics = Record<TopicRole, string>;
 
 /** Validated configuration. */

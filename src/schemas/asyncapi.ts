@@ -5,18 +5,9 @@
  * reviewers' unfreezes, and sends alerts, freezes and dead letters.
  */
 import { SCHEMA_VERSION } from '../actions/records.js';
-import { DEFAULT_TOPICS, type TopicRole } from '../config.js';
+import { DEFAULT_TOPICS, TOPIC_SETTINGS, type TopicRole } from '../config.js';
 import { RECORD_SCHEMAS, jsonSchemaOf, schemaFileOf, type RecordSchema } from './json-schemas.js';
 
-/** The setting that names each topic (contract §4). */
-export const TOPIC_SETTINGS: Record<TopicRole, string> = {
-  approvals: 'TOPIC_APPROVALS',
-  membership: 'TOPIC_MEMBERSHIP',
-  messages: 'TOPIC_MESSAGES',
-  alerts: 'TOPIC_ALERTS',
-  control: 'TOPIC_CONTROL',
-  deadLetter: 'TOPIC_DEAD_LETTER',
-};
 
 const CHANNEL_DESCRIPTIONS: Record<TopicRole, string> = {
   approvals: 'Roles and parent approvals, written by the platform.',

@@ -7,6 +7,7 @@
 import type { Admin } from 'kafkajs';
 import kafkajs from 'kafkajs';
 import type { TopicRole, Topics } from '../config.js';
+import { TOPIC_SETTINGS } from '../config.js';
 
 /** The topics the state is rebuilt from: approvals, members, and reviewers' unfreezes and breaker resets. */
 export const HISTORY_TOPICS: readonly TopicRole[] = ['approvals', 'membership', 'control'];
@@ -20,16 +21,6 @@ export const KEEP_HISTORY: Readonly<Record<string, string>> = {
   'retention.ms': '-1',
   'retention.bytes': '-1',
   'cleanup.policy': 'delete',
-};
-
-/** The environment variable that names each topic (the one-line errors name it). */
-export const TOPIC_SETTING: Readonly<Record<TopicRole, string>> = {
-  approvals: 'TOPIC_APPROVALS',
-  membership: 'TOPIC_MEMBERSHIP',
-  messages: 'TOPIC_MESSAGES',
-  alerts: 'TOPIC_ALERTS',
-  control: 'TOPIC_CONTROL',
-  deadLetter: 'TOPIC_DEAD_LETTER',
 };
 
 /** What the broker says about one topic. */
@@ -73,13 +64,13 @@ export function judgeTopics(topics: Topics, facts: ReadonlyMap<string, TopicFact
   for (const role of roles) {
     const topic = topics[role];
     const f = facts.get(topic);
-    const named = `${describeRole(role)} ${topic} (${TOPIC_SETTING[role]})`;
+    const named = `${describeRole(role)} ${topic} (${TOPIC_SETTINGS[role]})`;
     if (!f) {
       if (INPUT_TOPICS.includes(role)) {
         violations.push({
           role,
           topic,
-          message: `${named} does not exist: create it (retention.ms=-1) or correct ${TOPIC_SETTING[role]}; PAIRGUARD_CREATE_INPUT_TOPICS=true creates it for a local demo`,
+          message: `${named} does not exist: create it (retention.ms=-1) or correct ${TOPIC_SETTINGS[role]}; PAIRGUARD_CREATE_INPUT_TOPICS=true creates it for a local demo`,
         });
       }
       continue;

@@ -20,31 +20,11 @@ import { readSenders } from '../../src/stream/batch/senders.js';
 import { FLUSH_EVERY, handleBatch, handleFilteredBatch } from '../../src/stream/batch-handler.js';
 import type { FakeRecord } from '../support/fake-batch.js';
 import { deferred, eventsOf, fakeBatch, recordingContext, spyStore, TOPICS } from '../support/fake-batch.js';
+import { T0, added, approve, created, iso, message, reg } from '../support/events.js';
 
-const T0 = Date.parse('2026-11-21T10:00:00.000Z');
 const NOW = T0 + 3_600_000;
 const LIMITS = { maxValueBytes: 4096, maxMembers: 10 };
-const iso = (s: number) => new Date(T0 + s * 1000).toISOString();
-let seq = 0;
 
-// Event builders: `s` is seconds after T0, the event's occurredAt.
-const reg = (userId: string, role: 'child' | 'adult', s = 0) =>
-  ({ type: 'user.registered', eventId: `e${++seq}`, occurredAt: iso(s), userId, role }) as const;
-const approve = (childId: string, contactId: string, s = 0) =>
-  ({ type: 'contact.approved', eventId: `e${++seq}`, occurredAt: iso(s), childId, contactId }) as const;
-const created = (chatId: string, members: string[], s = 0) =>
-  ({
-    type: 'chat.created',
-    eventId: `e${++seq}`,
-    occurredAt: iso(s),
-    chatId,
-    createdBy: members[0]!,
-    members,
-  }) as const;
-const added = (chatId: string, userId: string, s = 0) =>
-  ({ type: 'member.added', eventId: `e${++seq}`, occurredAt: iso(s), chatId, userId }) as const;
-const message = (chatId: string, senderId: string, s = 0) =>
-  ({ type: 'message.sent', eventId: `e${++seq}`, occurredAt: iso(s), chatId, messageId: `m${seq}`, senderId }) as const;
 const unfrozen = (chatId: string, s = 0) => ({ type: 'chat.unfrozen', chatId, by: 'rev', occurredAt: iso(s) }) as const;
 const reset = (s = 0) => ({ type: 'freeze-breaker.reset', by: 'oncall', occurredAt: iso(s) }) as const;
 

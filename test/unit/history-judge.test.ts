@@ -4,32 +4,7 @@ import type { AuditedChat } from '../../src/audit/episodes.js';
 import { HistoryJudge } from '../../src/audit/history-judge.js';
 import type { InputEvent } from '../../src/events/schema.js';
 import { World } from '../../src/synthetic/world.js';
-
-const T0 = Date.parse('2026-11-21T10:00:00.000Z');
-let seq = 0;
-const iso = (s: number) => new Date(T0 + s * 1000).toISOString();
-const reg = (userId: string, role: 'child' | 'adult', s: number) =>
-  ({ type: 'user.registered', eventId: `e${++seq}`, occurredAt: iso(s), userId, role }) as const;
-const approve = (childId: string, contactId: string, s: number) =>
-  ({ type: 'contact.approved', eventId: `e${++seq}`, occurredAt: iso(s), childId, contactId }) as const;
-const revoke = (childId: string, contactId: string, s: number) =>
-  ({ type: 'contact.revoked', eventId: `e${++seq}`, occurredAt: iso(s), childId, contactId }) as const;
-const created = (chatId: string, members: string[], s: number) =>
-  ({
-    type: 'chat.created',
-    eventId: `e${++seq}`,
-    occurredAt: iso(s),
-    chatId,
-    createdBy: members[0]!,
-    members,
-  }) as const;
-const added = (chatId: string, userId: string, s: number) =>
-  ({ type: 'member.added', eventId: `e${++seq}`, occurredAt: iso(s), chatId, userId }) as const;
-const removed = (chatId: string, userId: string, s: number) =>
-  ({ type: 'member.removed', eventId: `e${++seq}`, occurredAt: iso(s), chatId, userId }) as const;
-const message = (chatId: string, senderId: string, s: number) =>
-  ({ type: 'message.sent', eventId: `e${++seq}`, occurredAt: iso(s), chatId, messageId: `m${seq}`, senderId }) as const;
-const friends = (a: string, b: string, s: number) => [approve(a, b, s), approve(b, a, s)];
+import { T0, added, approve, created, friends, iso, message, reg, removed, revoke } from '../support/events.js';
 
 function audit(events: Array<InputEvent | InputEvent[]>, window = {}, frozen: string[] = []): AuditedChat[] {
   const j = new HistoryJudge();

@@ -4,36 +4,7 @@ import type { JudgeDeps, Mode, Output } from '../../src/judge/judge.js';
 import { applyWithheldFreeze, judgeEvent, judgeUnfreeze } from '../../src/judge/judge.js';
 import { MemoryFreezeBreaker } from '../../src/state/memory-breaker.js';
 import { MemoryStore } from '../../src/state/memory-store.js';
-
-const T0 = Date.parse('2026-11-21T10:00:00.000Z');
-let seq = 0;
-const iso = (s: number) => new Date(T0 + s * 1000).toISOString();
-
-// Small builders: `s` is seconds after T0, used as the event's occurredAt.
-const reg = (userId: string, role: 'child' | 'adult', s = 0) =>
-  ({ type: 'user.registered', eventId: `e${++seq}`, occurredAt: iso(s), userId, role }) as const;
-const approve = (childId: string, contactId: string, s = 0) =>
-  ({ type: 'contact.approved', eventId: `e${++seq}`, occurredAt: iso(s), childId, contactId }) as const;
-const revoke = (childId: string, contactId: string, s = 0) =>
-  ({ type: 'contact.revoked', eventId: `e${++seq}`, occurredAt: iso(s), childId, contactId }) as const;
-const created = (chatId: string, members: string[], s = 0) =>
-  ({
-    type: 'chat.created',
-    eventId: `e${++seq}`,
-    occurredAt: iso(s),
-    chatId,
-    createdBy: members[0]!,
-    members,
-  }) as const;
-const added = (chatId: string, userId: string, s = 0) =>
-  ({ type: 'member.added', eventId: `e${++seq}`, occurredAt: iso(s), chatId, userId }) as const;
-const removed = (chatId: string, userId: string, s = 0) =>
-  ({ type: 'member.removed', eventId: `e${++seq}`, occurredAt: iso(s), chatId, userId }) as const;
-const message = (chatId: string, senderId: string, s = 0) =>
-  ({ type: 'message.sent', eventId: `e${++seq}`, occurredAt: iso(s), chatId, messageId: `m${seq}`, senderId }) as const;
-
-/** Both directions approved. */
-const friends = (a: string, b: string, s = 0) => [approve(a, b, s), approve(b, a, s)];
+import { T0, added, approve, created, friends, iso, message, reg, removed, revoke } from '../support/events.js';
 
 let store: MemoryStore;
 let deps: JudgeDeps;

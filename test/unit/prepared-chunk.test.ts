@@ -1,36 +1,11 @@
 /** Judging a chunk of membership records through prepareChunk gives what judging them one by one gives. */
 import { describe, expect, it } from 'vitest';
-import type { InputEvent, MembershipEvent } from '../../src/events/schema.js';
+import type { InputEvent } from '../../src/events/schema.js';
 import { prepareChunk } from '../../src/judge/chunk.js';
 import type { JudgeDeps, Output } from '../../src/judge/judge.js';
 import { judgeEvent } from '../../src/judge/judge.js';
 import { MemoryStore } from '../../src/state/memory-store.js';
-
-const T0 = Date.parse('2026-11-21T10:00:00.000Z');
-const iso = (s: number) => new Date(T0 + s * 1000).toISOString();
-let seq = 0;
-const created = (chatId: string, members: string[], s: number): MembershipEvent => ({
-  type: 'chat.created',
-  eventId: `e${++seq}`,
-  occurredAt: iso(s),
-  chatId,
-  createdBy: members[0]!,
-  members,
-});
-const added = (chatId: string, userId: string, s: number): MembershipEvent => ({
-  type: 'member.added',
-  eventId: `e${++seq}`,
-  occurredAt: iso(s),
-  chatId,
-  userId,
-});
-const removed = (chatId: string, userId: string, s: number): MembershipEvent => ({
-  type: 'member.removed',
-  eventId: `e${++seq}`,
-  occurredAt: iso(s),
-  chatId,
-  userId,
-});
+import { T0, added, created, removed } from '../support/events.js';
 
 /** Two friends (A, B), an adult stranger C, and a child D whom only A approved. */
 async function world(): Promise<JudgeDeps<MemoryStore>> {

@@ -18,7 +18,7 @@ import { decodeControl, decodeInput } from '../../src/events/decode.js';
 import type { InputEvent, Stream } from '../../src/events/schema.js';
 import { judgeEvent, judgeUnfreeze } from '../../src/judge/judge.js';
 import type { JudgeDeps, Mode, Output } from '../../src/judge/judge.js';
-import { TOPIC_SETTINGS } from '../../src/schemas/asyncapi.js';
+import { TOPIC_SETTINGS } from '../../src/config.js';
 import { RECORD_SCHEMAS, schemaFileOf, schemaIdOf } from '../../src/schemas/json-schemas.js';
 import { deadLetterOf } from '../../src/stream/dead-letter.js';
 import { MemoryStore } from '../../src/state/memory-store.js';
