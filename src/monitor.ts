@@ -22,7 +22,7 @@ import type { ConsumerSlot } from './monitor/consumer-slots.js';
 import { consumerFactory, createSlots } from './monitor/consumer-slots.js';
 import { freezeBreaker, openKafka, openProducer, openRedis } from './monitor/connections.js';
 import type { DependencyHealth } from './monitor/health-pass.js';
-import { breakerGaugesCheck, dependencyCheck, healthPass } from './monitor/health-pass.js';
+import { breakerGaugesCheck, dependencyCheck, healthPass, learnedRecordCheck } from './monitor/health-pass.js';
 import { livenessWatch } from './monitor/liveness-watch.js';
 import { ensureState, stateMarkerCheck } from './monitor/state-guard.js';
 import { Timers } from './monitor/timers.js';
@@ -34,6 +34,7 @@ import { createLogger } from './observability/logger.js';
 import type { ConsumerName } from './stream/consumer-groups.js';
 import { Metrics } from './observability/metrics.js';
 import { StreamObserver } from './observability/stream-events.js';
+import { LearnedGate } from './state/learned-gate.js';
 import type { RedisFreezeBreaker } from './state/redis-breaker.js';
 import type { RedisClient } from './state/redis-client.js';
 import type { RedisStateStore } from './state/redis-store.js';
@@ -44,6 +45,7 @@ import { barrierTopics, consumerGroups } from './stream/consumer-groups.js';
 import { kafkajsCompression } from './stream/codecs.js';
 import { refreshLag } from './stream/lag-watch.js';
 import { Publisher } from './stream/publisher.js';
+import { readWrittenOutputs } from './stream/written-outputs.js';
 
 export interface MonitorOptions {
   config: Config;
@@ -169,13 +171,32 @@ export class Monitor {
     const now = opts.now ?? Date.now;
 
     const { redis, store, redisEpoch } = await openRedis(config, logger, metrics);
-    const { kafka, admin, producer } = await closingOnFailure(redis, async (opened) => {
+    const { kafka, admin, producer, bound } = await closingOnFailure(redis, async (opened) => {
       const { kafka, admin } = await openKafka(config, logger);
       opened.push(() => admin.disconnect());
       await prepareTopics(admin, config, logger);
-      await ensureState(store, admin, config, logger, now);
-      return { kafka, admin, producer: await openProducer(kafka) };
+      await ensureState({
+        store,
+        admin,
+        config,
+        logger,
+        now,
+        learnWritten: () =>
+          readWrittenOutputs({
+            kafka,
+            topics: config.topics,
+            groupId: config.groupId,
+            limits: { maxValueBytes: config.maxEventBytes, maxMembers: config.maxChatMembers },
+            maxSkewMs: config.maxClockSkewSeconds * 1000,
+            onOutputs: (outputs) => store.learnOutputs(outputs),
+          }),
+      });
+      // A rebuild's learned record, this instance's or another's, consulted until it is dropped.
+      const bound = await store.learningBound();
+      return { kafka, admin, producer: await openProducer(kafka), bound };
     });
+    const learned = new LearnedGate(store);
+    learned.follow(bound);
 
     const newConsumer = consumerFactory(kafka);
     const consumers = createSlots(consumerGroups(config), newConsumer, logger);
@@ -185,7 +206,18 @@ export class Monitor {
     const http = await serveHttp(config, metrics, store, () => monitor);
     const m = (monitor = new Monitor(config, logger, metrics, redis, admin, producer, consumers, http));
     const breaker = freezeBreaker(config, redis);
-    const ctx = Monitor.batchContext(m, { config, store, admin, producer, breaker, now, metrics, logger, redisEpoch });
+    const ctx = Monitor.batchContext(m, {
+      config,
+      store,
+      admin,
+      producer,
+      breaker,
+      learned,
+      now,
+      metrics,
+      logger,
+      redisEpoch,
+    });
     const runner = new ConsumerRunner({
       admin,
       logger,
@@ -197,7 +229,7 @@ export class Monitor {
       markFiltered: (topic, partition, lastOffset) => handleFilteredBatch(ctx, topic, partition, lastOffset),
     });
     await Promise.all(consumers.map((slot) => runner.run(slot)));
-    m.startLoops(store, breaker, now, opts);
+    m.startLoops(store, breaker, learned, now, opts);
     logger.info(
       {
         version: metrics.build.version,
@@ -222,13 +254,14 @@ export class Monitor {
       admin: Admin;
       producer: Producer;
       breaker: RedisFreezeBreaker | undefined;
+      learned: LearnedGate;
       now: () => number;
       metrics: Metrics;
       logger: Logger;
       redisEpoch: () => number;
     },
   ): BatchContext {
-    const { config, store, admin, producer, breaker, now, metrics, logger, redisEpoch } = parts;
+    const { config, store, admin, producer, breaker, learned, now, metrics, logger, redisEpoch } = parts;
     const slotOfTopic = new Map(m.consumers.flatMap((c) => c.topics.map((t) => [t, c] as const)));
     const waitsFor = barrierTopics(m.consumers);
     const judge: JudgeDeps = {
@@ -236,11 +269,13 @@ export class Monitor {
       mode: config.mode,
       now,
       breaker,
+      learned,
     };
+    const compression = kafkajsCompression(config.kafkaOutputCompression);
     const ctx: BatchContext = {
       config,
       judge,
-      publisher: new Publisher(producer, store, config.topics, kafkajsCompression(config.kafkaOutputCompression)),
+      publisher: new Publisher(producer, store, config.topics, compression, learned),
       events: new StreamObserver(metrics, logger, config),
       limits: { maxValueBytes: config.maxEventBytes, maxMembers: config.maxChatMembers },
       onStateLost: () => m.loseState(),
@@ -280,6 +315,7 @@ export class Monitor {
   private startLoops(
     store: RedisStateStore,
     breaker: RedisFreezeBreaker | undefined,
+    learned: LearnedGate,
     now: () => number,
     opts: MonitorOptions,
   ): void {
@@ -298,6 +334,8 @@ export class Monitor {
       // State loss is noticed within seconds, with traffic or without.
       stateMarkerCheck(store, logger, () => this.loseState()),
       ...(breaker ? [breakerGaugesCheck(breaker, metrics, now)] : []),
+      // Whichever instance led a rebuild, each follows its learned record and any may drop it.
+      learnedRecordCheck({ store, admin, gate: learned, logger }),
     ];
     this.timers.repeat(healthIntervalMs, healthPass(checks, healthIntervalMs));
 

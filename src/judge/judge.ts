@@ -25,7 +25,7 @@ import type {
   UnfreezeJudgement,
 } from './judgement.js';
 import { freezeOutput } from './judgement.js';
-import { breakerOf, reconcileChat } from './reconcile.js';
+import { mayFreeze, reconcileChat } from './reconcile.js';
 
 export type { Mode } from '../config.js';
 export type {
@@ -204,7 +204,7 @@ export async function applyWithheldFreeze(
 
 /**
  * Asks the breaker, then records the freeze: its command to send, the breaker's refusal, or null
- * when another judge froze the chat first.
+ * when another judge froze the chat first (or, rebuilding, a reviewer cleared it already).
  */
 async function freezeWithinBudget(
   deps: JudgeDeps<JudgeStore>,
@@ -212,7 +212,8 @@ async function freezeWithinBudget(
   alertId: string,
   triggerAt: number,
 ): Promise<Output | 'withheld' | 'tripped' | null> {
-  const take = await breakerOf(deps).take(chatId, alertId, deps.now());
+  const take = await mayFreeze(deps, { chatId, alertId, triggerAt });
+  if (take === 'cleared') return null;
   if (take !== 'granted') return take;
   const record: FreezeRecord = { alertId, requestedAt: deps.now(), triggerAt, sent: false };
   if (!(await deps.store.recordFreeze(chatId, record))) return null;

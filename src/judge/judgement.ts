@@ -5,6 +5,7 @@ import { affectedChildren, alertIdOf, SCHEMA_VERSION } from '../actions/records.
 import type { UnapprovedPairing } from '../policy/pairing.js';
 import { episodeSent, freezeSent } from '../state/decisions.js';
 import type { FreezeBreaker } from '../state/freeze-breaker.js';
+import type { LearnedDecisions } from '../state/learned.js';
 import type { EpisodeRecord, FreezeRecord, SentMark, Stored } from '../state/records.js';
 import type { ChatFactStore, DecisionStore, FactStore, SenderState, StateStore } from '../state/store.js';
 import type { Mode } from '../config.js';
@@ -28,6 +29,8 @@ export interface JudgeDeps<S extends JudgeStore = StateStore> {
   now: () => number;
   /** Caps automatic freezes across instances (state/freeze-breaker.ts); absent: no cap. */
   breaker?: FreezeBreaker;
+  /** While lost state is rebuilt: the freezes already written, learned from the topics (state/learned.ts). */
+  learned?: LearnedDecisions;
 }
 
 /** The event being judged, with where it was read. */

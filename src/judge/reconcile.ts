@@ -14,6 +14,7 @@ import { holdsAt } from '../policy/timeline.js';
 import { written } from '../state/decisions.js';
 import { NO_BREAKER } from '../state/freeze-breaker.js';
 import type { FreezeBreaker, TakeResult } from '../state/freeze-breaker.js';
+import { freezeVerdict } from '../state/learned.js';
 import type { EpisodeRecord, FreezeRecord, Stored } from '../state/records.js';
 import type { ChatState } from '../state/store.js';
 import type { ChatJudgingStore, JudgeDeps, JudgeStore, Output, Trigger } from './judgement.js';
@@ -210,6 +211,31 @@ function pairsNeeds(pairs: ReadonlyArray<readonly [string, string]>): FactsNeede
 
 export const breakerOf = (deps: JudgeDeps<JudgeStore>): FreezeBreaker => deps.breaker ?? NO_BREAKER;
 
+/** A freeze asked for: what caused it, and whether its trigger was judged once before the state was lost. */
+export interface FreezeAsk {
+  chatId: string;
+  alertId: string;
+  triggerAt: number;
+  /** Where the trigger was read, when a record triggered it (a reviewer's unfreeze or a breaker reset did not). */
+  ref?: Pick<Trigger['ref'], 'topic' | 'partition' | 'offset'>;
+}
+
+/**
+ * Whether a freeze may be recorded: the breaker's answer; or, while a rebuild consults what was
+ * written before the state was lost (state/learned.ts), `granted` without spending budget for a
+ * freeze on the control topic already, `cleared` for one a reviewer cleared since.
+ */
+export async function mayFreeze(deps: JudgeDeps<JudgeStore>, ask: FreezeAsk): Promise<TakeResult | 'cleared'> {
+  if (deps.learned) {
+    const replayed = ask.ref ? deps.learned.replayed(ask.ref.topic, ask.ref.partition, ask.ref.offset) : false;
+    const chat = await deps.learned.learnedChat(ask.chatId);
+    const verdict = freezeVerdict(chat, { alertId: ask.alertId, triggerAt: ask.triggerAt, replayed });
+    if (verdict === 'cleared') return 'cleared';
+    if (verdict === 'written') return 'granted';
+  }
+  return breakerOf(deps).take(ask.chatId, ask.alertId, deps.now());
+}
+
 /** The freeze this judgement sends (new, or one an earlier run recorded and may not have sent). */
 interface FreezeOutcome {
   freezes: Output[];
@@ -231,7 +257,14 @@ async function freezeFor(
   const none: FreezeOutcome = { freezes: [], frozen, withheld: false };
   if (deps.mode === 'enforce' && causes.length > 0 && !frozen) {
     // Asked only now, when a freeze follows: the breaker counts freezes, not violations.
-    const take = await breakerOf(deps).take(j.chatId, causes[0]!.alertId, deps.now());
+    const take = await mayFreeze(deps, {
+      chatId: j.chatId,
+      alertId: causes[0]!.alertId,
+      triggerAt: j.trigger.at,
+      ref: j.trigger.ref,
+    });
+    // A rebuild's freeze that a reviewer already cleared: not frozen again.
+    if (take === 'cleared') return none;
     // Breaker open: keep alerting, stop freezing. The alert says so; a person resets it.
     if (take !== 'granted') return { ...none, withheld: take };
     const record: FreezeRecord = {

@@ -1,13 +1,17 @@
 /**
  * The health pass, run at the health interval: Redis and Kafka answer, the approval cache has
- * caught up, the state marker is still there, the breaker's gauges follow Redis. One loop for all
- * of them; each check runs on its own, so one that hangs does not stop the others.
+ * caught up, the state marker is still there, the breaker's gauges follow Redis, a rebuild's
+ * learned record is followed and dropped once the rebuild has caught up. One loop for all of
+ * them; each check runs on its own, so one that hangs does not stop the others.
  */
 import type { Admin } from 'kafkajs';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
+import type { LearnedGate } from '../state/learned-gate.js';
+import { boundPassed } from '../state/learned.js';
 import type { RedisFreezeBreaker } from '../state/redis-breaker.js';
 import type { RedisStateStore } from '../state/redis-store.js';
+import type { LearnedStore } from '../state/store.js';
 import { recordsNotApplied } from '../stream/applied-barrier.js';
 
 /** What the health pass last found, for readiness. */
@@ -82,6 +86,49 @@ export function breakerGaugesCheck(
     if (!state) return;
     metrics.freezeBudgetExhausted.set(state.open ? 1 : 0);
     metrics.freezesWithheldPending.set(state.withheld.length);
+  };
+}
+
+export interface LearnedRecordDeps {
+  store: Pick<LearnedStore, 'learningBound' | 'forgetLearned'>;
+  admin: Pick<Admin, 'fetchOffsets'>;
+  /** What this instance's judge and publisher consult, set to follow Redis. */
+  gate: Pick<LearnedGate, 'follow'>;
+  logger: Logger;
+}
+
+/**
+ * Follows the learned record of a rebuild (state/learned.ts), whichever instance led it, and drops
+ * it once every consumer group's committed offsets have passed its bound: every record judged
+ * before the state was lost has then been judged again and its outputs settled. Any instance may
+ * drop it, and a drop cut short is done again on a later pass.
+ */
+export function learnedRecordCheck(deps: LearnedRecordDeps): () => Promise<void> {
+  const { store, admin, gate, logger } = deps;
+  return async () => {
+    try {
+      const bound = await store.learningBound();
+      gate.follow(bound);
+      if (!bound) return;
+      const committed = new Map<string, Map<number, bigint>>();
+      for (const g of bound.groups) {
+        const topics = g.topics.map((t) => t.topic);
+        for (const t of await admin.fetchOffsets({ groupId: g.groupId, topics }))
+          committed.set(
+            `${g.groupId}\u0000${t.topic}`,
+            new Map(t.partitions.flatMap((p) => (p.offset === '-1' ? [] : [[p.partition, BigInt(p.offset)] as const]))),
+          );
+      }
+      if (!boundPassed(bound, (groupId, topic) => committed.get(`${groupId}\u0000${topic}`) ?? new Map())) return;
+      await store.forgetLearned();
+      gate.follow(null);
+      logger.info(
+        { learnedAt: new Date(bound.learnedAt).toISOString() },
+        'the rebuild has caught up with the topics: the outputs learned from them are dropped',
+      );
+    } catch (err) {
+      logger.debug({ err: (err as Error).message }, 'could not follow the learned record, will try again');
+    }
   };
 }
 

@@ -6,6 +6,7 @@
 import type { Role, RoleHistory, Toggle } from '../policy/timeline.js';
 import { NEVER, UNREGISTERED } from '../policy/timeline.js';
 import type { WithheldFreeze } from './freeze-breaker.js';
+import type { LearnedChat, LearnedFreeze, LearnedUnfreezes, LearningBound, OutputIdentity } from './learned.js';
 import type { EpisodeRecord, FreezeRecord, Stored } from './records.js';
 import type { ChatState } from './store.js';
 
@@ -122,4 +123,59 @@ export function decodeWithheld(flat: readonly string[]): WithheldFreeze[] {
     out.push({ chatId: flat[i]!, alertId: flat[i + 1]!.slice(0, sep), at: Number(flat[i + 1]!.slice(sep + 1)) });
   }
   return out.sort((a, b) => a.at - b.at || a.chatId.localeCompare(b.chatId));
+}
+
+/**
+ * A chat's learned hash (Keys.learnedChat): `a:<alertId>` → "1" for an alert written; for a freeze
+ * written, `f:<alertId>` → its control partition, `fo:<alertId>` and `fr:<alertId>` → its offset
+ * and `requestedAt` (of its last copy); `uo:<partition>` and `ut:<partition>` → the offset of the
+ * last reviewer's unfreeze on that control partition and the latest moment among them. Every
+ * number is raised by lua/hash-max.lua, so the record is the same whatever order it is read in.
+ */
+export const LEARNED_ALERT = 'a:';
+export const LEARNED_FREEZE = 'f:';
+export const LEARNED_FREEZE_OFFSET = 'fo:';
+export const LEARNED_FREEZE_REQUESTED = 'fr:';
+export const LEARNED_UNFREEZE_OFFSET = 'uo:';
+export const LEARNED_UNFREEZE_AT = 'ut:';
+/** The learned record's hash (Keys.learning): the bound, once the record is complete. */
+export const BOUND_FIELD = 'bound';
+
+/** The field that says an output was written. */
+export function learnedField(o: OutputIdentity): string {
+  return `${o.kind === 'alert' ? LEARNED_ALERT : LEARNED_FREEZE}${o.alertId}`;
+}
+
+/** A chat's learned hash, as HGETALL gives it; a field of a form not known is skipped. */
+export function decodeLearnedChat(hash: Readonly<Record<string, string>>): LearnedChat {
+  const freezes = new Map<string, LearnedFreeze>();
+  const unfreezes = new Map<number, LearnedUnfreezes>();
+  const num = (field: string) => Number(hash[field] ?? Number.NEGATIVE_INFINITY);
+  for (const [field, value] of Object.entries(hash)) {
+    if (field.startsWith(LEARNED_FREEZE)) {
+      const alertId = field.slice(LEARNED_FREEZE.length);
+      const offset = hash[`${LEARNED_FREEZE_OFFSET}${alertId}`] ?? '';
+      if (!/^\d+$/.test(value) || !/^\d+$/.test(offset)) continue;
+      freezes.set(alertId, {
+        partition: Number(value),
+        offset: BigInt(offset),
+        requestedAt: num(`${LEARNED_FREEZE_REQUESTED}${alertId}`),
+      });
+    } else if (field.startsWith(LEARNED_UNFREEZE_OFFSET) && /^\d+$/.test(value)) {
+      const partition = field.slice(LEARNED_UNFREEZE_OFFSET.length);
+      unfreezes.set(Number(partition), { offset: BigInt(value), at: num(`${LEARNED_UNFREEZE_AT}${partition}`) });
+    }
+  }
+  return { freezes, unfreezes };
+}
+
+/** The bound is JSON. */
+export function encodeBound(bound: LearningBound): string {
+  return JSON.stringify(bound);
+}
+
+export function decodeBound(raw: string | null | undefined): LearningBound | null {
+  if (!raw) return null;
+  const o = JSON.parse(raw) as Partial<LearningBound>;
+  return { learnedAt: Number(o.learnedAt ?? 0), groups: Array.isArray(o.groups) ? o.groups : [] };
 }

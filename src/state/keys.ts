@@ -64,6 +64,21 @@ export class Keys {
   applied(topic: string): string {
     return `${this.prefix}applied:{${topic}}`;
   }
+  /**
+   * Hash: what a rebuild learned from the output topics about a chat (alerts and freezes written,
+   * reviewers' unfreezes); same slot as the chat. Kept only until the rebuild has caught up.
+   */
+  learnedChat(chatId: string): string {
+    return `${this.prefix}learned:c:{${chatId}}`;
+  }
+  /** Set: the chats with a learned hash, so the learned record can be dropped without a SCAN. */
+  learnedChats(): string {
+    return `${this.prefix}learned:chats`;
+  }
+  /** Hash: `bound` → until when the learned record serves; present once the record is complete. */
+  learning(): string {
+    return `${this.prefix}learned`;
+  }
   /** Set: chats whose freeze is in force, an index of the chats' freeze fields kept for one SCARD. */
   frozenChats(): string {
     return `${this.prefix}frozen`;

@@ -8,6 +8,14 @@ import type { Role, RoleHistory, Toggle } from '../policy/timeline.js';
 import { NEVER, UNREGISTERED, applyRegistration, applySwitch } from '../policy/timeline.js';
 import { FROZEN_FIELD, decodeDecisions, decodeFreeze, encodeRecord } from './codec.js';
 import type { EpisodeRecord, FreezeRecord, SentMark, Stored } from './records.js';
+import type {
+  LearnedChat,
+  LearnedFreeze,
+  LearnedUnfreezes,
+  LearningBound,
+  OutputIdentity,
+  WrittenOutput,
+} from './learned.js';
 import { applyMembershipSwitch } from './membership.js';
 import type { ChatState, ChatSwitches, StateStore } from './store.js';
 
@@ -21,6 +29,12 @@ export class MemoryStore implements StateStore {
   applied = new Map<string, Map<number, bigint>>();
   /** The state marker: a memory store starts as created, and a test sets this false to lose it. */
   intact = true;
+  /** Chat → what a rebuild learned about it: outputs written (`<kind> <alertId>`), freezes, unfreezes. */
+  learned = new Map<
+    string,
+    { written: Set<string>; freezes: Map<string, LearnedFreeze>; unfreezes: Map<number, LearnedUnfreezes> }
+  >();
+  bound: LearningBound | null = null;
 
   async applyRegistration(userId: string, role: Role, at: number) {
     this.roles.set(userId, applyRegistration(this.roles.get(userId) ?? UNREGISTERED, role, at));
@@ -99,6 +113,51 @@ export class MemoryStore implements StateStore {
   }
   async appliedOffsets(topic: string) {
     return new Map(this.applied.get(topic) ?? []);
+  }
+  async learnOutputs(outputs: readonly WrittenOutput[]) {
+    for (const o of outputs) {
+      const l = getOr(this.learned, o.chatId, () => ({
+        written: new Set<string>(),
+        freezes: new Map<string, LearnedFreeze>(),
+        unfreezes: new Map<number, LearnedUnfreezes>(),
+      }));
+      if (o.kind === 'alert') l.written.add(`alert ${o.alertId}`);
+      else if (o.kind === 'freeze') {
+        // Numbers are raised, never lowered, as lua/hash-max.lua raises them in Redis.
+        l.written.add(`freeze ${o.alertId}`);
+        const was = l.freezes.get(o.alertId);
+        const offset = BigInt(o.offset);
+        l.freezes.set(o.alertId, {
+          partition: o.partition,
+          offset: was && was.offset > offset ? was.offset : offset,
+          requestedAt: Math.max(was?.requestedAt ?? Number.NEGATIVE_INFINITY, o.requestedAt),
+        });
+      } else {
+        const was = l.unfreezes.get(o.partition);
+        const offset = BigInt(o.offset);
+        l.unfreezes.set(o.partition, {
+          offset: was && was.offset > offset ? was.offset : offset,
+          at: Math.max(was?.at ?? Number.NEGATIVE_INFINITY, o.at),
+        });
+      }
+    }
+  }
+  async alreadyWritten(outputs: readonly OutputIdentity[]) {
+    return outputs.map((o) => this.learned.get(o.chatId)?.written.has(`${o.kind} ${o.alertId}`) ?? false);
+  }
+  async learnedChat(chatId: string): Promise<LearnedChat> {
+    const l = this.learned.get(chatId);
+    return { freezes: new Map(l?.freezes ?? []), unfreezes: new Map(l?.unfreezes ?? []) };
+  }
+  async markLearned(bound: LearningBound) {
+    this.bound = structuredClone(bound);
+  }
+  async learningBound() {
+    return this.bound && structuredClone(this.bound);
+  }
+  async forgetLearned() {
+    this.learned.clear();
+    this.bound = null;
   }
   private swap(chatId: string, field: string, expected: string, next: string | null) {
     const d = getOr(this.decisions, chatId, () => new Map<string, string>());

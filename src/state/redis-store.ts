@@ -11,18 +11,30 @@ import type { FactsNeeded, UserFacts } from '../policy/chat-facts.js';
 import type { Role, Toggle } from '../policy/timeline.js';
 import {
   APPROVAL_PREFIX,
+  BOUND_FIELD,
   FROZEN_FIELD,
+  LEARNED_ALERT,
+  LEARNED_FREEZE,
+  LEARNED_FREEZE_OFFSET,
+  LEARNED_FREEZE_REQUESTED,
+  LEARNED_UNFREEZE_AT,
+  LEARNED_UNFREEZE_OFFSET,
   ROLE_FIELD,
   approvalField,
   contactOf,
+  decodeBound,
   decodeChat,
   decodeFreeze,
+  decodeLearnedChat,
   decodeRole,
   decodeToggle,
+  encodeBound,
   encodeRecord,
+  learnedField,
 } from './codec.js';
 import { marksFreeze } from './decisions.js';
 import { Keys } from './keys.js';
+import type { LearnedChat, LearningBound, OutputIdentity, WrittenOutput } from './learned.js';
 import type { EpisodeRecord, FreezeRecord, SentMark, Stored } from './records.js';
 import type { RedisClient } from './redis-client.js';
 import { defineScripts } from './scripts.js';
@@ -337,6 +349,106 @@ export class RedisStateStore implements StateStore {
     return this.timed('appliedOffsets', async () => {
       const raw = await this.redis.hgetall(this.keys.applied(topic));
       return new Map(Object.entries(raw).map(([p, o]) => [Number(p), BigInt(o)]));
+    });
+  }
+
+  learnOutputs(outputs: readonly WrittenOutput[]): Promise<void> {
+    if (outputs.length === 0) return Promise.resolve();
+    return this.timed('learnOutputs', async () => {
+      const written = new Map<string, string[]>();
+      const raised = new Map<string, string[]>();
+      const push = (m: Map<string, string[]>, chatId: string, ...fv: string[]) => {
+        const list = m.get(chatId);
+        if (list) list.push(...fv);
+        else m.set(chatId, fv);
+      };
+      for (const o of outputs) {
+        if (o.kind === 'alert') push(written, o.chatId, `${LEARNED_ALERT}${o.alertId}`, '1');
+        else if (o.kind === 'freeze') {
+          push(written, o.chatId, `${LEARNED_FREEZE}${o.alertId}`, String(o.partition));
+          push(
+            raised,
+            o.chatId,
+            `${LEARNED_FREEZE_OFFSET}${o.alertId}`,
+            o.offset,
+            `${LEARNED_FREEZE_REQUESTED}${o.alertId}`,
+            String(o.requestedAt),
+          );
+        } else
+          push(
+            raised,
+            o.chatId,
+            `${LEARNED_UNFREEZE_OFFSET}${o.partition}`,
+            o.offset,
+            `${LEARNED_UNFREEZE_AT}${o.partition}`,
+            String(o.at),
+          );
+      }
+      // The index first: a chat's hash never exists unindexed, so forgetting finds every one.
+      const chats = [...new Set(outputs.map((o) => o.chatId))];
+      await this.redis.sadd(this.keys.learnedChats(), ...chats);
+      await this.roundTrip([
+        ...[...written].map(
+          ([chatId, fv]): Command =>
+            (r) =>
+              r.hset(this.keys.learnedChat(chatId), ...fv),
+        ),
+        ...[...raised].map(
+          ([chatId, fv]): Command =>
+            (r) =>
+              r.pgHashMax(this.keys.learnedChat(chatId), ...fv),
+        ),
+      ]);
+    });
+  }
+
+  alreadyWritten(outputs: readonly OutputIdentity[]): Promise<boolean[]> {
+    if (outputs.length === 0) return Promise.resolve([]);
+    return this.timed('alreadyWritten', async () => {
+      const replies = await this.roundTrip(
+        outputs.map(
+          (o): Command =>
+            (r) =>
+              r.hexists(this.keys.learnedChat(o.chatId), learnedField(o)),
+        ),
+      );
+      return replies.map((n) => n === 1);
+    });
+  }
+
+  learnedChat(chatId: string): Promise<LearnedChat> {
+    return this.timed('learnedChat', async () =>
+      decodeLearnedChat(await this.redis.hgetall(this.keys.learnedChat(chatId))),
+    );
+  }
+
+  markLearned(bound: LearningBound): Promise<void> {
+    return this.timed('markLearned', async () => {
+      await this.redis.hset(this.keys.learning(), BOUND_FIELD, encodeBound(bound));
+    });
+  }
+
+  learningBound(): Promise<LearningBound | null> {
+    return this.timed('learningBound', async () =>
+      decodeBound(await this.redis.hget(this.keys.learning(), BOUND_FIELD)),
+    );
+  }
+
+  forgetLearned(): Promise<void> {
+    return this.timed('forgetLearned', async () => {
+      const index = this.keys.learnedChats();
+      // Each chat's hash, page by page, then the index, then the bound: cut short, it is done again.
+      for await (const page of this.redis.sscanStream(index, { count: 500 }) as AsyncIterable<string[]>)
+        if (page.length > 0)
+          await this.roundTrip(
+            page.map(
+              (chatId): Command =>
+                (r) =>
+                  r.del(this.keys.learnedChat(chatId)),
+            ),
+          );
+      await this.redis.del(index);
+      await this.redis.del(this.keys.learning());
     });
   }
 }

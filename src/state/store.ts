@@ -1,11 +1,13 @@
 /**
  * The state ports, in domain verbs and split by who uses them: facts (judge, chunk preparation,
  * the message fast path), decisions (judge; the publisher marks them sent) and marks (the stream's
- * applied offsets and the state marker). The Redis adapter and the in-memory store implement them
+ * applied offsets and the state marker), and the outputs learned back from the topics while lost
+ * state is rebuilt (state/learned.ts). The Redis adapter and the in-memory store implement them
  * all (`StateStore`); a prepared chunk serves judging's (`ChatFactStore`, `DecisionStore`).
  */
 import type { FactsNeeded, UserFacts } from '../policy/chat-facts.js';
 import type { Role, Toggle } from '../policy/timeline.js';
+import type { LearnedChat, LearningBound, OutputIdentity, WrittenOutput } from './learned.js';
 import type { EpisodeRecord, FreezeRecord, SentMark, Stored } from './records.js';
 
 /** A chat's membership histories and pairguard's decisions about it. */
@@ -121,5 +123,34 @@ export interface MarkStore {
   appliedOffsets(topic: string): Promise<Map<number, bigint>>;
 }
 
+/** What the publisher and the judge ask of the outputs learned back from the topics (state/learned-gate.ts). */
+export interface LearnedReads {
+  /** For each output, in the order given: whether it is on its topic already. */
+  alreadyWritten(outputs: readonly OutputIdentity[]): Promise<boolean[]>;
+  /** The freezes and reviewers' unfreezes learned for a chat; none when nothing was learned. */
+  learnedChat(chatId: string): Promise<LearnedChat>;
+}
+
+/**
+ * The outputs pairguard wrote before its state was lost, learned from its topics during a rebuild
+ * (monitor/state-guard.ts), and the bound until which they serve.
+ */
+export interface LearnedStore extends LearnedReads {
+  /** Records outputs read back; merges, so learning them twice or in any order gives the same record. */
+  learnOutputs(outputs: readonly WrittenOutput[]): Promise<void>;
+  /** Writes the bound (replacing one written before): the learned record is complete. */
+  markLearned(bound: LearningBound): Promise<void>;
+  /** The bound, while a learned record is kept; null when there is none. */
+  learningBound(): Promise<LearningBound | null>;
+  /** Drops the learned record, the bound last, so a drop cut short is done again. */
+  forgetLearned(): Promise<void>;
+}
+
 /** Every port: what the Redis adapter and the in-memory store implement. */
-export type StateStore = FactStore & ChunkFactStore & SenderReads & DecisionStore & SentMarks & MarkStore;
+export type StateStore = FactStore &
+  ChunkFactStore &
+  SenderReads &
+  DecisionStore &
+  SentMarks &
+  MarkStore &
+  LearnedStore;

@@ -9,8 +9,21 @@ import kafkajs from 'kafkajs';
 import type { TopicRole, Topics } from '../config.js';
 import { TOPIC_SETTINGS } from '../config.js';
 
-/** The topics the state is rebuilt from: approvals, members, and reviewers' unfreezes and breaker resets. */
-export const HISTORY_TOPICS: readonly TopicRole[] = ['approvals', 'membership', 'control'];
+/**
+ * The topics a rebuild after state loss reads whole: the facts (approvals, members, reviewers'
+ * unfreezes and breaker resets) and what pairguard already wrote (alerts, and freezes on the
+ * control topic), so it is not written again. Each must keep every record.
+ */
+export const HISTORY_TOPICS: readonly TopicRole[] = ['approvals', 'membership', 'control', 'alerts'];
+
+/** Why a history topic must keep everything, in its refusal. */
+const WHY_KEPT: Partial<Record<TopicRole, string>> = {
+  approvals: "pairguard rebuilds its state from this topic's whole history when Redis loses it",
+  membership: "pairguard rebuilds its state from this topic's whole history when Redis loses it",
+  control:
+    "pairguard rebuilds its state from this topic's whole history (reviewers' unfreezes, its own freezes) when Redis loses it",
+  alerts: 'a rebuild after Redis loses its state reads back the alerts already written, so as not to write them again',
+};
 /** Topics pairguard reads: they must exist before it starts, unless it is told to create them. */
 export const INPUT_TOPICS: readonly TopicRole[] = ['approvals', 'membership', 'messages', 'control'];
 /** Topics pairguard writes. */
@@ -91,7 +104,7 @@ export function judgeTopics(topics: Topics, facts: ReadonlyMap<string, TopicFact
         violations.push({
           role,
           topic,
-          message: `${named} ${fault}: pairguard rebuilds its state from this topic's whole history when Redis loses it; set retention.ms=-1, retention.bytes=-1 and cleanup.policy=delete on it, ${DEMO_HINT}`,
+          message: `${named} ${fault}: ${WHY_KEPT[role]}; set retention.ms=-1, retention.bytes=-1 and cleanup.policy=delete on it, ${DEMO_HINT}`,
         });
       }
     }

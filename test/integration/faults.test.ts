@@ -181,7 +181,7 @@ describe('Redis outage', () => {
 });
 
 describe('Redis restarting empty', () => {
-  it('stops instead of judging blind, and the next start rebuilds the state from the topics with the exact result', async () => {
+  it('stops instead of judging blind, and the next start rebuilds the state from the topics with the exact result and no copy', async () => {
     const redis = await PrivateRedis.start({ persist: false });
     cleanups.push(() => redis.destroy());
     const redisUrl = redis.url;
@@ -209,6 +209,7 @@ describe('Redis restarting empty', () => {
     await producer.disconnect();
     await waitUntilConsumed(env, 180_000);
     expect(env.logs.text).toContain('rebuilding state from the beginning of the input topics');
+    expect(env.logs.text).toContain('learned the outputs already written');
     const figures = await expectExactAnswers(env, stream);
     console.info(
       JSON.stringify({
@@ -218,6 +219,9 @@ describe('Redis restarting empty', () => {
         ...figures,
       }),
     );
+    // What the first monitor wrote is learned back from the topics, not written again.
+    expect(figures.duplicateAlertRecords).toBe(0);
+    expect(figures.duplicateFreezeRecords).toBe(0);
   });
 });
 

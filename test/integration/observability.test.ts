@@ -112,6 +112,7 @@ describe('logs', () => {
 
     // 21 healthy events (all-approved plus the rest of flaw-2019) and not one line about them.
     const known = new Set([
+      'topics checked',
       'pairguard started',
       'joined consumer group',
       'dependency up',
@@ -120,6 +121,8 @@ describe('logs', () => {
       'chat freeze requested',
       'pairguard stopped',
     ]);
+    // What the topics are (replication, retention): one line at start.
+    expect(count('topics checked')).toBe(1);
     // The test Redis keeps no append-only file: one warning at start, as in production.
     expect(
       count(

@@ -8,7 +8,7 @@ import { decodeRole, decodeToggle } from '../../src/state/codec.js';
 import { freezeSent } from '../../src/state/decisions.js';
 import { applyMembershipSwitch } from '../../src/state/membership.js';
 import { RedisStateStore } from '../../src/state/redis-store.js';
-import { REDIS_URL, deleteKeys } from '../support/harness.js';
+import { REDIS_URL, deleteKeys, keysWithPrefix } from '../support/harness.js';
 import { describeStoreConformance } from '../support/store-conformance.js';
 
 const prefix = `pgtest:store-${process.pid}:`;
@@ -226,6 +226,43 @@ describe('Redis state', () => {
     );
   });
 });
+
+describe('Redis: the outputs a rebuild learned', () => {
+  it("keeps them in the chat's slot beside an index and the bound, and forgetting leaves no key of theirs", async () => {
+    const learnedPrefix = `pgtest:learned-${process.pid}:`;
+    const learning = new RedisStateStore(redis, learnedPrefix);
+    try {
+      await learning.applyMembership('kept', ['A'], true, 1);
+      await learning.learnOutputs([
+        { kind: 'alert', chatId: 'c1', alertId: 'a1' },
+        { kind: 'freeze', chatId: 'c1', alertId: 'a1', partition: 2, offset: '40', requestedAt: 5 },
+        { kind: 'unfreeze', chatId: 'c2', partition: 1, offset: '7', at: 9 },
+      ]);
+      await learning.markLearned({ learnedAt: 1, groups: [] });
+      const k = learning.keys;
+      expect((await keysWithPrefix(redis, learnedPrefix)).sort()).toEqual(
+        [
+          k.learnedChat('c1'),
+          k.learnedChat('c2'),
+          k.learnedChats(),
+          k.learning(),
+          ...Object.values(stateKeys(k)),
+        ].sort(),
+      );
+      expect(k.learnedChat('c1')).toContain('{c1}');
+      expect((await redis.smembers(k.learnedChats())).sort()).toEqual(['c1', 'c2']);
+      await learning.forgetLearned();
+      expect((await keysWithPrefix(redis, learnedPrefix)).sort()).toEqual(Object.values(stateKeys(k)).sort());
+    } finally {
+      await deleteKeys(redis, learnedPrefix);
+    }
+  });
+});
+
+/** The keys `applyMembership('kept', ['A'], …)` writes: state that forgetting the learned record keeps. */
+function stateKeys(k: RedisStateStore['keys']) {
+  return { members: k.members('kept'), chats: k.userChats('A') };
+}
 
 let suite = 0;
 describeStoreConformance('Redis store', () => {

@@ -129,6 +129,7 @@ export function recordingContext(store: StateStore, now: number, overrides: Cont
       publish: async (outputs, deadLetters) => {
         r.effects.push('publish');
         r.published.push({ outputs, deadLetters });
+        return outputs;
       },
     },
     events: { emit: (e) => r.events.push(e) },

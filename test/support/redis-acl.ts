@@ -30,6 +30,7 @@ export const PAIRGUARD_ACL_COMMANDS = [
   '+srem',
   '+scard',
   '+smembers',
+  '+sscan',
 ] as const;
 
 /** ACL SETUSER rules for a user limited to `prefix` and PAIRGUARD_ACL_COMMANDS. */

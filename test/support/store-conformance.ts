@@ -2,7 +2,7 @@
  * One suite for every implementation of the state ports (src/state/store.ts), so the Redis store,
  * the in-memory store and the prepared chunk cannot drift apart: each verb's real behaviour
  * (merges in any order, compare-and-set refusals, an episode opened once, a freeze in force until
- * lifted, applied marks that only rise, the state marker).
+ * lifted, applied marks that only rise, the state marker, the outputs a rebuild learned).
  */
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -11,6 +11,7 @@ import type { Role, RoleHistory, Toggle } from '../../src/policy/timeline.js';
 import { NEVER, UNREGISTERED, applyRegistration, applySwitch, holdsAt } from '../../src/policy/timeline.js';
 import { episodeSent, freezeSent, written } from '../../src/state/decisions.js';
 import { applyMembershipSwitch } from '../../src/state/membership.js';
+import type { LearningBound, WrittenOutput } from '../../src/state/learned.js';
 import type { EpisodeRecord, FreezeRecord } from '../../src/state/records.js';
 import type { ChatFactStore, ChatSwitches, DecisionStore, StateStore } from '../../src/state/store.js';
 
@@ -30,8 +31,8 @@ export interface ConformanceSubject {
   cleanup?(): Promise<void>;
 }
 
-/** The parts of the suite: facts, judging's view of a chat and its decisions, sent marks, applied marks. */
-export type ConformancePart = 'facts' | 'judging' | 'sent' | 'marks';
+/** The parts of the suite: facts, judging's view of a chat and its decisions, sent marks, applied marks, learned outputs. */
+export type ConformancePart = 'facts' | 'judging' | 'sent' | 'marks' | 'learned';
 
 const T = 1_700_000_000_000;
 const episode = (alertId: string, at = T): EpisodeRecord => ({ alertId, openedAt: at, triggerAt: at, sent: false });
@@ -42,7 +43,7 @@ const fold = (switches: ReadonlyArray<readonly [boolean, number]>): Toggle =>
 export function describeStoreConformance(
   name: string,
   make: () => Promise<ConformanceSubject> | ConformanceSubject,
-  parts: readonly ConformancePart[] = ['facts', 'judging', 'sent', 'marks'],
+  parts: readonly ConformancePart[] = ['facts', 'judging', 'sent', 'marks', 'learned'],
 ): void {
   describe(`${name}: state port conformance`, () => {
     let subject: ConformanceSubject;
@@ -326,6 +327,99 @@ export function describeStoreConformance(
           expect(await store.stateIntact()).toBe(true);
           await store.markStateCreated(T + 1);
           expect(await store.stateIntact()).toBe(true);
+        });
+      });
+
+    if (parts.includes('learned'))
+      describe('outputs learned by a rebuild', () => {
+        const alertOf = (chatId: string, alertId: string): WrittenOutput => ({ kind: 'alert', chatId, alertId });
+        const freezeOf = (chatId: string, alertId: string, partition: number, offset: number, at: number) =>
+          ({ kind: 'freeze', chatId, alertId, partition, offset: String(offset), requestedAt: at }) as const;
+        const unfreezeOf = (chatId: string, partition: number, offset: number, at: number) =>
+          ({ kind: 'unfreeze', chatId, partition, offset: String(offset), at }) as const;
+
+        it('says which outputs are on their topics, in the order asked: by kind, chat and alertId', async () => {
+          await store.learnOutputs([alertOf('c1', 'a1'), freezeOf('c1', 'a1', 0, 5, T), alertOf('c2', 'a2')]);
+          expect(
+            await store.alreadyWritten([
+              { kind: 'alert', chatId: 'c1', alertId: 'a1' },
+              { kind: 'freeze', chatId: 'c1', alertId: 'a1' },
+              { kind: 'freeze', chatId: 'c1', alertId: 'a2' },
+              { kind: 'alert', chatId: 'c2', alertId: 'a2' },
+              { kind: 'alert', chatId: 'c1', alertId: 'a2' },
+              { kind: 'freeze', chatId: 'c2', alertId: 'a2' },
+              { kind: 'alert', chatId: 'c3', alertId: 'a1' },
+            ]),
+          ).toEqual([true, true, false, true, false, false, false]);
+          expect(await store.alreadyWritten([])).toEqual([]);
+          const none = await store.learnedChat('c3');
+          expect([none.freezes.size, none.unfreezes.size]).toEqual([0, 0]);
+          expect((await store.learnedChat('c2')).freezes.size).toBe(0);
+        });
+
+        it('keeps the last copy of each freeze and the last unfreeze per partition, whatever order and however often they are learned', async () => {
+          const outputs: WrittenOutput[] = [
+            freezeOf('x', 'f1', 0, 5, T),
+            freezeOf('x', 'f1', 0, 9, T + 3),
+            freezeOf('x', 'f2', 1, 4, T + 1),
+            unfreezeOf('x', 0, 7, T + 1),
+            unfreezeOf('x', 0, 3, T + 5),
+            unfreezeOf('x', 1, 2, T + 2),
+            alertOf('x', 'f1'),
+          ];
+          let run = 0;
+          await fc.assert(
+            fc.asyncProperty(
+              fc.shuffledSubarray(outputs, { minLength: outputs.length }),
+              fc.nat(6),
+              async (order, cut) => {
+                const chatId = `learned-${++run}`;
+                const mine = order.map((o) => ({ ...o, chatId }));
+                // In two calls, the first one again: a collection repeated after a crash.
+                await store.learnOutputs(mine.slice(0, cut));
+                await store.learnOutputs(mine.slice(cut));
+                await store.learnOutputs(mine.slice(0, cut));
+                const chat = await store.learnedChat(chatId);
+                expect(new Map([...chat.freezes].sort())).toEqual(
+                  new Map([
+                    ['f1', { partition: 0, offset: 9n, requestedAt: T + 3 }],
+                    ['f2', { partition: 1, offset: 4n, requestedAt: T + 1 }],
+                  ]),
+                );
+                expect(new Map([...chat.unfreezes].sort())).toEqual(
+                  new Map([
+                    [0, { offset: 7n, at: T + 5 }],
+                    [1, { offset: 2n, at: T + 2 }],
+                  ]),
+                );
+              },
+            ),
+            { numRuns: 15 },
+          );
+        });
+
+        it('keeps the bound until it is forgotten, and forgetting drops everything learned, however many chats', async () => {
+          expect(await store.learningBound()).toBeNull();
+          const bound = (offset: string): LearningBound => ({
+            learnedAt: T,
+            groups: [{ groupId: 'g', topics: [{ topic: 't', ends: [{ partition: 0, offset }] }] }],
+          });
+          await store.markLearned(bound('10'));
+          await store.markLearned(bound('12'));
+          expect(await store.learningBound()).toEqual(bound('12'));
+          // More chats than one page of the index.
+          const chats = Array.from({ length: 1234 }, (_, i) => `many-${i}`);
+          await store.learnOutputs(chats.map((c) => alertOf(c, 'a')));
+          await store.learnOutputs([freezeOf('many-1', 'a', 0, 1, T), unfreezeOf('many-1', 0, 2, T)]);
+          const asked = chats.map((chatId) => ({ kind: 'alert', chatId, alertId: 'a' }) as const);
+          expect((await store.alreadyWritten(asked)).every(Boolean)).toBe(true);
+          await store.forgetLearned();
+          expect(await store.learningBound()).toBeNull();
+          expect((await store.alreadyWritten(asked)).some(Boolean)).toBe(false);
+          const chat = await store.learnedChat('many-1');
+          expect([chat.freezes.size, chat.unfreezes.size]).toEqual([0, 0]);
+          await store.forgetLearned();
+          expect(await store.learningBound()).toBeNull();
         });
       });
   });

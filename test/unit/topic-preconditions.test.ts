@@ -12,7 +12,12 @@ const BROKER_DEFAULTS = {
 
 /** Every topic present, 3 partitions, 3 replicas, history topics keeping everything. */
 function healthy(): Map<string, TopicFacts> {
-  const history = new Set<string>([DEFAULT_TOPICS.approvals, DEFAULT_TOPICS.membership, DEFAULT_TOPICS.control]);
+  const history = new Set<string>([
+    DEFAULT_TOPICS.approvals,
+    DEFAULT_TOPICS.membership,
+    DEFAULT_TOPICS.control,
+    DEFAULT_TOPICS.alerts,
+  ]);
   return new Map(
     Object.values(DEFAULT_TOPICS).map((topic) => [
       topic,
@@ -72,7 +77,19 @@ describe('topic preconditions', () => {
     expect(violations[0]!.message).toContain('PAIRGUARD_TOPIC_PRECONDITIONS=warn');
   });
 
-  it('lets the messages and output topics keep a finite retention: the state is not rebuilt from them', () => {
+  it('refuses an alerts topic that deletes records: a rebuild reads back what was written', () => {
+    const { violations } = judgeTopics(
+      DEFAULT_TOPICS,
+      withConfig(healthy(), 'pairguard.alerts', { 'retention.ms': '604800000' }),
+    );
+    expect(violations.map((v) => v.message)).toEqual([
+      expect.stringMatching(
+        /^output topic pairguard\.alerts \(TOPIC_ALERTS\) deletes records after 7 days .*reads back the alerts already written/,
+      ),
+    ]);
+  });
+
+  it('lets the messages and dead-letter topics keep a finite retention: a rebuild reads neither', () => {
     const facts = withConfig(healthy(), 'kids.messages', { 'retention.ms': '86400000' });
     withConfig(facts, 'pairguard.dead-letter', { 'retention.ms': '86400000' });
     expect(judgeTopics(DEFAULT_TOPICS, facts).violations).toEqual([]);

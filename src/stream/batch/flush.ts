@@ -18,8 +18,9 @@ export async function flushChunk(
   through: string,
 ): Promise<void> {
   const { topic, partition } = payload.batch;
-  await ctx.publisher.publish(judged.outputs, judged.deadLetters);
-  reportOutputs(ctx.events, judged.outputs, ctx.judge.now());
+  // Outputs a rebuild learned were written before are not written again, nor reported as written.
+  const written = await ctx.publisher.publish(judged.outputs, judged.deadLetters);
+  reportOutputs(ctx.events, written, ctx.judge.now());
   const next = (BigInt(through) + 1n).toString();
   await markApplied(ctx, source, topic, partition, next);
   // Resolved, the partition is fetched from the next record on; the commit comes later (offset-commits.ts).
