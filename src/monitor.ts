@@ -167,8 +167,9 @@ export class Monitor {
   static async start(opts: MonitorOptions): Promise<Monitor> {
     const { config } = opts;
     const logger = opts.logger ?? createLogger(config.logLevel);
-    const metrics = opts.metrics ?? new Metrics();
     const now = opts.now ?? Date.now;
+    // The lag gauges' record ages use the monitor's clock, as detection latency does.
+    const metrics = opts.metrics ?? new Metrics({ now });
 
     const { redis, store, redisEpoch } = await openRedis(config, logger, metrics);
     const { kafka, admin, producer, bound } = await closingOnFailure(redis, async (opened) => {

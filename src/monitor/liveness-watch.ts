@@ -58,6 +58,7 @@ export function livenessWatch(deps: LivenessDeps): {
     }
   };
   const look = async () => {
+    // Elapsed time, not event time: the wall clock even when a test fixes the monitor's `now`.
     const at = Date.now();
     const up = deps.dependenciesUp();
     progress.observe(at, await Promise.all(deps.slots.map(observe)), up);
