@@ -25,8 +25,8 @@ export async function prepareTopics(admin: Admin, config: Config, logger: Logger
   const report = judgeTopics(config.topics, described);
   logger.info({ topics: report.topics }, 'topics checked');
   // A missing input topic stops start-up in either mode: there would be nothing to judge from it.
-  const missing = report.violations.filter((v) => !report.topics.some((t) => t.topic === v.topic));
-  const fatal = config.topicPreconditions === 'enforce' ? report.violations : missing;
+  const fatal =
+    config.topicPreconditions === 'enforce' ? report.violations : report.violations.filter((v) => v.kind === 'missing');
   for (const v of report.violations) {
     if (!fatal.includes(v)) logger.warn({ topic: v.topic, role: v.role }, v.message);
   }

@@ -49,6 +49,8 @@ export interface TopicFacts {
 export interface TopicViolation {
   role: TopicRole;
   topic: string;
+  /** missing: an input topic that does not exist; history: one that loses records; replicas: too few for min.insync.replicas. */
+  kind: 'missing' | 'history' | 'replicas';
   /** One line naming the topic, the setting at fault and what to do. */
   message: string;
 }
@@ -83,6 +85,7 @@ export function judgeTopics(topics: Topics, facts: ReadonlyMap<string, TopicFact
         violations.push({
           role,
           topic,
+          kind: 'missing',
           message: `${named} does not exist: create it (retention.ms=-1) or correct ${TOPIC_SETTINGS[role]}; PAIRGUARD_CREATE_INPUT_TOPICS=true creates it for a local demo`,
         });
       }
@@ -104,6 +107,7 @@ export function judgeTopics(topics: Topics, facts: ReadonlyMap<string, TopicFact
         violations.push({
           role,
           topic,
+          kind: 'history',
           message: `${named} ${fault}: ${WHY_KEPT[role]}; set retention.ms=-1, retention.bytes=-1 and cleanup.policy=delete on it, ${DEMO_HINT}`,
         });
       }
@@ -113,6 +117,7 @@ export function judgeTopics(topics: Topics, facts: ReadonlyMap<string, TopicFact
       violations.push({
         role,
         topic,
+        kind: 'replicas',
         message: `${named} has ${f.replicationFactor} replica(s) but min.insync.replicas=${minInsync}: every write pairguard makes to it would be refused; lower min.insync.replicas or add replicas`,
       });
     }

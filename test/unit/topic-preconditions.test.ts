@@ -59,6 +59,7 @@ describe('topic preconditions', () => {
     facts.delete('pairguard.alerts');
     const { violations } = judgeTopics(DEFAULT_TOPICS, facts);
     expect(violations.map((v) => v.topic)).toEqual(['kids.approvals']);
+    expect(violations[0]!.kind).toBe('missing');
     expect(violations[0]!.message).toMatch(/^input topic kids\.approvals \(TOPIC_APPROVALS\) does not exist/);
     expect(violations[0]!.message).toContain('PAIRGUARD_CREATE_INPUT_TOPICS=true');
     expect(violations[0]!.message).not.toContain('\n');
