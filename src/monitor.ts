@@ -38,10 +38,10 @@ import { LearnedGate } from './state/learned-gate.js';
 import type { RedisFreezeBreaker } from './state/redis-breaker.js';
 import type { RedisClient } from './state/redis-client.js';
 import type { RedisStateStore } from './state/redis-store.js';
-import { waitUntilApplied } from './stream/applied-barrier.js';
+import { FRONTIER_YIELD_MS, SlowWaits, stampsPast, waitForFrontier } from './stream/frontier.js';
 import type { BatchContext } from './stream/batch-handler.js';
 import { handleBatch, handleFilteredBatch } from './stream/batch-handler.js';
-import { barrierTopics, consumerGroups } from './stream/consumer-groups.js';
+import { consumerGroups } from './stream/consumer-groups.js';
 import { kafkajsCompression } from './stream/codecs.js';
 import { refreshLag } from './stream/lag-watch.js';
 import { Publisher } from './stream/publisher.js';
@@ -264,7 +264,19 @@ export class Monitor {
   ): BatchContext {
     const { config, store, admin, producer, breaker, learned, now, metrics, logger, redisEpoch } = parts;
     const slotOfTopic = new Map(m.consumers.flatMap((c) => c.topics.map((t) => [t, c] as const)));
-    const waitsFor = barrierTopics(m.consumers);
+    const inputTopics = (['approvals', 'membership', 'messages'] as const).map((role) => ({
+      name: config.topics[role],
+      role,
+    }));
+    const topicsOf = (facts: 'membership' | 'inputs') =>
+      facts === 'membership' ? inputTopics.filter((t) => t.role === 'membership') : inputTopics;
+    // A stream whose waits keep giving up is behind on what it depends on: said every warn period.
+    const slowWaits = new SlowWaits(config.approvalCatchUpWarnMs, (stream, behind, waitedMs) =>
+      logger.warn(
+        { stream, behind: String(behind), waitedMs },
+        'judging waits for the state it depends on to catch up',
+      ),
+    );
     const judge: JudgeDeps = {
       store,
       mode: config.mode,
@@ -282,21 +294,24 @@ export class Monitor {
       onStateLost: () => m.loseState(),
       redisEpoch,
       done: (topic, partition, nextOffset) => slotOfTopic.get(topic)?.commits.done(topic, partition, nextOffset),
-      dependenciesApplied: (stream, heartbeat) => {
-        const waited = metrics.barrierWait.startTimer({ stream });
-        return waitUntilApplied({
+      frontierReach: (ask, stamps) => stampsPast({ admin, store, topics: topicsOf(ask.facts), own: ask.own }, stamps),
+      frontier: (ask) => {
+        const waited = metrics.barrierWait.startTimer({ stream: ask.stream });
+        return waitForFrontier({
           admin,
           store,
-          topics: waitsFor[stream],
-          onWait: heartbeat,
-          shouldStop: () => m.stopping !== null,
-          warnAfterMs: config.approvalCatchUpWarnMs,
-          onSlow: (behind, waitedMs) =>
-            logger.warn(
-              { stream, behind: behind.toString(), waitedMs },
-              'judging waits for the state it depends on to catch up',
-            ),
-        }).finally(() => waited());
+          topics: topicsOf(ask.facts),
+          own: ask.own,
+          through: ask.through,
+          onWait: ask.heartbeat,
+          shouldStop: () => m.stopping !== null || ask.stopped(),
+          yieldAfterMs: FRONTIER_YIELD_MS,
+        })
+          .then((outcome) => {
+            slowWaits.observe(ask.stream, outcome);
+            return outcome;
+          })
+          .finally(() => waited());
       },
     };
 

@@ -8,6 +8,7 @@ import type { TopicRole } from '../config.js';
 import type { DecodeFailure, DecodeLimits } from '../events/decode.js';
 import { decodeControl, decodeInput } from '../events/decode.js';
 import type { InputEvent } from '../events/schema.js';
+import { TOPIC_RANK } from '../events/event-time.js';
 import type { Order } from './merge.js';
 
 /** The topics history is read from. */
@@ -53,16 +54,10 @@ const freezeCommand = z.object({
   requestedAt: z.iso.datetime({ offset: true }),
 });
 
-const ROLE_RANK: Record<HistoryRole, number> = { approvals: 0, membership: 1, messages: 2, control: 3 };
-
-/**
- * Time order, and on equal moments approvals before membership before messages: the live monitor
- * counts an approval made in the same millisecond as a join (it is applied before the join is
- * judged), and a join in the same millisecond as a message, so history is judged the same way.
- */
+/** Event time (events/event-time.ts): the order the live monitor judges in, so history is judged the same way. */
 export const historyOrder: Order<HistoryRecord> = (a, b) =>
   a.at - b.at ||
-  ROLE_RANK[a.role] - ROLE_RANK[b.role] ||
+  TOPIC_RANK[a.role] - TOPIC_RANK[b.role] ||
   a.partition - b.partition ||
   Number(a.offset) - Number(b.offset);
 

@@ -7,6 +7,7 @@
 import type { MembershipEvent } from '../events/schema.js';
 import type { FactsNeeded } from '../policy/chat-facts.js';
 import type { Scope } from '../policy/pairing.js';
+import type { Moment } from '../policy/timeline.js';
 import { applyMembershipSwitch, copyChat } from '../state/membership.js';
 import type { ChunkBacking } from '../state/prepared-chunk.js';
 import { PreparedChunk } from '../state/prepared-chunk.js';
@@ -20,14 +21,18 @@ export type { PreparedChunk } from '../state/prepared-chunk.js';
 export interface ChunkRecord {
   /** The membership event. */
   event: MembershipEvent;
-  /** `occurredAt` in ms. */
-  at: number;
+  /** Its stamp (events/event-time.ts). */
+  at: Moment;
 }
 
 /** A chat's switches in record order, each with the pairs it can change. */
 type ChatPlan = Array<{ change: MembershipSwitch; scope: Scope }>;
 
-export async function prepareChunk(store: ChunkBacking, records: readonly ChunkRecord[]): Promise<PreparedChunk> {
+export async function prepareChunk(
+  store: ChunkBacking,
+  records: readonly ChunkRecord[],
+  opts: { written?: boolean } = {},
+): Promise<PreparedChunk> {
   const plans = new Map<string, ChatPlan>();
   for (const { event, at } of records) {
     const { chatId, userIds, joined, scope } = membershipEffect(event);
@@ -37,7 +42,28 @@ export async function prepareChunk(store: ChunkBacking, records: readonly ChunkR
     else plans.set(chatId, [entry]);
   }
   const chats: ChatSwitches[] = [...plans].map(([chatId, plan]) => ({ chatId, switches: plan.map((c) => c.change) }));
-  return PreparedChunk.load(store, chats, (before) => chunkNeeds([...plans.values()], before));
+  return PreparedChunk.load(store, chats, (before) => chunkNeeds([...plans.values()], before), opts);
+}
+
+/**
+ * Writes a chunk's membership switches, without reading anything for judging: the facts a
+ * consumer puts in state before it waits at the event-time frontier (stream/frontier.ts). Judging
+ * then prepares the chunk with `written: true`, reading the chats and users as they are after the
+ * wait (each switch is a merge, so replaying it on a chat that holds it already changes nothing).
+ */
+export async function writeChunkMembership(
+  store: Pick<ChunkBacking, 'applyMembershipChanges'>,
+  records: readonly ChunkRecord[],
+): Promise<void> {
+  const chats = new Map<string, MembershipSwitch[]>();
+  for (const { event, at } of records) {
+    const { chatId, userIds, joined } = membershipEffect(event);
+    const switches = chats.get(chatId) ?? [];
+    switches.push({ userIds, joined, at });
+    chats.set(chatId, switches);
+  }
+  if (chats.size > 0)
+    await store.applyMembershipChanges([...chats].map(([chatId, switches]) => ({ chatId, switches })));
 }
 
 /** The facts every record of the chunk is judged with: each chat's switches replayed, as judging will. */

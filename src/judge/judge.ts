@@ -8,8 +8,11 @@
  * raise the same episode twice.
  */
 import type { ChatUnfrozen, MembershipEvent } from '../events/schema.js';
+import { factsAt } from '../policy/chat-facts.js';
 import type { Scope } from '../policy/pairing.js';
-import { holdsAt } from '../policy/timeline.js';
+import { judgePair, parsePairKey } from '../policy/pairing.js';
+import type { Moment } from '../policy/timeline.js';
+import { NEVER, holdsAt, holdsBefore } from '../policy/timeline.js';
 import { written } from '../state/decisions.js';
 import type { WithheldFreeze } from '../state/freeze-breaker.js';
 import type { FreezeRecord } from '../state/records.js';
@@ -24,7 +27,7 @@ import type {
   Trigger,
   UnfreezeJudgement,
 } from './judgement.js';
-import { freezeOutput } from './judgement.js';
+import { freezeOutput, triggerStamp } from './judgement.js';
 import { mayFreeze, reconcileChat } from './reconcile.js';
 
 export type { Mode } from '../config.js';
@@ -45,10 +48,13 @@ export { factsNeeded } from './reconcile.js';
  * What a message says before any judging: whether its sender was a member when it was sent, and
  * whether it came after the violation that froze its chat (an enforcement gap).
  */
-export function messageStanding(sender: SenderState, at: number): { member: boolean; afterFreeze: boolean } {
+export function messageStanding(sender: SenderState, at: Moment): { member: boolean; afterFreeze: boolean } {
+  const ms = typeof at === 'number' ? at : at[0];
   return {
-    member: holdsAt(sender.membership, at),
-    afterFreeze: sender.frozen !== null && at >= sender.frozen.record.triggerAt,
+    // Strictly before: a sender who joined at the message's own stamp joined by this message (its
+    // fact, applied already when the message is judged again after a partial chunk), not before it.
+    member: holdsBefore(sender.membership, at),
+    afterFreeze: sender.frozen !== null && ms >= sender.frozen.record.triggerAt,
   };
 }
 
@@ -81,6 +87,7 @@ export function membershipEffect(e: MembershipEvent): {
 export async function judgeEvent(deps: JudgeDeps<JudgeStore>, t: Trigger, hooks: JudgeHooks = {}): Promise<Judgement> {
   const store = deps.store;
   const e = t.event;
+  const stamp = triggerStamp(t);
   const outputs: Output[] = [];
   let freezesWithheld = 0;
   let breakerTripped = false;
@@ -90,7 +97,14 @@ export async function judgeEvent(deps: JudgeDeps<JudgeStore>, t: Trigger, hooks:
     options: { extra?: string[]; chat?: ChatState; via?: ChatJudgingStore } = {},
   ) => {
     const via = options.via ?? store;
-    const judging = { chatId, scope, trigger: t, extra: options.extra ?? [], pending: hooks.pending ?? new Set() };
+    const judging = {
+      chatId,
+      scope,
+      trigger: t,
+      extra: options.extra ?? [],
+      pending: hooks.pending ?? new Set<string>(),
+      late: hooks.late,
+    };
     const r = await reconcileChat(deps, via, judging, options.chat);
     outputs.push(...r.outputs);
     if (r.freezeWithheld) freezesWithheld++;
@@ -104,13 +118,13 @@ export async function judgeEvent(deps: JudgeDeps<JudgeStore>, t: Trigger, hooks:
   });
   switch (e.type) {
     case 'user.registered': {
-      await store.applyRegistration(e.userId, e.role, t.at);
+      if (!hooks.factApplied) await store.applyRegistration(e.userId, e.role, stamp);
       for (const chatId of await store.chatsOf(e.userId)) await judge(chatId, { kind: 'user', userId: e.userId });
       return done();
     }
     case 'contact.approved':
     case 'contact.revoked': {
-      await store.applyApproval(e.childId, e.contactId, e.type === 'contact.approved', t.at);
+      if (!hooks.factApplied) await store.applyApproval(e.childId, e.contactId, e.type === 'contact.approved', stamp);
       const scope: Scope = { kind: 'pair', a: e.childId, b: e.contactId };
       for (const chatId of await sharedChats(store, e.childId, e.contactId)) await judge(chatId, scope);
       return done();
@@ -121,18 +135,18 @@ export async function judgeEvent(deps: JudgeDeps<JudgeStore>, t: Trigger, hooks:
       // A prepared chunk has this switch written already, and serves what judging reads first.
       const via = hooks.view ?? store;
       const { chatId, userIds, joined, scope } = membershipEffect(e);
-      await judge(chatId, scope, { chat: await via.applyMembership(chatId, userIds, joined, t.at), via });
+      await judge(chatId, scope, { chat: await via.applyMembership(chatId, userIds, joined, stamp), via });
       return done();
     }
     case 'message.sent': {
       let sender = hooks.sender ?? (await store.readSender(e.chatId, e.senderId));
-      if (!messageStanding(sender, t.at).member && hooks.catchUp && (await hooks.catchUp())) {
+      if (!messageStanding(sender, stamp).member && hooks.catchUp && (await hooks.catchUp())) {
         sender = await store.readSender(e.chatId, e.senderId);
       }
-      const { member, afterFreeze } = messageStanding(sender, t.at);
+      const { member, afterFreeze } = messageStanding(sender, stamp);
       if (!member) {
         // A sender who is not a known member joins at that moment (contract §1).
-        const chat = await store.applyMembership(e.chatId, [e.senderId], true, t.at);
+        const chat = await store.applyMembership(e.chatId, [e.senderId], true, stamp);
         await judge(e.chatId, { kind: 'user', userId: e.senderId }, { extra: [e.senderId], chat });
       }
       return done(afterFreeze);
@@ -194,9 +208,9 @@ export async function applyWithheldFreeze(
   if (deps.mode !== 'enforce') return none;
   const chat = await deps.store.readChat(w.chatId);
   if (chat.frozen) return none;
-  const cause = [...chat.episodes.values()].find((ep) => ep.record.alertId === w.alertId);
-  if (!cause) return none;
-  const freeze = await freezeWithinBudget(deps, w.chatId, w.alertId, cause.record.triggerAt);
+  const cause = [...chat.episodes].find(([, ep]) => ep.record.alertId === w.alertId);
+  if (!cause || !(await stillViolating(deps.store, chat, parsePairKey(cause[0])))) return none;
+  const freeze = await freezeWithinBudget(deps, w.chatId, w.alertId, cause[1].record.triggerAt);
   if (freeze === 'withheld' || freeze === 'tripped')
     return { outputs: [], withheld: true, tripped: freeze === 'tripped' };
   return freeze ? { ...none, outputs: [freeze] } : none;
@@ -218,6 +232,18 @@ async function freezeWithinBudget(
   const record: FreezeRecord = { alertId, requestedAt: deps.now(), triggerAt, sent: false };
   if (!(await deps.store.recordFreeze(chatId, record))) return null;
   return freezeOutput(chatId, written(record));
+}
+
+/** Whether the pair is in the chat and not allowed now, as far as the facts in state go. */
+async function stillViolating(store: FactStore, chat: ChatState, pair: [string, string]): Promise<boolean> {
+  if (!pair.every((u) => holdsAt(chat.members.get(u) ?? NEVER, Infinity))) return false;
+  const users = await store.readUsers(
+    new Map([
+      [pair[0], [pair[1]]],
+      [pair[1], [pair[0]]],
+    ]),
+  );
+  return judgePair(pair[0], pair[1], factsAt(users, Infinity)) !== null;
 }
 
 async function sharedChats(store: FactStore, a: string, b: string): Promise<string[]> {

@@ -2,7 +2,9 @@
 import type { InputEvent } from '../events/schema.js';
 import type { AlertAction, AlertRecord, FreezeCommand, TriggerRef } from '../actions/records.js';
 import { affectedChildren, alertIdOf, SCHEMA_VERSION } from '../actions/records.js';
+import { eventStamp } from '../events/event-time.js';
 import type { UnapprovedPairing } from '../policy/pairing.js';
+import type { Stamp } from '../policy/timeline.js';
 import { episodeSent, freezeSent } from '../state/decisions.js';
 import type { FreezeBreaker } from '../state/freeze-breaker.js';
 import type { LearnedDecisions } from '../state/learned.js';
@@ -43,6 +45,11 @@ export interface Trigger {
   ref: TriggerRef;
 }
 
+/** The trigger's place in event time (events/event-time.ts): the moment its facts are judged as of. */
+export function triggerStamp(t: Trigger): Stamp {
+  return eventStamp(t.event.type, t.at, t.ref.partition, t.ref.offset);
+}
+
 /** Per-call hooks from the stream layer. */
 export interface JudgeHooks {
   /**
@@ -56,6 +63,14 @@ export interface JudgeHooks {
    * decision with one of these ids is pending, not lost, and must not be sent twice.
    */
   pending?: ReadonlySet<string>;
+  /**
+   * The record may be late: when it was applied, records later in event time had been judged
+   * without it (stream/frontier.ts). Its judgement then also alerts violations it began that no
+   * judge saw (judge/reconcile.ts).
+   */
+  late?: boolean;
+  /** The event's approval or registration is in state already (stream/batch/apply-facts.ts): judge it, do not write it again. */
+  factApplied?: boolean;
   /** The sender's state for a `message.sent`, read beforehand with the rest of its batch. */
   sender?: SenderState;
   /**

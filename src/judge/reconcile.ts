@@ -1,16 +1,28 @@
 /**
- * Reconciling a chat after an event: judge the pairs the event can have changed, then bring the
- * chat's decisions in line, in five steps read top to bottom: find the violations, plan the
- * decisions (pure), take them, confirm the episodes opened, freeze if they call for it; then the
- * outputs, alerts before the freeze that names them.
+ * Reconciling a chat after an event: find the violations the event began, plan the decisions
+ * (pure), take them, freeze if they call for it; then the outputs, alerts before the freeze that
+ * names them. Read top to bottom.
+ *
+ * Judgement is in event time (events/event-time.ts): the stream judges a record only once every
+ * fact earlier than it is in state (stream/frontier.ts), and every fact keeps its whole history,
+ * so "did this event begin a violation of the pair" has one answer, whatever order or lag the
+ * topics were consumed with: the pair violates as of the event and did not just before it. Facts
+ * applied since (later in event time) change nothing about it. An episode is identified by its pair
+ * and the stamp it began at, so each is decided once, by whichever judge gets there.
+ *
+ * A record can be late: put on its topic after records later in event time were judged without
+ * it (a producer that stamps `occurredAt` and writes seconds later). Judging a late record also
+ * looks at now: a pair in violation whose latest episode began after the record, and that no judge
+ * decided, is alerted with the late record as its trigger, so a late revocation is not missed.
  */
 import type { AlertAction } from '../actions/records.js';
 import { alertIdOf } from '../actions/records.js';
 import type { FactsNeeded } from '../policy/chat-facts.js';
-import { factsAt, factsNeededAmong, membersAt, violationsThenAndNow } from '../policy/chat-facts.js';
+import { factsNeededAmong, latestStart, violationsAtTwo } from '../policy/chat-facts.js';
 import type { Scope, UnapprovedPairing } from '../policy/pairing.js';
-import { judgePair, pairKey, parsePairKey, scopeCovers } from '../policy/pairing.js';
-import { holdsAt } from '../policy/timeline.js';
+import { episodeKey } from '../policy/pairing.js';
+import type { Moment } from '../policy/timeline.js';
+import { compareMoments, holdsAt } from '../policy/timeline.js';
 import { written } from '../state/decisions.js';
 import { NO_BREAKER } from '../state/freeze-breaker.js';
 import type { FreezeBreaker, TakeResult } from '../state/freeze-breaker.js';
@@ -18,7 +30,7 @@ import { freezeVerdict } from '../state/learned.js';
 import type { EpisodeRecord, FreezeRecord, Stored } from '../state/records.js';
 import type { ChatState } from '../state/store.js';
 import type { ChatJudgingStore, JudgeDeps, JudgeStore, Output, Trigger } from './judgement.js';
-import { WITHHELD, alertOutput, freezeOutput } from './judgement.js';
+import { WITHHELD, alertOutput, freezeOutput, triggerStamp } from './judgement.js';
 
 /** Whether a freeze the chat called for was withheld by the breaker, and whether that tripped it. */
 export type FreezeWithheld = false | Exclude<TakeResult, 'granted'>;
@@ -38,6 +50,8 @@ export interface ChatJudging {
   extra: readonly string[];
   /** Alert ids decided but not written yet: their unsent decisions are pending, not lost. */
   pending: ReadonlySet<string>;
+  /** The trigger may be late: records later in event time were judged before it was in state. */
+  late?: boolean;
 }
 
 /** An episode this judgement decided to open. */
@@ -50,23 +64,25 @@ interface Opening {
 /** An episode an earlier run opened for this same trigger and whose alert it may never have sent. */
 interface Recovered {
   pairing: UnapprovedPairing;
+  key: string;
   episode: Stored<EpisodeRecord>;
 }
 
 /** The decisions a judgement calls for, before any is taken. */
 interface Plan {
-  /** Violations already ended by facts consumed since: reported, nothing to freeze. */
-  over: UnapprovedPairing[];
   recovered: Recovered[];
   toOpen: Opening[];
-  /** Open episodes in scope whose pair no longer violates. */
-  toClose: Array<[string, Stored<EpisodeRecord>]>;
+}
+
+/** A violation episode the trigger is to be alerted for: its pairing and its key (pair, began). */
+interface Begun {
+  pairing: UnapprovedPairing;
+  key: string;
 }
 
 /**
- * Judges a chat and takes the decisions. `decisions` serves what is read first and takes the
- * decisions (a prepared chunk, or the store itself); the re-read that confirms an opened episode
- * always goes to the store itself.
+ * Judges a chat and takes the decisions. `decisions` serves what is read and takes the decisions
+ * (a prepared chunk, or the store itself).
  */
 export async function reconcileChat(
   deps: JudgeDeps<JudgeStore>,
@@ -76,23 +92,21 @@ export async function reconcileChat(
   read?: ChatState,
 ): Promise<Reconciled> {
   const chat = read ?? (await decisions.readChat(j.chatId));
-  const found = await findViolations(decisions, chat, j);
-  const plan = planDecisions(deps, chat, j, found);
+  const begun = await findBegun(decisions, chat, j);
+  const plan = planDecisions(deps, chat, j, begun);
   const opened = await takeDecisions(decisions, j.chatId, plan);
-  const { confirmed, stale, frozen } = await confirmOpened(deps.store, decisions, j.chatId, opened, chat.frozen);
-  plan.over.push(...stale);
   // The episodes this trigger opened: new ones, and ones an earlier run opened for the same
   // trigger before it died (which may also have died before recording the freeze).
-  const causes = [...confirmed.map((o) => o.episode.record), ...plan.recovered.map((r) => r.episode.record)];
-  const freeze = await freezeFor(deps, decisions, j, causes, frozen);
-  return { outputs: outputsOf(deps, j, plan, confirmed, freeze), freezeWithheld: freeze.withheld };
+  const causes = [...opened.map((o) => o.episode.record), ...plan.recovered.map((r) => r.episode.record)];
+  const freeze = await freezeFor(deps, decisions, j, causes, chat.frozen);
+  return { outputs: outputsOf(deps, j, plan, opened, freeze), freezeWithheld: freeze.withheld };
 }
 
 /**
  * Which users' facts judging `scope` of a chat needs: those of its members as of the event (with
  * `extra`) and as of now.
  */
-export function factsNeeded(chat: ChatState, scope: Scope, at: number, extra: readonly string[]): FactsNeeded {
+export function factsNeeded(chat: ChatState, scope: Scope, at: Moment, extra: readonly string[]): FactsNeeded {
   const members = new Set(extra);
   chat.members.forEach((t, userId) => {
     if (holdsAt(t, at) || holdsAt(t, Infinity)) members.add(userId);
@@ -101,112 +115,70 @@ export function factsNeeded(chat: ChatState, scope: Scope, at: number, extra: re
 }
 
 /**
- * Judged twice: as of the event (what the event itself did) and as of now (what is true given
- * every fact consumed so far). A revocation consumed before the chat it applies to is only visible
- * "now"; an approval consumed early but made after the event is only visible "then". Reported:
- * both; still violating: now.
+ * The violations the trigger began: pairs in violation as of the event and not just before it.
+ * For a late trigger, also the pairs in violation now whose latest episode began after it and
+ * was perhaps judged without it (its key says when it began, so its own trigger, judged again,
+ * finds it decided).
  */
-async function findViolations(
-  store: ChatJudgingStore,
-  chat: ChatState,
-  j: ChatJudging,
-): Promise<{ reported: UnapprovedPairing[]; stillViolating: ReadonlySet<string> }> {
-  const at = j.trigger.at;
+async function findBegun(store: ChatJudgingStore, chat: ChatState, j: ChatJudging): Promise<Begun[]> {
+  const at = triggerStamp(j.trigger);
   const users = await store.readUsers(factsNeeded(chat, j.scope, at, j.extra));
-  const { atEvent, current } = violationsThenAndNow({ members: chat.members, users }, j.scope, at, j.extra);
-  const stillViolating = new Set(current.map((p) => pairKey(p.pair)));
-  if (current.length > 0) {
-    const seenAtEvent = new Set(atEvent.map((p) => pairKey(p.pair)));
-    for (const p of current) if (!seenAtEvent.has(pairKey(p.pair))) atEvent.push(p);
+  const facts = { members: chat.members, users };
+  // A sender joining by a message is in the chat's history at the message's stamp: no `extra` needed.
+  const { first: before, second: atEvent } = violationsAtTwo(facts, j.scope, [{ at, before: true }, { at }]);
+  const wasViolating = new Set(before.map((p) => episodeKey(p.pair, [])));
+  const begun = atEvent
+    .filter((p) => !wasViolating.has(episodeKey(p.pair, [])))
+    .map((pairing) => ({ pairing, key: episodeKey(pairing.pair, at) }));
+  // Only an event that can begin a violation can have been missed for being late: an approval or
+  // a removal judged late can only have ended one (contract §1).
+  if (!j.late || !CAN_BEGIN.has(j.trigger.event.type)) return begun;
+  const { second: now } = violationsAtTwo(facts, j.scope, [{ at }, { at: Infinity }]);
+  for (const pairing of now) {
+    const began = latestStart(facts, pairing.pair);
+    if (began && compareMoments(began, at) > 0) begun.push({ pairing, key: episodeKey(pairing.pair, began) });
   }
-  return { reported: atEvent, stillViolating };
+  return begun;
 }
 
-/** Sorts each violation found against the chat's open episodes, and finds the episodes to close. */
+/** The events that can make a pairing appear (contract §1). */
+const CAN_BEGIN: ReadonlySet<string> = new Set([
+  'chat.created',
+  'member.added',
+  'message.sent',
+  'contact.revoked',
+  'user.registered',
+]);
+
+/** Sorts each violation begun against the chat's episodes: new, already decided, or decided and never sent. */
 function planDecisions(
   deps: Pick<JudgeDeps<JudgeStore>, 'now'>,
   chat: ChatState,
   j: ChatJudging,
-  found: { reported: readonly UnapprovedPairing[]; stillViolating: ReadonlySet<string> },
+  begun: readonly Begun[],
 ): Plan {
-  const plan: Plan = { over: [], recovered: [], toOpen: [], toClose: [] };
-  for (const pairing of found.reported) {
-    const key = pairKey(pairing.pair);
+  const plan: Plan = { recovered: [], toOpen: [] };
+  for (const { pairing, key } of begun) {
     const alertId = alertIdOf(j.chatId, pairing.pair, j.trigger.ref.eventId);
     const existing = chat.episodes.get(key);
     if (existing) {
       // Same alertId and never sent: an earlier run opened this episode and stopped before
       // writing its alert. Send it now; a consumer drops the copy if it did get out.
       if (existing.record.alertId === alertId && !existing.record.sent && !j.pending.has(alertId))
-        plan.recovered.push({ pairing, episode: existing });
-      continue;
-    }
-    if (!found.stillViolating.has(key)) {
-      plan.over.push(pairing);
+        plan.recovered.push({ pairing, key, episode: existing });
       continue;
     }
     const record: EpisodeRecord = { alertId, openedAt: deps.now(), triggerAt: j.trigger.at, sent: false };
     plan.toOpen.push({ pairing, key, episode: written(record) });
   }
-  if (chat.episodes.size > 0)
-    plan.toClose = [...chat.episodes].filter(
-      ([key]) => scopeCovers(j.scope, parsePairKey(key)) && !found.stillViolating.has(key),
-    );
   return plan;
 }
 
-/** Opens and closes episodes; they touch different fields, so they go out together, one round trip. */
+/** Opens the episodes, in one round trip; those another judge opened first are not ours. */
 async function takeDecisions(decisions: ChatJudgingStore, chatId: string, plan: Plan): Promise<Opening[]> {
-  if (plan.toOpen.length === 0 && plan.toClose.length === 0) return [];
-  const [openedFlags] = await Promise.all([
-    Promise.all(plan.toOpen.map((o) => decisions.openEpisode(chatId, o.key, o.episode.record))),
-    Promise.all(plan.toClose.map(([key, episode]) => decisions.closeEpisode(chatId, key, episode))),
-  ]);
-  return plan.toOpen.filter((_, i) => openedFlags[i]);
-}
-
-/**
- * Re-reads after deciding: an approval applied by another judge between our read and our decision
- * must close what we just opened, or the stale episode would hide a later violation.
- */
-async function confirmOpened(
-  store: JudgeStore,
-  decisions: ChatJudgingStore,
-  chatId: string,
-  opened: Opening[],
-  frozenAsRead: Stored<FreezeRecord> | null,
-): Promise<{ confirmed: Opening[]; stale: UnapprovedPairing[]; frozen: Stored<FreezeRecord> | null }> {
-  if (opened.length === 0) return { confirmed: opened, stale: [], frozen: frozenAsRead };
-  const [again, users] = await Promise.all([
-    store.readChat(chatId),
-    store.readUsers(pairsNeeds(opened.map((o) => o.pairing.pair))),
-  ]);
-  const membersNow = new Set(membersAt({ members: again.members, users }, Infinity));
-  const factsNow = factsAt(users, Infinity);
-  const isStale = ({ pairing: { pair } }: Opening) =>
-    !membersNow.has(pair[0]) || !membersNow.has(pair[1]) || judgePair(pair[0], pair[1], factsNow) === null;
-  const stale = opened.filter(isStale);
-  await Promise.all(stale.map((o) => decisions.closeEpisode(chatId, o.key, o.episode)));
-  return {
-    confirmed: opened.filter((o) => !stale.includes(o)),
-    stale: stale.map((o) => o.pairing),
-    frozen: again.frozen,
-  };
-}
-
-/** The facts that judging `pairs` needs: each user's approval of the other, and both roles. */
-function pairsNeeds(pairs: ReadonlyArray<readonly [string, string]>): FactsNeeded {
-  const needs = new Map<string, string[]>();
-  const add = (child: string, contact: string) => {
-    const list = needs.get(child);
-    if (!list) needs.set(child, [contact]);
-    else if (!list.includes(contact)) list.push(contact);
-  };
-  for (const [a, b] of pairs) {
-    add(a, b);
-    add(b, a);
-  }
-  return needs;
+  if (plan.toOpen.length === 0) return [];
+  const opened = await Promise.all(plan.toOpen.map((o) => decisions.openEpisode(chatId, o.key, o.episode.record)));
+  return plan.toOpen.filter((_, i) => opened[i]);
 }
 
 export const breakerOf = (deps: JudgeDeps<JudgeStore>): FreezeBreaker => deps.breaker ?? NO_BREAKER;
@@ -288,7 +260,7 @@ async function freezeFor(
   return none;
 }
 
-/** Alerts first (ended violations, confirmed ones, recovered ones), then the freeze that names them. */
+/** Alerts first (opened, then recovered), then the freeze that names them. */
 function outputsOf(
   deps: JudgeDeps<JudgeStore>,
   j: ChatJudging,
@@ -300,10 +272,9 @@ function outputsOf(
   const action: AlertAction = deps.mode === 'enforce' && freeze.frozen ? 'frozen' : 'alert-only';
   const why = freeze.withheld ? WITHHELD : undefined;
   return [
-    ...plan.over.map((p) => alertOutput(deps, chatId, p, t, 'alert-only')),
     ...confirmed.map((o) => alertOutput(deps, chatId, o.pairing, t, action, { key: o.key, stored: o.episode }, why)),
     ...plan.recovered.map((r): Output => ({
-      ...alertOutput(deps, chatId, r.pairing, t, action, { key: pairKey(r.pairing.pair), stored: r.episode }, why),
+      ...alertOutput(deps, chatId, r.pairing, t, action, { key: r.key, stored: r.episode }, why),
       recovered: true,
     })),
     ...freeze.freezes,

@@ -5,48 +5,62 @@
  */
 import type { ApprovalEdge, Facts, Scope, UnapprovedPairing } from './pairing.js';
 import { sortPair, unapprovedPairings } from './pairing.js';
-import type { Millis, RoleHistory, Toggle } from './timeline.js';
-import { NEVER, UNREGISTERED, holdsAt, roleAt } from './timeline.js';
+import type { FactHistory, Moment, RoleHistory, Stamp } from './timeline.js';
+import { NEVER, UNREGISTERED, compareMoments, holdsAt, holdsBefore, roleAt, roleBefore } from './timeline.js';
 
 /** The facts about one user that judging needs. */
 export interface UserFacts {
-  /** Role with one step of history. */
+  /** Role history. */
   role: RoleHistory;
   /** Approval histories of this user (as the child) towards contacts, by contact id. */
-  approvals: ReadonlyMap<string, Toggle>;
+  approvals: ReadonlyMap<string, FactHistory>;
 }
 
 /** A chat's facts at the time they were read. */
 export interface ChatFacts {
   /** Membership history of every user ever seen in the chat. */
-  members: ReadonlyMap<string, Toggle>;
+  members: ReadonlyMap<string, FactHistory>;
   /** Role and approvals of the users involved; a user absent here is unregistered. */
   users: ReadonlyMap<string, UserFacts>;
 }
 
-export function membersAt(chat: ChatFacts, at: Millis): string[] {
+/** A moment to judge at: including the switches at it, or (`before`) only those earlier. */
+export interface Probe {
+  at: Moment;
+  before?: boolean;
+}
+
+const holdsBy = (h: FactHistory, p: Probe) => (p.before ? holdsBefore(h, p.at) : holdsAt(h, p.at));
+const roleBy = (r: RoleHistory, p: Probe) => (p.before ? roleBefore(r, p.at) : roleAt(r, p.at));
+
+export function membersAt(chat: ChatFacts, at: Moment | Probe): string[] {
+  const p = probeOf(at);
   const current: string[] = [];
-  for (const [userId, t] of chat.members) if (holdsAt(t, at)) current.push(userId);
+  for (const [userId, t] of chat.members) if (holdsBy(t, p)) current.push(userId);
   return current;
 }
 
-export function factsAt(users: ReadonlyMap<string, UserFacts>, at: Millis): Facts {
+export function factsAt(users: ReadonlyMap<string, UserFacts>, at: Moment | Probe): Facts {
+  const p = probeOf(at);
   return {
-    role: (userId) => roleAt(users.get(userId)?.role ?? UNREGISTERED, at),
-    approved: (childId, contactId) => holdsAt(users.get(childId)?.approvals.get(contactId) ?? NEVER, at),
+    role: (userId) => roleBy(users.get(userId)?.role ?? UNREGISTERED, p),
+    approved: (childId, contactId) => holdsBy(users.get(childId)?.approvals.get(contactId) ?? NEVER, p),
   };
 }
+
+const probeOf = (m: Moment | Probe): Probe =>
+  typeof m === 'object' && !Array.isArray(m) ? (m as Probe) : { at: m as Moment };
 
 /**
  * The unapproved pairings within `scope` at moment `at`. `extraMembers` are users treated as
  * members at that moment whatever their history says (a message sender who was not a known member).
- * The rule at one moment, said plainly: the judge uses `violationsThenAndNow`, which is tested to
- * give exactly this at both its moments.
+ * The rule at one moment, said plainly: the judge uses `violationsAtTwo`, which is tested to give
+ * exactly this at both its moments.
  */
 export function violationsAt(
   chat: ChatFacts,
   scope: Scope,
-  at: Millis,
+  at: Moment | Probe,
   extraMembers: readonly string[] = [],
 ): UnapprovedPairing[] {
   const members = membersAt(chat, at);
@@ -54,36 +68,38 @@ export function violationsAt(
   return unapprovedPairings(members, scope, factsAt(chat.users, at));
 }
 
-/** The unapproved pairings of one judgement: as of the event, and as of now. */
-export interface ThenAndNow {
-  /** As `violationsAt(chat, scope, at, extra)` gives them. */
-  atEvent: UnapprovedPairing[];
-  /** As `violationsAt(chat, scope, Infinity)` gives them. */
-  current: UnapprovedPairing[];
+/** The unapproved pairings of one judgement at two moments. */
+export interface TwoMoments {
+  /** As of the first probe (`extra` counted as members). */
+  first: UnapprovedPairing[];
+  /** As of the second probe. */
+  second: UnapprovedPairing[];
 }
 
 /** What judging a user's pairs at two moments needs, looked up once. */
 interface Side {
-  childThen: boolean;
-  childNow: boolean;
-  approvals: ReadonlyMap<string, Toggle> | undefined;
-  /** A member as of the event (or one of `extra`). */
-  then: boolean;
-  /** A member now. */
-  now: boolean;
+  childFirst: boolean;
+  childSecond: boolean;
+  approvals: ReadonlyMap<string, FactHistory> | undefined;
+  /** A member at the first moment (or one of `extra`). */
+  first: boolean;
+  /** A member at the second moment. */
+  second: boolean;
 }
 
 /**
- * `violationsAt` as of the event and as of now, in one pass: each pair's approvals are looked up
- * once for both moments, each member's role once. Judging a large chat is pairwise, so this is
- * where its cost goes.
+ * `violationsAt` at two moments in one pass: each pair's approvals are looked up once for both,
+ * each member's role once. Judging a large chat is pairwise, so this is where its cost goes. The
+ * judge asks for "just before the event" and "as of the event" (did the event begin a violation),
+ * and while a late record is judged, "as of the event" and "now".
  */
-export function violationsThenAndNow(
+export function violationsAtTwo(
   chat: ChatFacts,
   scope: Scope,
-  at: Millis,
+  probes: readonly [Probe, Probe],
   extra: readonly string[] = [],
-): ThenAndNow {
+): TwoMoments {
+  const [p1, p2] = probes;
   const sides = new Map<string, Side>();
   const side = (userId: string): Side => {
     let s = sides.get(userId);
@@ -91,41 +107,41 @@ export function violationsThenAndNow(
       const facts = chat.users.get(userId);
       const role = facts?.role ?? UNREGISTERED;
       s = {
-        childThen: roleAt(role, at) !== 'adult',
-        childNow: roleAt(role, Infinity) !== 'adult',
+        childFirst: roleBy(role, p1) !== 'adult',
+        childSecond: roleBy(role, p2) !== 'adult',
         approvals: facts?.approvals,
-        then: false,
-        now: false,
+        first: false,
+        second: false,
       };
       sides.set(userId, s);
     }
     return s;
   };
   chat.members.forEach((t, userId) => {
-    const then = holdsAt(t, at);
-    const now = holdsAt(t, Infinity);
-    if (!then && !now) return;
+    const first = holdsBy(t, p1);
+    const second = holdsBy(t, p2);
+    if (!first && !second) return;
     const s = side(userId);
-    s.then ||= then;
-    s.now ||= now;
+    s.first ||= first;
+    s.second ||= second;
   });
-  for (const userId of extra) side(userId).then = true;
+  for (const userId of extra) side(userId).first = true;
 
-  const out: ThenAndNow = { atEvent: [], current: [] };
+  const out: TwoMoments = { first: [], second: [] };
   /** Judges the pair x < y at whichever moments both were members. */
   const judge = (x: string, sx: Side, y: string, sy: Side) => {
-    const then = sx.then && sy.then;
-    const now = sx.now && sy.now;
-    if (!then && !now) return;
+    const first = sx.first && sy.first;
+    const second = sx.second && sy.second;
+    if (!first && !second) return;
     const xy = sx.approvals?.get(y) ?? NEVER;
     const yx = sy.approvals?.get(x) ?? NEVER;
-    if (then) {
-      const missing = missingOf(x, y, sx.childThen && !holdsAt(xy, at), sy.childThen && !holdsAt(yx, at));
-      if (missing) out.atEvent.push({ pair: [x, y], missing });
+    if (first) {
+      const missing = missingOf(x, y, sx.childFirst && !holdsBy(xy, p1), sy.childFirst && !holdsBy(yx, p1));
+      if (missing) out.first.push({ pair: [x, y], missing });
     }
-    if (now) {
-      const missing = missingOf(x, y, sx.childNow && !holdsAt(xy, Infinity), sy.childNow && !holdsAt(yx, Infinity));
-      if (missing) out.current.push({ pair: [x, y], missing });
+    if (second) {
+      const missing = missingOf(x, y, sx.childSecond && !holdsBy(xy, p2), sy.childSecond && !holdsBy(yx, p2));
+      if (missing) out.second.push({ pair: [x, y], missing });
     }
   };
   const ids = [...sides.keys()].sort();
@@ -153,6 +169,39 @@ export function violationsThenAndNow(
     }
   }
   return out;
+}
+
+/**
+ * The stamp at which the pair's latest violation in the chat began (the last switch of any of its
+ * facts after which the pair was in violation and before which it was not), or null when it is
+ * not in violation now. Every switch that can begin one is in the histories read.
+ */
+export function latestStart(chat: ChatFacts, pair: readonly [string, string]): Stamp | null {
+  const [x, y] = pair;
+  const fx = chat.users.get(x);
+  const fy = chat.users.get(y);
+  const histories: Array<readonly { stamp: Stamp }[]> = [
+    chat.members.get(x) ?? NEVER,
+    chat.members.get(y) ?? NEVER,
+    fx?.approvals.get(y) ?? NEVER,
+    fy?.approvals.get(x) ?? NEVER,
+    fx?.role ?? UNREGISTERED,
+    fy?.role ?? UNREGISTERED,
+  ];
+  const violates = (p: Probe) => {
+    const members = holdsBy(histories[0] as FactHistory, p) && holdsBy(histories[1] as FactHistory, p);
+    if (!members) return false;
+    const xMissing = roleBy(histories[4] as RoleHistory, p) !== 'adult' && !holdsBy(histories[2] as FactHistory, p);
+    const yMissing = roleBy(histories[5] as RoleHistory, p) !== 'adult' && !holdsBy(histories[3] as FactHistory, p);
+    return xMissing || yMissing;
+  };
+  if (!violates({ at: Infinity })) return null;
+  const stamps = histories.flatMap((h) => h.map((e) => e.stamp)).sort(compareMoments);
+  for (let i = stamps.length - 1; i >= 0; i--) {
+    const at = stamps[i]!;
+    if (violates({ at }) && !violates({ at, before: true })) return at;
+  }
+  return null;
 }
 
 /** The absent directions of the pair x < y, or null when both are there. */

@@ -105,5 +105,14 @@ export function pairKey(pair: readonly [string, string]): string {
 
 export function parsePairKey(key: string): [string, string] {
   const i = key.indexOf('\u0000');
-  return [key.slice(0, i), key.slice(i + 1)];
+  const j = key.indexOf('\u0000', i + 1);
+  return [key.slice(0, i), j < 0 ? key.slice(i + 1) : key.slice(i + 1, j)];
+}
+
+/**
+ * A stable key for one violation episode of a pair: the pair and the stamp of the moment it began
+ * (an episode is the pair's stretch of violation that began then). `parsePairKey` reads its pair.
+ */
+export function episodeKey(pair: readonly [string, string], began: readonly number[]): string {
+  return `${pairKey(pair)}\u0000${began.join(',')}`;
 }

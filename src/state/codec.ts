@@ -3,12 +3,12 @@
  * file that knows them (docs/state-layout.md has the layout); the Lua merges in lua/ read and write
  * the same forms.
  */
-import type { Role, RoleHistory, Toggle } from '../policy/timeline.js';
+import type { FactHistory, Registration, Role, RoleHistory, Switch } from '../policy/timeline.js';
 import { NEVER, UNREGISTERED } from '../policy/timeline.js';
 import type { WithheldFreeze } from './freeze-breaker.js';
 import type { LearnedChat, LearnedFreeze, LearnedUnfreezes, LearningBound, OutputIdentity } from './learned.js';
 import type { EpisodeRecord, FreezeRecord, Stored } from './records.js';
-import type { ChatState } from './store.js';
+import type { AppliedPosition, ChatState } from './store.js';
 
 /** A user's hash: the role history. */
 export const ROLE_FIELD = 'r';
@@ -29,30 +29,81 @@ export function contactOf(field: string): string {
   return Buffer.from(field).toString('utf8', APPROVAL_PREFIX.length);
 }
 
-/** A toggle as "on,off,lastOn" (lua/includes/toggle-merge.lua merges this form). */
-export function encodeToggle(t: Toggle): string {
-  return `${t.on},${t.off},${t.lastOn ? 1 : 0}`;
+/**
+ * A fact history as its switches in stamp order, "at,rank,partition,offset,flag" joined by ";",
+ * flag 1 (on) or 0 (off); lua/includes/history-merge.lua merges this form. A value of the form
+ * before histories ("on,off,lastOn") still reads, as the switches it remembered.
+ */
+export function encodeHistory(h: FactHistory): string {
+  return h.map((s) => `${s.stamp.join(',')},${s.on ? 1 : 0}`).join(';');
 }
 
-export function decodeToggle(s: string | null | undefined): Toggle {
+export function decodeHistory(s: string | null | undefined): FactHistory {
   if (!s) return NEVER;
-  const [on, off, last] = s.split(',');
-  return { on: Number(on) || 0, off: Number(off) || 0, lastOn: last === '1' };
+  const entries = s.split(';');
+  const first = entries[0]!.split(',');
+  if (first.length === 3) return legacyToggle(first);
+  return entries.map((e) => {
+    const [at, rank, partition, offset, flag] = e.split(',');
+    return { stamp: [Number(at), Number(rank), Number(partition), Number(offset)] as const, on: flag === '1' };
+  });
 }
 
-/** A role history as "role,at,prevRole,prevAt" with "" for none (lua/role.lua merges this form). */
+/** "on,off,lastOn" (the latest switch each way, and which was applied last on a tie) as switches. */
+function legacyToggle([on, off, last]: string[]): FactHistory {
+  const onAt = Number(on) || 0;
+  const offAt = Number(off) || 0;
+  if (onAt > 0 && onAt === offAt) return [{ stamp: [onAt, 0, 0, 0], on: last === '1' }];
+  const switches: Switch[] = [];
+  if (onAt > 0) switches.push({ stamp: [onAt, 0, 0, 0], on: true });
+  if (offAt > 0) switches.push({ stamp: [offAt, 0, 0, 0], on: false });
+  return switches.sort((a, b) => a.stamp[0] - b.stamp[0]);
+}
+
+/** A role history as "at,rank,partition,offset,role" joined by ";", role c or a (lua/role.lua merges this form). */
 export function encodeRole(r: RoleHistory): string {
-  return `${r.role ?? ''},${r.at},${r.prevRole ?? ''},${r.prevAt}`;
+  return r.map((x) => `${x.stamp.join(',')},${x.role === 'adult' ? 'a' : 'c'}`).join(';');
 }
 
 export function decodeRole(s: string | null | undefined): RoleHistory {
   if (!s) return UNREGISTERED;
-  const [role, at, prevRole, prevAt] = s.split(',');
-  return { role: asRole(role), at: Number(at) || 0, prevRole: asRole(prevRole), prevAt: Number(prevAt) || 0 };
+  const entries = s.split(';');
+  const first = entries[0]!.split(',');
+  if (first.length === 4) return legacyRole(first);
+  return entries.map((e) => {
+    const [at, rank, partition, offset, role] = e.split(',');
+    return {
+      stamp: [Number(at), Number(rank), Number(partition), Number(offset)] as const,
+      role: role === 'a' ? ('adult' as const) : ('child' as const),
+    };
+  });
+}
+
+/** "role,at,prevRole,prevAt" (the latest registration and the one before) as registrations. */
+function legacyRole([role, at, prevRole, prevAt]: string[]): RoleHistory {
+  const out: Registration[] = [];
+  const prev = asRole(prevRole);
+  const latest = asRole(role);
+  if (prev && Number(prevAt) > 0) out.push({ stamp: [Number(prevAt), 0, 0, 0], role: prev });
+  if (latest && Number(at) > 0) out.push({ stamp: [Number(at), 0, 0, 0], role: latest });
+  return out;
 }
 
 function asRole(s: string | undefined): Role | null {
   return s === 'child' || s === 'adult' ? s : null;
+}
+
+/** The applied hash (Keys.applied): `<partition>` → next offset, `t:<partition>` → latest moment applied. */
+export const MOMENT_PREFIX = 't:';
+
+export function decodeAppliedPositions(raw: Readonly<Record<string, string>>): Map<number, AppliedPosition> {
+  const out = new Map<number, AppliedPosition>();
+  for (const [field, value] of Object.entries(raw)) {
+    if (field.startsWith(MOMENT_PREFIX)) continue;
+    const at = raw[`${MOMENT_PREFIX}${field}`];
+    out.set(Number(field), { next: BigInt(value), at: at === undefined ? Number.NEGATIVE_INFINITY : Number(at) });
+  }
+  return out;
 }
 
 /** Episodes and freezes are JSON. */
@@ -91,7 +142,7 @@ type Hash = readonly string[] | Readonly<Record<string, string>> | ReadonlyMap<s
 /** A chat from its members and decisions hashes, as HGETALL gives them (a script's flat list, or an object). */
 export function decodeChat(members: Hash, decisions: Hash): ChatState {
   const state: ChatState = { members: new Map(), episodes: new Map(), frozen: null };
-  forEachField(members, (u, v) => state.members.set(u, decodeToggle(v)));
+  forEachField(members, (u, v) => state.members.set(u, decodeHistory(v)));
   return decodeDecisions(decisions, state);
 }
 

@@ -41,7 +41,7 @@ export class Keys {
   members(chatId: string): string {
     return `${this.prefix}c:{${chatId}}:m`;
   }
-  /** Hash: open episodes by pair, and the freeze in force, each changed by compare-and-set. */
+  /** Hash: episodes by pair and the stamp each began at, and the freeze in force, each changed by compare-and-set. */
   episodes(chatId: string): string {
     return `${this.prefix}c:{${chatId}}:e`;
   }
@@ -60,9 +60,16 @@ export class Keys {
   breaker(part: 'window' | 'open' | 'withheld'): string {
     return `${this.prefix}freeze-breaker:{b}:${part}`;
   }
-  /** Hash: partition → next offset whose effects are in Redis, the other consumers' ordering barrier. */
+  /**
+   * Hash: partition → next offset whose facts are in Redis, and `t:<partition>` → the latest moment
+   * among them: the event-time frontier every judge waits for (stream/frontier.ts).
+   */
   applied(topic: string): string {
     return `${this.prefix}applied:{${topic}}`;
+  }
+  /** Hash: `at` → the latest moment any judge passed the frontier with; a record applied behind it may be late. */
+  judged(): string {
+    return `${this.prefix}judged`;
   }
   /**
    * Hash: what a rebuild learned from the output topics about a chat (alerts and freezes written,

@@ -1,10 +1,10 @@
 /** Membership switches applied in memory, as state/lua/membership.lua applies them in Redis. */
-import type { Toggle } from '../policy/timeline.js';
+import type { FactHistory } from '../policy/timeline.js';
 import { NEVER, applySwitch } from '../policy/timeline.js';
 import type { ChatState, MembershipSwitch } from './store.js';
 
-/** Applies one switch to a chat's membership toggles, in place; a switch that changes nothing leaves no entry, as in Redis. */
-export function applyMembershipSwitch(members: Map<string, Toggle>, s: MembershipSwitch): void {
+/** Applies one switch to a chat's membership histories, in place; a switch that changes nothing leaves no entry, as in Redis. */
+export function applyMembershipSwitch(members: Map<string, FactHistory>, s: MembershipSwitch): void {
   for (const u of s.userIds) {
     const before = members.get(u) ?? NEVER;
     const after = applySwitch(before, s.joined, s.at);

@@ -4,7 +4,7 @@
  * suite (test/support/store-conformance.ts) holds both to the same behaviour.
  */
 import type { FactsNeeded, UserFacts } from '../policy/chat-facts.js';
-import type { Role, RoleHistory, Toggle } from '../policy/timeline.js';
+import type { FactHistory, Moment, Role, RoleHistory } from '../policy/timeline.js';
 import { NEVER, UNREGISTERED, applyRegistration, applySwitch } from '../policy/timeline.js';
 import { FROZEN_FIELD, decodeDecisions, decodeFreeze, encodeRecord } from './codec.js';
 import type { EpisodeRecord, FreezeRecord, SentMark, Stored } from './records.js';
@@ -21,12 +21,14 @@ import type { ChatState, ChatSwitches, StateStore } from './store.js';
 
 export class MemoryStore implements StateStore {
   roles = new Map<string, RoleHistory>();
-  approvals = new Map<string, Map<string, Toggle>>();
-  members = new Map<string, Map<string, Toggle>>();
+  approvals = new Map<string, Map<string, FactHistory>>();
+  members = new Map<string, Map<string, FactHistory>>();
   index = new Map<string, Set<string>>();
   /** Chat → its decisions hash as Redis holds it: pair key (or the freeze field) → stored form. */
   decisions = new Map<string, Map<string, string>>();
   applied = new Map<string, Map<number, bigint>>();
+  appliedAt = new Map<string, Map<number, number>>();
+  judged = Number.NEGATIVE_INFINITY;
   /** The state marker: a memory store starts as created, and a test sets this false to lose it. */
   intact = true;
   /** Chat → what a rebuild learned about it: outputs written (`<kind> <alertId>`), freezes, unfreezes. */
@@ -36,16 +38,16 @@ export class MemoryStore implements StateStore {
   >();
   bound: LearningBound | null = null;
 
-  async applyRegistration(userId: string, role: Role, at: number) {
+  async applyRegistration(userId: string, role: Role, at: Moment) {
     this.roles.set(userId, applyRegistration(this.roles.get(userId) ?? UNREGISTERED, role, at));
   }
-  async applyApproval(childId: string, contactId: string, approved: boolean, at: number) {
-    const m = getOr(this.approvals, childId, () => new Map<string, Toggle>());
+  async applyApproval(childId: string, contactId: string, approved: boolean, at: Moment) {
+    const m = getOr(this.approvals, childId, () => new Map<string, FactHistory>());
     m.set(contactId, applySwitch(m.get(contactId) ?? NEVER, approved, at));
   }
-  async applyMembership(chatId: string, userIds: readonly string[], joined: boolean, at: number) {
+  async applyMembership(chatId: string, userIds: readonly string[], joined: boolean, at: Moment) {
     applyMembershipSwitch(
-      getOr(this.members, chatId, () => new Map<string, Toggle>()),
+      getOr(this.members, chatId, () => new Map<string, FactHistory>()),
       { userIds, joined, at },
     );
     if (joined) for (const u of userIds) getOr(this.index, u, () => new Set<string>()).add(chatId);
@@ -76,8 +78,8 @@ export class MemoryStore implements StateStore {
   async readUsers(needs: FactsNeeded) {
     const out = new Map<string, UserFacts>();
     for (const [u, contacts] of needs) {
-      const all = this.approvals.get(u) ?? new Map<string, Toggle>();
-      const approvals = new Map<string, Toggle>();
+      const all = this.approvals.get(u) ?? new Map<string, FactHistory>();
+      const approvals = new Map<string, FactHistory>();
       for (const c of contacts === 'all' ? all.keys() : contacts) {
         const t = all.get(c);
         if (t) approvals.set(c, t);
@@ -107,12 +109,29 @@ export class MemoryStore implements StateStore {
   async markStateCreated() {
     this.intact = true;
   }
-  async markApplied(topic: string, nextOffsets: ReadonlyMap<number, string>) {
+  async markApplied(topic: string, nextOffsets: ReadonlyMap<number, string>, moments?: ReadonlyMap<number, number>) {
     const m = getOr(this.applied, topic, () => new Map<number, bigint>());
     for (const [p, o] of nextOffsets) if (BigInt(o) > (m.get(p) ?? -1n)) m.set(p, BigInt(o));
+    const t = getOr(this.appliedAt, topic, () => new Map<number, number>());
+    for (const [p, at] of moments ?? []) if (at > (t.get(p) ?? Number.NEGATIVE_INFINITY)) t.set(p, at);
   }
   async appliedOffsets(topic: string) {
     return new Map(this.applied.get(topic) ?? []);
+  }
+  async appliedPositions(topic: string) {
+    const at = this.appliedAt.get(topic);
+    return new Map(
+      [...(this.applied.get(topic) ?? [])].map(([p, next]) => [
+        p,
+        { next, at: at?.get(p) ?? Number.NEGATIVE_INFINITY },
+      ]),
+    );
+  }
+  async markJudged(at: number) {
+    this.judged = Math.max(this.judged, at);
+  }
+  async judgedThrough() {
+    return this.judged;
   }
   async learnOutputs(outputs: readonly WrittenOutput[]) {
     for (const o of outputs) {

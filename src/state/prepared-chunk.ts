@@ -12,6 +12,8 @@
  * the chat's next record, or a decision taken on it, changes it.
  */
 import type { FactsNeeded, UserFacts } from '../policy/chat-facts.js';
+import type { Moment } from '../policy/timeline.js';
+import { compareMoments } from '../policy/timeline.js';
 import { written } from './decisions.js';
 import { applyMembershipSwitch } from './membership.js';
 import type { EpisodeRecord, FreezeRecord, Stored } from './records.js';
@@ -44,14 +46,20 @@ export class PreparedChunk implements ChatFactStore, DecisionStore {
 
   /**
    * Writes `chats`' switches to `store` and loads the facts `needsOf` asks for, given each chat as it
-   * was before its switches: one round trip each.
+   * was before its switches: one round trip each. With `written`, the switches are in the store
+   * already and each chat is read as it is.
    */
   static async load(
     store: ChunkBacking,
     chats: readonly ChatSwitches[],
     needsOf: (before: readonly ChatState[]) => FactsNeeded,
+    { written = false }: { written?: boolean } = {},
   ): Promise<PreparedChunk> {
-    const before = await store.applyMembershipChanges(chats);
+    // Written already (judge/chunk.ts, writeChunkMembership): each chat is read as it is now, its
+    // switches in it; replaying them on it is a merge of what it holds, which changes nothing.
+    const before = written
+      ? await Promise.all(chats.map(({ chatId }) => store.readChat(chatId)))
+      : await store.applyMembershipChanges(chats);
     const chunk = new PreparedChunk(store);
     chats.forEach(({ chatId, switches }, i) => chunk.chats.set(chatId, { state: before[i]!, pending: [...switches] }));
     const needs = needsOf(before);
@@ -66,14 +74,14 @@ export class PreparedChunk implements ChatFactStore, DecisionStore {
   }
 
   /** Replays the chat's next switch, which must be this one; a chat not loaded is the store's. */
-  async applyMembership(chatId: string, userIds: readonly string[], joined: boolean, at: number): Promise<ChatState> {
+  async applyMembership(chatId: string, userIds: readonly string[], joined: boolean, at: Moment): Promise<ChatState> {
     const chat = this.chats.get(chatId);
     if (!chat) return this.store.applyMembership(chatId, userIds, joined, at);
     const next = chat.pending.shift();
     if (
       !next ||
       next.joined !== joined ||
-      next.at !== at ||
+      compareMoments(next.at, at) !== 0 ||
       next.userIds.length !== userIds.length ||
       next.userIds.some((u, i) => u !== userIds[i])
     ) {

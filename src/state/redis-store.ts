@@ -8,7 +8,8 @@
 import { performance } from 'node:perf_hooks';
 import type { ChainableCommander } from 'ioredis';
 import type { FactsNeeded, UserFacts } from '../policy/chat-facts.js';
-import type { Role, Toggle } from '../policy/timeline.js';
+import type { FactHistory, Moment, Role } from '../policy/timeline.js';
+import { stampOf } from '../policy/timeline.js';
 import {
   APPROVAL_PREFIX,
   BOUND_FIELD,
@@ -22,12 +23,14 @@ import {
   ROLE_FIELD,
   approvalField,
   contactOf,
+  MOMENT_PREFIX,
+  decodeAppliedPositions,
   decodeBound,
   decodeChat,
   decodeFreeze,
   decodeLearnedChat,
   decodeRole,
-  decodeToggle,
+  decodeHistory,
   encodeBound,
   encodeRecord,
   learnedField,
@@ -39,7 +42,7 @@ import type { EpisodeRecord, FreezeRecord, SentMark, Stored } from './records.js
 import type { RedisClient } from './redis-client.js';
 import { defineScripts } from './scripts.js';
 import { applyMembershipSwitch } from './membership.js';
-import type { ChatState, ChatSwitches, SenderState, StateStore } from './store.js';
+import type { AppliedPosition, ChatState, ChatSwitches, SenderState, StateStore } from './store.js';
 
 /** The operation every compare-and-set of a decision is timed as (the metric's `operation` label). */
 const SWAP = 'swapDecision';
@@ -107,19 +110,24 @@ export class RedisStateStore implements StateStore {
     return this.timed('frozenChats', () => this.redis.scard(this.keys.frozenChats()));
   }
 
-  applyRegistration(userId: string, role: Role, at: number): Promise<void> {
+  applyRegistration(userId: string, role: Role, at: Moment): Promise<void> {
     return this.timed('applyRegistration', async () => {
-      await this.redis.pgRole(this.keys.user(userId), ROLE_FIELD, role, at);
+      await this.redis.pgRole(this.keys.user(userId), ROLE_FIELD, role, ...stampOf(at));
     });
   }
 
-  applyApproval(childId: string, contactId: string, approved: boolean, at: number): Promise<void> {
+  applyApproval(childId: string, contactId: string, approved: boolean, at: Moment): Promise<void> {
     return this.timed('applyApproval', async () => {
-      await this.redis.pgToggle(this.keys.user(childId), approved ? '1' : '0', at, approvalField(contactId));
+      await this.redis.pgToggle(
+        this.keys.user(childId),
+        approved ? '1' : '0',
+        ...stampOf(at),
+        approvalField(contactId),
+      );
     });
   }
 
-  async applyMembership(chatId: string, userIds: readonly string[], joined: boolean, at: number): Promise<ChatState> {
+  async applyMembership(chatId: string, userIds: readonly string[], joined: boolean, at: Moment): Promise<ChatState> {
     const change = { userIds, joined, at };
     const [chat] = await this.applyMembershipChanges([{ chatId, switches: [change] }]);
     applyMembershipSwitch(chat!.members, change);
@@ -129,12 +137,12 @@ export class RedisStateStore implements StateStore {
   applyMembershipChanges(chats: readonly ChatSwitches[]): Promise<ChatState[]> {
     if (chats.length === 0) return Promise.resolve([]);
     return this.timed('applyMembershipChanges', async () => {
-      // The toggles first: whoever reads the index afterwards finds the membership already there.
+      // The histories first: whoever reads the index afterwards finds the membership already there.
       // One server applies a round trip in order; on a cluster the users' index sets live on
-      // other nodes, which nothing orders, so the index waits for the toggles.
+      // other nodes, which nothing orders, so the index waits for the histories.
       const toggles = chats.map(({ chatId, switches }): Command => {
         const args: Array<string | number> = [];
-        for (const s of switches) args.push(s.joined ? '1' : '0', s.at, s.userIds.length, ...s.userIds);
+        for (const s of switches) args.push(s.joined ? '1' : '0', ...stampOf(s.at), s.userIds.length, ...s.userIds);
         return (r) => r.pgMembership(this.keys.members(chatId), this.keys.episodes(chatId), ...args);
       });
       const joinedChats = new Map<string, Set<string>>();
@@ -201,12 +209,12 @@ export class RedisStateStore implements StateStore {
         );
       }
       const replies = await this.roundTrip(commands);
-      const states = new Map<string, { memberships: Toggle[]; frozen: SenderState['frozen'] }>();
+      const states = new Map<string, { memberships: FactHistory[]; frozen: SenderState['frozen'] }>();
       let i = 0;
       for (const chatId of chats.keys()) {
         const [memberships, frozen] = [replies[i++] as Array<string | null>, replies[i++] as string | null];
         states.set(chatId, {
-          memberships: memberships.map(decodeToggle),
+          memberships: memberships.map(decodeHistory),
           frozen: frozen ? decodeFreeze(frozen) : null,
         });
       }
@@ -231,17 +239,17 @@ export class RedisStateStore implements StateStore {
       );
       const out = new Map<string, UserFacts>();
       users.forEach(([u, contacts], i) => {
-        const approvals = new Map<string, Toggle>();
+        const approvals = new Map<string, FactHistory>();
         if (contacts === 'all') {
           const hash = rows[i] as Record<string, string>;
           for (const field of Object.keys(hash))
-            if (field.startsWith(APPROVAL_PREFIX)) approvals.set(contactOf(field), decodeToggle(hash[field]));
+            if (field.startsWith(APPROVAL_PREFIX)) approvals.set(contactOf(field), decodeHistory(hash[field]));
           out.set(u, { role: decodeRole(hash[ROLE_FIELD]), approvals });
           return;
         }
         const [role, ...edges] = rows[i] as Array<string | null>;
         contacts.forEach((c, j) => {
-          if (edges[j]) approvals.set(c, decodeToggle(edges[j]));
+          if (edges[j]) approvals.set(c, decodeHistory(edges[j]));
         });
         out.set(u, { role: decodeRole(role), approvals });
       });
@@ -336,19 +344,41 @@ export class RedisStateStore implements StateStore {
     await Promise.all(this.markers().map((k) => this.redis.set(k, value, 'NX')));
   }
 
-  markApplied(topic: string, nextOffsets: ReadonlyMap<number, string>): Promise<void> {
+  markApplied(
+    topic: string,
+    nextOffsets: ReadonlyMap<number, string>,
+    moments?: ReadonlyMap<number, number>,
+  ): Promise<void> {
     if (nextOffsets.size === 0) return Promise.resolve();
     return this.timed('markApplied', async () => {
       const args: string[] = [];
       for (const [partition, offset] of nextOffsets) args.push(String(partition), offset);
+      for (const [partition, at] of moments ?? []) args.push(`${MOMENT_PREFIX}${partition}`, String(at));
       await this.redis.pgHashMax(this.keys.applied(topic), ...args);
     });
   }
 
-  appliedOffsets(topic: string): Promise<Map<number, bigint>> {
-    return this.timed('appliedOffsets', async () => {
-      const raw = await this.redis.hgetall(this.keys.applied(topic));
-      return new Map(Object.entries(raw).map(([p, o]) => [Number(p), BigInt(o)]));
+  async appliedOffsets(topic: string): Promise<Map<number, bigint>> {
+    const positions = await this.appliedPositions(topic);
+    return new Map([...positions].map(([p, { next }]) => [p, next]));
+  }
+
+  appliedPositions(topic: string): Promise<Map<number, AppliedPosition>> {
+    return this.timed('appliedPositions', async () =>
+      decodeAppliedPositions(await this.redis.hgetall(this.keys.applied(topic))),
+    );
+  }
+
+  markJudged(at: number): Promise<void> {
+    return this.timed('markJudged', async () => {
+      await this.redis.pgHashMax(this.keys.judged(), 'at', String(at));
+    });
+  }
+
+  judgedThrough(): Promise<number> {
+    return this.timed('judgedThrough', async () => {
+      const raw = await this.redis.hget(this.keys.judged(), 'at');
+      return raw === null ? Number.NEGATIVE_INFINITY : Number(raw);
     });
   }
 

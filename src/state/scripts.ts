@@ -9,13 +9,13 @@ import type { RedisClient } from './redis-client.js';
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    pgToggle(key: string, on: '1' | '0', at: number, ...fields: string[]): Result<number, Context>;
+    pgToggle(key: string, on: '1' | '0', ...stampAndFields: Array<string | number>): Result<number, Context>;
     pgMembership(
       members: string,
       decisions: string,
       ...switches: Array<string | number>
     ): Result<[string[], string[]], Context>;
-    pgRole(key: string, field: string, role: string, at: number): Result<number, Context>;
+    pgRole(key: string, field: string, role: string, ...stamp: number[]): Result<number, Context>;
     pgHashMax(key: string, ...fieldValues: string[]): Result<number, Context>;
     pgHashSwap(key: string, field: string, expected: string, next: string): Result<number, Context>;
     pgBreakerTake(

@@ -6,14 +6,14 @@
  * all (`StateStore`); a prepared chunk serves judging's (`ChatFactStore`, `DecisionStore`).
  */
 import type { FactsNeeded, UserFacts } from '../policy/chat-facts.js';
-import type { Role, Toggle } from '../policy/timeline.js';
+import type { FactHistory, Moment, Role } from '../policy/timeline.js';
 import type { LearnedChat, LearningBound, OutputIdentity, WrittenOutput } from './learned.js';
 import type { EpisodeRecord, FreezeRecord, SentMark, Stored } from './records.js';
 
 /** A chat's membership histories and pairguard's decisions about it. */
 export interface ChatState {
   /** Membership history by user id. */
-  members: Map<string, Toggle>;
+  members: Map<string, FactHistory>;
   /** Open episodes by pair key. */
   episodes: Map<string, Stored<EpisodeRecord>>;
   /** The freeze in force, if pairguard requested one and nobody unfroze the chat since. */
@@ -26,8 +26,8 @@ export interface MembershipSwitch {
   userIds: readonly string[];
   /** True when they join, false when they leave. */
   joined: boolean;
-  /** When (ms). */
-  at: number;
+  /** When: the record's stamp (a plain millisecond in tests). */
+  at: Moment;
 }
 
 /** One chat's membership switches from a chunk of records, in record order. */
@@ -41,7 +41,7 @@ export interface ChatSwitches {
 /** What the message fast path needs: is the sender a member, and is the chat frozen. */
 export interface SenderState {
   /** The sender's membership history in the chat. */
-  membership: Toggle;
+  membership: FactHistory;
   /** The chat's freeze in force, if any. */
   frozen: Stored<FreezeRecord> | null;
 }
@@ -52,7 +52,7 @@ export interface ChatFactStore {
    * Joins (or leaves) users to a chat at a moment; joining also indexes the chat under each user.
    * Returns the chat as that switch left it.
    */
-  applyMembership(chatId: string, userIds: readonly string[], joined: boolean, at: number): Promise<ChatState>;
+  applyMembership(chatId: string, userIds: readonly string[], joined: boolean, at: Moment): Promise<ChatState>;
   /** A chat's members and decisions. */
   readChat(chatId: string): Promise<ChatState>;
   /** Roles and the named approval histories of users. */
@@ -62,9 +62,9 @@ export interface ChatFactStore {
 /** The facts the judge writes and reads (judge/judge.ts). Every write is a merge: order does not matter. */
 export interface FactStore extends ChatFactStore {
   /** Merges a registration into the user's role history. */
-  applyRegistration(userId: string, role: Role, at: number): Promise<void>;
+  applyRegistration(userId: string, role: Role, at: Moment): Promise<void>;
   /** Merges an approval (or revocation) into the child's approval history of the contact. */
-  applyApproval(childId: string, contactId: string, approved: boolean, at: number): Promise<void>;
+  applyApproval(childId: string, contactId: string, approved: boolean, at: Moment): Promise<void>;
   /** Chats that may hold the user (a superset: callers recheck membership). */
   chatsOf(userId: string): Promise<string[]>;
   /** One user's membership history in a chat and the chat's freeze, for the message fast path. */
@@ -111,16 +111,35 @@ export interface SentMarks {
   markSent(mark: SentMark): Promise<boolean>;
 }
 
+/** How far a partition's facts are in state: the next offset not applied, and the latest moment applied (-Infinity: none). */
+export interface AppliedPosition {
+  next: bigint;
+  at: number;
+}
+
 /** What the stream records beside the facts: applied offsets (the ordering barrier) and the state marker. */
 export interface MarkStore {
   /** Whether the state marker is present (docs/state-layout.md): its absence means the state was lost. */
   stateIntact(): Promise<boolean>;
   /** Writes the state marker if absent. */
   markStateCreated(now: number): Promise<void>;
-  /** Raises the applied-offset marks of a topic's partitions (next offset to apply); never lowers one. */
-  markApplied(topic: string, nextOffsets: ReadonlyMap<number, string>): Promise<void>;
+  /**
+   * Raises the applied marks of a topic's partitions (next offset whose facts are not in state yet,
+   * and the latest moment among those that are); never lowers one.
+   */
+  markApplied(
+    topic: string,
+    nextOffsets: ReadonlyMap<number, string>,
+    moments?: ReadonlyMap<number, number>,
+  ): Promise<void>;
   /** The applied-offset marks of a topic, by partition. */
   appliedOffsets(topic: string): Promise<Map<number, bigint>>;
+  /** The applied marks of a topic with their moments, by partition (a partition never marked has none). */
+  appliedPositions(topic: string): Promise<Map<number, AppliedPosition>>;
+  /** Raises the moment judging has passed the frontier with (stream/frontier.ts). */
+  markJudged(at: number): Promise<void>;
+  /** The latest moment judging passed the frontier with; -Infinity when none. */
+  judgedThrough(): Promise<number>;
 }
 
 /** What the publisher and the judge ask of the outputs learned back from the topics (state/learned-gate.ts). */

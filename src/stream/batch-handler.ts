@@ -7,14 +7,13 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { Batch, EachBatchPayload, KafkaMessage } from 'kafkajs';
-import type { ChunkResult } from './batch/chunk-result.js';
 import type { BatchContext } from './batch/context.js';
 import type { Source } from './batch/decode-chunk.js';
 import { decodeChunk, sourceOf } from './batch/decode-chunk.js';
 import { doneThrough, flushChunk, markApplied } from './batch/flush.js';
+import type { ChunkOutcome } from './batch/judge-chunk.js';
 import { batchStopped, judgeChunk } from './batch/judge-chunk.js';
 import type { ChunkHooks } from './batch/judge-record.js';
-import { readSenders } from './batch/senders.js';
 
 export type { BatchContext };
 
@@ -27,9 +26,9 @@ export async function handleBatch(ctx: BatchContext, payload: EachBatchPayload):
   if (!source) throw new Error(`received a batch from unexpected topic ${batch.topic}`);
   const started = performance.now();
   const state = new StateGuard(ctx);
-  const hooks = batchHooks(ctx, payload, source);
+  const hooks = batchHooks();
   let last: KafkaMessage | null = null;
-  for (let from = 0; from < batch.messages.length; from += FLUSH_EVERY) {
+  for (let from = 0; from < batch.messages.length;) {
     if (batchStopped(payload)) break;
     const to = Math.min(batch.messages.length, from + FLUSH_EVERY);
     const judged = await judgeGuarded(ctx, payload, source, { from, to }, hooks, state);
@@ -37,13 +36,16 @@ export async function handleBatch(ctx: BatchContext, payload: EachBatchPayload):
       ctx.onStateLost();
       return;
     }
-    // An abandoned chunk (shutting down, partition revoked) is neither written nor committed: it
-    // is judged again by whoever consumes it next, and decisions it already recorded are
-    // recognised then as unsent and sent.
-    if (judged === null) break;
-    last = batch.messages[to - 1]!;
-    await flushChunk(ctx, payload, source, judged, doneThrough(batch, to));
+    // An abandoned chunk (shutting down, partition revoked, or the frontier not reached in time)
+    // is neither written nor committed: it is judged again by whoever consumes it next, and
+    // decisions it already recorded are recognised then as unsent and sent.
+    if (judged === null || judged === 'yielded') break;
+    last = batch.messages[judged.to - 1]!;
+    await flushChunk(ctx, payload, source, judged.judged, doneThrough(batch, judged.to));
     hooks.unsent.clear();
+    // A chunk judged in part ends the batch: the rest waits for facts applied after the next fetch (judge-chunk.ts).
+    if (judged.partial) break;
+    from = judged.to;
   }
   reportHandled(ctx, batch, started, last);
 }
@@ -65,16 +67,9 @@ export async function handleFilteredBatch(
   ctx.done(topic, partition, next);
 }
 
-/** What every chunk of the batch shares: its unsent decisions and its passes of the barrier. */
-function batchHooks(ctx: BatchContext, payload: EachBatchPayload, source: Source): Omit<ChunkHooks, 'view'> {
-  // Each barrier is passed at most once per batch: the records on the topics it waits for at that
-  // moment are applied, which is what "on its topic by the time the event is judged" asks.
-  let caughtUp: Promise<boolean> | null = null;
-  const catchUp = (stream: 'membership' | 'messages') =>
-    (caughtUp ??= ctx.dependenciesApplied(stream, payload.heartbeat));
-  // The membership barrier is a read: it goes out with the state check and the first chunk's reads.
-  if (source === 'membership') settleQuietly(catchUp('membership'));
-  return { unsent: new Set(), catchUp };
+/** What every chunk of the batch shares: its unsent decisions. */
+function batchHooks(): Omit<ChunkHooks, 'view' | 'isLate'> {
+  return { unsent: new Set() };
 }
 
 /** Decodes and judges records [from, to), writing nothing unless the state in Redis is known to be there. */
@@ -83,16 +78,21 @@ async function judgeGuarded(
   payload: EachBatchPayload,
   source: Source,
   { from, to }: { from: number; to: number },
-  hooks: Omit<ChunkHooks, 'view'>,
+  hooks: Omit<ChunkHooks, 'view' | 'isLate'>,
   state: StateGuard,
-): Promise<ChunkResult | null | 'state-lost'> {
+): Promise<ChunkOutcome | 'state-lost'> {
   const messages = payload.batch.messages.slice(from, to);
   const decoded = decodeChunk(source, messages, ctx.limits, ctx.config.maxClockSkewSeconds);
-  const senders =
-    decoded.source === 'messages' ? settleQuietly(readSenders(ctx.judge.store, decoded.records, from)) : null;
+  // Read before the chunk's facts are applied: a judge past it since may have judged without them.
+  const judgedBefore = settleQuietly(ctx.judge.store.judgedThrough());
+  const appliedBefore = settleQuietly(ctx.judge.store.appliedPositions(payload.batch.topic));
   if (!(await state.checked())) return 'state-lost';
-  const judged = await judgeChunk(ctx, payload, { from, messages, decoded, senders: await senders }, hooks);
-  if (judged !== null && !(await state.intactSinceJudged())) return 'state-lost';
+  const before = {
+    judgedBefore: await judgedBefore,
+    appliedBefore: (await appliedBefore).get(payload.batch.partition)?.next ?? 0n,
+  };
+  const judged = await judgeChunk(ctx, payload, { from, messages, decoded, ...before }, hooks);
+  if (judged !== null && judged !== 'yielded' && !(await state.intactSinceJudged())) return 'state-lost';
   return judged;
 }
 

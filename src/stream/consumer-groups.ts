@@ -19,17 +19,19 @@ export interface ConsumerGroup {
   groupId: string;
   /** Topics its consumer subscribes to. */
   topics: string[];
-  /** Topics whose records must all be applied in Redis before its records are judged (the ordering barrier). */
+  /** Topics whose facts its judging waits for (the event-time frontier, stream/frontier.ts). */
   waitsFor: string[];
 }
 
 export function consumerGroups(config: Pick<Config, 'groupId' | 'topics'>): ConsumerGroup[] {
   const { approvals, membership, messages, control } = config.topics;
+  // Every judge waits at the event-time frontier for the facts of every input topic (stream/frontier.ts).
+  const inputs = [approvals, membership, messages];
   return [
-    { name: 'approvals', groupId: `${config.groupId}.approvals`, topics: [approvals], waitsFor: [] },
+    { name: 'approvals', groupId: `${config.groupId}.approvals`, topics: [approvals], waitsFor: inputs },
     // Reviewers' unfreezes ride with membership: both change which chats can be frozen.
-    { name: 'membership', groupId: config.groupId, topics: [membership, control], waitsFor: [approvals] },
-    { name: 'messages', groupId: `${config.groupId}.messages`, topics: [messages], waitsFor: [approvals, membership] },
+    { name: 'membership', groupId: config.groupId, topics: [membership, control], waitsFor: inputs },
+    { name: 'messages', groupId: `${config.groupId}.messages`, topics: [messages], waitsFor: inputs },
   ];
 }
 

@@ -72,7 +72,8 @@ describe('bad and awkward input', () => {
           value: `{"type":"chat.created","eventId":"p1","occurredAt":"${T(1)}","chatId":"proto-chat","createdBy":"r","members":["r","s"],"__proto__":{"isAdmin":true},"constructor":{"prototype":{}}}`,
         },
         // Out of order: the removal (t=10) arrives before the join (t=5). The pair was together
-        // from 5 to 10: reported, but not frozen, since it is already over.
+        // from 5 to 10: an episode, alerted and frozen as it would be in any order of reading
+        // (contract §6: the alerts and freezes of a history do not depend on consumption order).
         {
           key: 'late-chat',
           value: json({
@@ -131,13 +132,13 @@ describe('bad and awkward input', () => {
     expect(alerts.map((a) => [a.value.chatId, a.value.pair, a.value.action]).sort()).toEqual([
       ['after', ['y', 'z'], 'frozen'],
       ['dup-chat', ['p', 'q'], 'frozen'],
-      ['late-chat', ['v', 'w'], 'alert-only'],
+      ['late-chat', ['v', 'w'], 'frozen'],
       ['proto-chat', ['r', 's'], 'frozen'],
     ]);
     const freezes = (await readTopic<FreezeCommand>(env.admin, env.config.topics.control)).filter(
       (r) => r.value.type === 'chat.freeze',
     );
-    expect(freezes.map((f) => f.value.chatId).sort()).toEqual(['after', 'dup-chat', 'proto-chat']);
+    expect(freezes.map((f) => f.value.chatId).sort()).toEqual(['after', 'dup-chat', 'late-chat', 'proto-chat']);
     const metrics = await (await fetch(`http://127.0.0.1:${monitor.httpPort}/metrics`)).text();
     const deadLetters = [...metrics.matchAll(/^pairguard_dead_letters_total\{[^}]*\} (\d+)$/gm)].reduce(
       (n, m) => n + Number(m[1]),

@@ -2,9 +2,9 @@
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Toggle } from '../../src/policy/timeline.js';
+import type { FactHistory } from '../../src/policy/timeline.js';
 import { NEVER, UNREGISTERED, applyRegistration, applySwitch } from '../../src/policy/timeline.js';
-import { decodeRole, decodeToggle } from '../../src/state/codec.js';
+import { decodeRole, decodeHistory } from '../../src/state/codec.js';
 import { freezeSent } from '../../src/state/decisions.js';
 import { applyMembershipSwitch } from '../../src/state/membership.js';
 import { RedisStateStore } from '../../src/state/redis-store.js';
@@ -44,13 +44,13 @@ describe('Redis state', () => {
         fc.array(fc.array(switchOf, { maxLength: 4 }), { minLength: 1, maxLength: 3 }),
         async (chunks) => {
           const chatId = `chat-${++n}`;
-          const model = new Map<string, Toggle>();
+          const model = new Map<string, FactHistory>();
           for (const switches of chunks) {
             const [before] = await store.applyMembershipChanges([{ chatId, switches }]);
             expect(before!.members).toEqual(model);
             for (const s of switches) applyMembershipSwitch(model, s);
             const stored = new Map(
-              Object.entries(await redis.hgetall(store.keys.members(chatId))).map(([u, v]) => [u, decodeToggle(v)]),
+              Object.entries(await redis.hgetall(store.keys.members(chatId))).map(([u, v]) => [u, decodeHistory(v)]),
             );
             expect(stored).toEqual(model);
             for (const u of new Set(switches.filter((s) => s.joined).flatMap((s) => s.userIds)))
@@ -67,11 +67,28 @@ describe('Redis state', () => {
       fc.asyncProperty(fc.array(fc.tuple(fc.boolean(), moment), { maxLength: 8 }), async (switches) => {
         const child = `child-${++n}`;
         for (const [on, at] of switches) await store.applyApproval(child, 'x', on, at);
-        const stored = decodeToggle(await redis.hget(store.keys.user(child), 'a:x'));
+        const stored = decodeHistory(await redis.hget(store.keys.user(child), 'a:x'));
         expect(stored).toEqual(switches.reduce((t, [on, at]) => applySwitch(t, on, at), NEVER));
       }),
       { numRuns: 60 },
     );
+  });
+
+  it('merges into a value of the form written before histories as into the switches it remembered', async () => {
+    const child = `legacy-${++n}`;
+    await redis.hset(store.keys.user(child), 'a:x', '10,20,0', 'r', 'child,20,adult,10');
+    await store.applyApproval(child, 'x', true, 15);
+    await store.applyRegistration(child, 'child', 5);
+    expect(decodeHistory(await redis.hget(store.keys.user(child), 'a:x'))).toEqual([
+      { stamp: [10, 0, 0, 0], on: true },
+      { stamp: [15, 0, 0, 0], on: true },
+      { stamp: [20, 0, 0, 0], on: false },
+    ]);
+    expect(decodeRole(await redis.hget(store.keys.user(child), 'r'))).toEqual([
+      { stamp: [5, 0, 0, 0], role: 'child' },
+      { stamp: [10, 0, 0, 0], role: 'adult' },
+      { stamp: [20, 0, 0, 0], role: 'child' },
+    ]);
   });
 
   it('merges registrations exactly as the pure model does', async () => {
@@ -216,7 +233,8 @@ describe('Redis state', () => {
         'applyRegistration',
         'readUsers',
         'markApplied',
-        'appliedOffsets',
+        // appliedOffsets reads the positions, and is timed as that read.
+        'appliedPositions',
         'openEpisode',
         'readChat',
         'swapDecision',

@@ -139,7 +139,8 @@ export function recordingContext(store: StateStore, now: number, overrides: Cont
       r.effects.push(`done ${next}`);
       r.done.push({ topic, partition, next });
     },
-    dependenciesApplied: async () => true,
+    frontier: async () => ({ passed: true, waitedMs: 0 }),
+    frontierReach: async (_ask, stamps) => stamps.length,
     ...parts,
   };
   return r;

@@ -20,7 +20,7 @@ import { readSenders } from '../../src/stream/batch/senders.js';
 import { FLUSH_EVERY, handleBatch, handleFilteredBatch } from '../../src/stream/batch-handler.js';
 import type { FakeRecord } from '../support/fake-batch.js';
 import { deferred, eventsOf, fakeBatch, recordingContext, spyStore, TOPICS } from '../support/fake-batch.js';
-import { T0, added, approve, created, iso, message, reg } from '../support/events.js';
+import { T0, added, approve, created, iso, message, reg, revoke } from '../support/events.js';
 
 const NOW = T0 + 3_600_000;
 const LIMITS = { maxValueBytes: 4096, maxMembers: 10 };
@@ -122,10 +122,11 @@ describe('planLanes (pure)', () => {
       ['c:a', [0, 2]],
       ['c:b', [1]],
     ]);
+    // Each with its stamp: moment, the membership topic's rank, the fake batch's partition 3, offset.
     expect(p.membership.map((m) => [m.event.type, m.at])).toEqual([
-      ['chat.created', T0 + 1000],
-      ['member.added', T0 + 2000],
-      ['member.added', T0 + 3000],
+      ['chat.created', [T0 + 1000, 1, 3, 100]],
+      ['member.added', [T0 + 2000, 1, 3, 101]],
+      ['member.added', [T0 + 3000, 1, 3, 102]],
     ]);
   });
 
@@ -282,13 +283,14 @@ describe('collectInOrder', () => {
 });
 
 describe('flushChunk', () => {
-  it('writes the outputs, then marks applied, resolves, marks done and heartbeats, then reports the counts', async () => {
+  it('writes the outputs, then resolves, marks done and heartbeats, then reports the counts', async () => {
     const r = recordingContext(new MemoryStore(), NOW);
     const batch = fakeBatch(TOPICS.membership, [added('a', 'k')], r.effects, { partition: 2 });
     const counts = new Tally();
     counts.add('member.added', 'applied');
     await flushChunk(r.ctx, batch.payload, 'membership', { outputs: [], deadLetters: [], counts }, '100');
-    expect(r.effects).toEqual(['publish', `applied ${TOPICS.membership} 101`, 'resolve 100', 'done 101', 'heartbeat']);
+    // The chunk's facts were marked applied before it was judged (apply-facts.ts), not here.
+    expect(r.effects).toEqual(['publish', 'resolve 100', 'done 101', 'heartbeat']);
     expect(r.done).toEqual([{ topic: TOPICS.membership, partition: 2, next: '101' }]);
     expect(r.events).toEqual([
       { type: 'records.counted', topic: TOPICS.membership, eventType: 'member.added', outcome: 'applied', count: 1 },
@@ -322,8 +324,8 @@ describe('handleBatch', () => {
     const ends = [99 + FLUSH_EVERY, 99 + 2 * FLUSH_EVERY, 100 + 2 * FLUSH_EVERY + 2];
     expect(r.effects).toEqual(
       ends.flatMap((end) => [
-        'publish',
         `applied ${TOPICS.approvals} ${end + 1}`,
+        'publish',
         `resolve ${end}`,
         `done ${end + 1}`,
         'heartbeat',
@@ -379,7 +381,7 @@ describe('handleBatch', () => {
     let batch: ReturnType<typeof fakeBatch> | null = null;
     const { store } = counting(inner, (method, args) => {
       // The first record of the second chunk: the partition moves to another instance meanwhile.
-      if (method === 'applyRegistration' && args[0] === 'late0') batch!.stale = true;
+      if (method === 'chatsOf' && args[0] === 'late0') batch!.stale = true;
     });
     const r = recordingContext(store, NOW);
     const records = [
@@ -389,14 +391,16 @@ describe('handleBatch', () => {
     batch = fakeBatch(TOPICS.approvals, records, r.effects);
     await handleBatch(r.ctx, batch.payload);
     const end = 99 + FLUSH_EVERY;
+    // The second chunk's facts are in state and marked applied (merges: whoever consumes it next
+    // applies them again to the same state); it is neither written nor resolved.
     expect(r.effects).toEqual([
-      'publish',
       `applied ${TOPICS.approvals} ${end + 1}`,
+      'publish',
       `resolve ${end}`,
       `done ${end + 1}`,
       'heartbeat',
+      `applied ${TOPICS.approvals} ${end + 11}`,
     ]);
-    expect(await inner.appliedOffsets(TOPICS.approvals)).toEqual(new Map([[0, BigInt(end + 1)]]));
     expect(eventsOf(r.events, 'partition.handled').map((e) => e.next)).toEqual([BigInt(end + 1)]);
     expect(eventsOf(r.events, 'records.counted').reduce((n, c) => n + c.count, 0)).toBe(FLUSH_EVERY);
   });
@@ -404,13 +408,14 @@ describe('handleBatch', () => {
   it('flushes and commits nothing when revoked during its only chunk', async () => {
     let batch: ReturnType<typeof fakeBatch> | null = null;
     const { store, count } = counting(new MemoryStore(), (method) => {
-      if (method === 'applyApproval') batch!.stale = true;
+      if (method === 'chatsOf') batch!.stale = true;
     });
     const r = recordingContext(store, NOW);
     batch = fakeBatch(TOPICS.approvals, [approve('k', 'a'), approve('k', 'b'), approve('k', 'c')], r.effects);
     await handleBatch(r.ctx, batch.payload);
-    expect(r.effects).toEqual([]);
-    expect(count('applyApproval')).toBe(1);
+    expect(r.effects).toEqual([`applied ${TOPICS.approvals} 103`]);
+    // The first record's two reads (the child's chats and the contact's), and no other record judged.
+    expect(count('chatsOf')).toBe(2);
     expect(eventsOf(r.events, 'partition.handled')).toEqual([]);
     expect(eventsOf(r.events, 'batch.handled')).toHaveLength(1);
   });
@@ -418,7 +423,7 @@ describe('handleBatch', () => {
   it('fails the batch when a lane fails, only after every other lane stopped, and resolves nothing', async () => {
     const slow = deferred();
     const { store, calls } = counting(new MemoryStore(), async (method, args) => {
-      if (method !== 'applyRegistration') return;
+      if (method !== 'chatsOf') return;
       if (args[0] === 'bad') throw new Error('redis down');
       if (args[0] === 'slow') await slow.promise;
     });
@@ -436,59 +441,93 @@ describe('handleBatch', () => {
     slow.resolve();
     await expect(handled).rejects.toThrow('redis down');
     // The slow lane finished its record and judged no other.
-    expect(calls.filter((c) => c.method === 'applyRegistration').map((c) => c.args[0])).toEqual(['bad', 'slow']);
-    expect(r.effects).toEqual([]);
+    expect(calls.filter((c) => c.method === 'chatsOf').map((c) => c.args[0])).toEqual(['bad', 'slow']);
+    expect(r.effects).toEqual([`applied ${TOPICS.approvals} 103`]);
     expect(r.done).toEqual([]);
   });
 
-  it('abandons membership when the barrier stops (shutdown): nothing judged, written or committed', async () => {
+  it('abandons membership when the frontier wait stops (shutdown): facts applied, nothing judged, written or committed', async () => {
     const stopped: string[] = [];
     const { store, count } = counting(new MemoryStore());
     const r = recordingContext(store, NOW, {
-      dependenciesApplied: async (stream) => {
-        stopped.push(stream);
-        return false;
+      frontierReach: async () => 0,
+      frontier: async (ask) => {
+        stopped.push(ask.facts);
+        return { passed: false, why: 'stopped', behind: 1 };
       },
     });
     const batch = fakeBatch(TOPICS.membership, [created('a', ['k1', 'x']), added('a', 'y')], r.effects);
     await handleBatch(r.ctx, batch.payload);
-    expect(stopped).toEqual(['membership']);
-    expect(count('applyMembershipChanges') + count('applyMembership')).toBe(0);
-    expect(r.effects).toEqual([]);
+    expect(stopped).toEqual(['inputs']);
+    // The facts are in state before the wait (merges: applying them again changes nothing).
+    expect(count('applyMembershipChanges')).toBe(1);
+    expect(count('openEpisode')).toBe(0);
+    expect(r.effects).toEqual([`applied ${TOPICS.membership} 102`]);
     expect(eventsOf(r.events, 'partition.handled')).toEqual([]);
   });
 
-  it('asks the membership barrier at once, with the state check, and passes it once per batch', async () => {
-    const checked = deferred<boolean>();
-    const store = spyStore(new MemoryStore(), async (method, _args, call) =>
-      method === 'stateIntact' ? checked.promise : call(),
-    );
-    const asked: string[] = [];
+  it('judges as far as the frontier is past, after the chunk’s facts are marked applied; a chunk judged in part ends the batch', async () => {
+    const order: string[] = [];
+    const store = spyStore(new MemoryStore(), async (method, _args, call) => {
+      if (method === 'markApplied') order.push('marked');
+      return call();
+    });
     const r = recordingContext(store, NOW, {
-      dependenciesApplied: async (stream) => {
-        asked.push(stream);
-        return true;
+      frontierReach: async (ask, stamps) => {
+        order.push(`reach ${ask.facts} ${stamps.length}`);
+        return 2;
+      },
+      frontier: async () => {
+        throw new Error('not waited for: the frontier is past the first records');
       },
     });
     const records = Array.from({ length: FLUSH_EVERY + 1 }, (_, i) => added(`c${i}`, `k${i}`));
-    const handled = handleBatch(r.ctx, fakeBatch(TOPICS.membership, records, r.effects).payload);
-    await tick();
-    expect(asked).toEqual(['membership']);
-    checked.resolve(true);
-    await handled;
-    expect(asked).toEqual(['membership']);
-    expect(r.done.map((d) => d.next)).toEqual([String(100 + FLUSH_EVERY), String(101 + FLUSH_EVERY)]);
+    await handleBatch(r.ctx, fakeBatch(TOPICS.membership, records, r.effects).payload);
+    // The whole first chunk's facts are applied and marked; its first two records are judged and
+    // committed, and the batch ends there (fetched again from offset 102).
+    expect(order).toEqual(['marked', `reach inputs ${FLUSH_EVERY}`]);
+    expect(r.effects[0]).toBe(`applied ${TOPICS.membership} ${100 + FLUSH_EVERY}`);
+    expect(r.done.map((d) => d.next)).toEqual(['102']);
+    expect(eventsOf(r.events, 'records.counted').map((c) => c.count)).toEqual([2]);
+  });
+
+  it('waits at the frontier for the chunk’s first record when the frontier is past none of it', async () => {
+    const asked: Array<[string, number]> = [];
+    let reached = 0;
+    const r = recordingContext(new MemoryStore(), NOW, {
+      frontierReach: async (_ask, stamps) => (reached++ === 0 ? 0 : stamps.length),
+      frontier: async (ask) => {
+        asked.push([ask.facts, ask.through[3]]);
+        return { passed: true, waitedMs: 0 };
+      },
+    });
+    const records = [added('a', 'k1'), added('b', 'k2'), added('c', 'k3')];
+    await handleBatch(r.ctx, fakeBatch(TOPICS.membership, records, r.effects).payload);
+    expect(asked).toEqual([['inputs', 100]]);
+    expect(r.done.map((d) => d.next)).toEqual(['103']);
+  });
+
+  it('gives the batch up, unjudged and uncommitted, when the frontier is not reached in time', async () => {
+    const r = recordingContext(new MemoryStore(), NOW, {
+      frontierReach: async () => 0,
+      frontier: async () => ({ passed: false, why: 'yielded', behind: 2 }),
+    });
+    const batch = fakeBatch(TOPICS.approvals, [reg('k', 'child'), revoke('k', 'x')], r.effects);
+    await handleBatch(r.ctx, batch.payload);
+    expect(r.effects).toEqual([`applied ${TOPICS.approvals} 102`]);
+    expect(r.done).toEqual([]);
   });
 
   it('fails the batch when the barrier fails (its reads time out), and resolves nothing', async () => {
     const r = recordingContext(new MemoryStore(), NOW, {
-      dependenciesApplied: async () => {
+      frontierReach: async () => 0,
+      frontier: async () => {
         throw new Error('barrier timed out');
       },
     });
     const batch = fakeBatch(TOPICS.membership, [created('a', ['k1', 'x'])], r.effects);
     await expect(handleBatch(r.ctx, batch.payload)).rejects.toThrow('barrier timed out');
-    expect(r.effects).toEqual([]);
+    expect(r.effects).toEqual([`applied ${TOPICS.membership} 101`]);
   });
 
   it('sends malformed records to the dead-letter topic in record order, with the batch’s other records', async () => {
@@ -507,7 +546,7 @@ describe('handleBatch', () => {
       ],
     );
     expect(eventsOf(r.events, 'record.dead-lettered').map((e) => e.offset)).toEqual(['101', '103', '104']);
-    expect(r.effects).toEqual(['publish', 'resolve 104', 'done 105', 'heartbeat']);
+    expect(r.effects).toEqual([`applied ${TOPICS.messages} 105`, 'publish', 'resolve 104', 'done 105', 'heartbeat']);
     expect(eventsOf(r.events, 'records.counted').map((c) => [c.eventType, c.outcome, c.count])).toEqual([
       ['message.sent', 'applied', 2],
       ['unknown', 'dead-lettered', 3],
@@ -526,9 +565,9 @@ describe('handleBatch', () => {
     const { store, calls } = counting(inner);
     const judgedWith: string[] = [];
     const r = recordingContext(store, NOW, {
-      dependenciesApplied: async (stream) => {
-        judgedWith.push(stream);
-        return true;
+      frontierReach: async (ask, stamps) => {
+        judgedWith.push(ask.facts);
+        return stamps.length;
       },
     });
     const batch = fakeBatch(
@@ -537,9 +576,17 @@ describe('handleBatch', () => {
       r.effects,
     );
     await handleBatch(r.ctx, batch.payload);
-    expect(calls.map((c) => c.method)).toEqual(['stateIntact', 'readSenders']);
-    expect(calls[1]!.args[0]).toHaveLength(3);
-    expect(judgedWith).toEqual([]);
+    expect(calls.map((c) => c.method)).toEqual([
+      'stateIntact',
+      'judgedThrough',
+      'appliedPositions',
+      'readSenders',
+      'markApplied',
+      'markJudged',
+    ]);
+    expect(calls[3]!.args[0]).toHaveLength(3);
+    // Who was a member as of the messages (membership), then whether everything before them is in (inputs).
+    expect(judgedWith).toEqual(['membership', 'inputs']);
     expect(r.published).toEqual([{ outputs: [], deadLetters: [] }]);
     expect(eventsOf(r.events, 'records.counted')).toEqual([
       { type: 'records.counted', topic: TOPICS.messages, eventType: 'message.sent', outcome: 'applied', count: 3 },
@@ -551,14 +598,14 @@ describe('handleBatch', () => {
     await seed(inner, [reg('k1', 'child'), reg('x', 'adult'), created('a', ['k1'])]);
     const judgedWith: string[] = [];
     const r = recordingContext(inner, NOW, {
-      dependenciesApplied: async (stream) => {
-        judgedWith.push(stream);
-        return true;
+      frontierReach: async (ask, stamps) => {
+        judgedWith.push(ask.facts);
+        return stamps.length;
       },
     });
     const batch = fakeBatch(TOPICS.messages, [message('a', 'x', 1), message('a', 'k1', 2)], r.effects);
     await handleBatch(r.ctx, batch.payload);
-    expect(judgedWith).toEqual(['messages']);
+    expect(judgedWith).toEqual(['membership', 'inputs']);
     expect(r.published[0]!.outputs.map((o) => o.kind)).toEqual(['alert', 'freeze']);
     expect(eventsOf(r.events, 'records.counted').map((c) => [c.outcome, c.count])).toEqual([
       ['applied', 1],
@@ -579,13 +626,13 @@ describe('handleBatch', () => {
     let epoch = 0;
     let checks = 0;
     const emptied = spyStore(new MemoryStore(), async (method, _args, call) => {
-      if (method === 'applyRegistration') epoch++;
+      if (method === 'chatsOf') epoch++;
       if (method === 'stateIntact') return ++checks === 1;
       return call();
     });
     const r2 = recordingContext(emptied, NOW, { redisEpoch: () => epoch });
     await handleBatch(r2.ctx, fakeBatch(TOPICS.approvals, [reg('a', 'adult')], r2.effects).payload);
-    expect([checks, r2.stateLost, r2.effects]).toEqual([2, 1, []]);
+    expect([checks, r2.stateLost, r2.effects]).toEqual([2, 1, [`applied ${TOPICS.approvals} 101`]]);
   });
 
   it('judges reviewers’ unfreezes and breaker resets from the control topic', async () => {
@@ -614,12 +661,12 @@ describe('handleBatch', () => {
 });
 
 describe('handleFilteredBatch', () => {
-  it('marks a fetch of transaction markers done, and applied where a barrier waits for it', async () => {
+  it('marks a fetch of transaction markers done, and applied (every input topic is waited for)', async () => {
     const store = new MemoryStore();
     const r = recordingContext(store, NOW);
     await handleFilteredBatch(r.ctx, TOPICS.approvals, 1, '41');
     await handleFilteredBatch(r.ctx, TOPICS.messages, 1, '7');
-    expect(r.effects).toEqual([`applied ${TOPICS.approvals} 42`, 'done 42', 'done 8']);
+    expect(r.effects).toEqual([`applied ${TOPICS.approvals} 42`, 'done 42', `applied ${TOPICS.messages} 8`, 'done 8']);
     expect(await store.appliedOffsets(TOPICS.approvals)).toEqual(new Map([[1, 42n]]));
   });
 });

@@ -15,13 +15,14 @@ const config = {
 };
 
 describe('consumerGroups', () => {
-  it('declares the ordering barrier: membership waits for approvals, messages for approvals and membership', () => {
+  it('declares the event-time frontier: every judge waits for the facts of every input topic, never the control topic', () => {
     expect(consumerGroups(config).map((g) => [g.name, g.groupId, g.topics, g.waitsFor])).toEqual([
-      ['approvals', 'pg.approvals', ['a'], []],
-      ['membership', 'pg', ['m', 'c'], ['a']],
-      ['messages', 'pg.messages', ['msg'], ['a', 'm']],
+      ['approvals', 'pg.approvals', ['a'], ['a', 'm', 'msg']],
+      ['membership', 'pg', ['m', 'c'], ['a', 'm', 'msg']],
+      ['messages', 'pg.messages', ['msg'], ['a', 'm', 'msg']],
     ]);
-    expect(barrierTopics(consumerGroups(config))).toEqual({ approvals: [], membership: ['a'], messages: ['a', 'm'] });
+    const inputs = ['a', 'm', 'msg'];
+    expect(barrierTopics(consumerGroups(config))).toEqual({ approvals: inputs, membership: inputs, messages: inputs });
   });
 });
 

@@ -8,12 +8,18 @@ import { T0, added, approve, created, friends, iso, message, reg, removed, revok
 
 let store: MemoryStore;
 let deps: JudgeDeps;
-let offset = 0;
+/** Each event's record offset: an event fed again is its record read again, at the same offset. */
+let offsets = new Map<string, number>();
 
 function setup(mode: Mode = 'enforce') {
   store = new MemoryStore();
   deps = { store, mode, now: () => T0 + 3_600_000 };
-  offset = 0;
+  offsets = new Map();
+}
+
+function offsetOf(eventId: string): number {
+  if (!offsets.has(eventId)) offsets.set(eventId, offsets.size);
+  return offsets.get(eventId)!;
 }
 
 async function feed(...events: Array<InputEvent | InputEvent[]>): Promise<Output[]> {
@@ -22,7 +28,7 @@ async function feed(...events: Array<InputEvent | InputEvent[]>): Promise<Output
     const j = await judgeEvent(deps, {
       event: e,
       at: Date.parse(e.occurredAt),
-      ref: { eventId: e.eventId, type: e.type, topic: 't', partition: 0, offset: offset++ },
+      ref: { eventId: e.eventId, type: e.type, topic: 't', partition: 0, offset: offsetOf(e.eventId) },
     });
     out.push(...j.outputs);
   }
@@ -96,13 +102,16 @@ describe('judging events', () => {
     expect(out).toEqual([]);
   });
 
-  it('reports, without freezing, a violation that later facts already ended', async () => {
-    // The approval happened after the member joined but was applied before the join was judged.
+  it('judges a violation as of its moment, whatever later facts were applied first: alerted and frozen', async () => {
+    // The approval happened after the member joined but was applied before the join was judged:
+    // the chat was in violation from 2 to 5, and a replay of history says so as the live run did.
     const out = await feed(approve('A', 'B', 1), approve('B', 'A', 5), created('g', ['A', 'B'], 2));
     expect(alerts(out)).toMatchObject([
-      { pair: ['A', 'B'], action: 'alert-only', missing: [{ childId: 'B', contactId: 'A' }] },
+      { pair: ['A', 'B'], action: 'frozen', missing: [{ childId: 'B', contactId: 'A' }] },
     ]);
-    expect(freezes(out)).toEqual([]);
+    expect(freezes(out)).toHaveLength(1);
+    // Judged again as of the approval: it began nothing.
+    expect(await feed(approve('B', 'A', 5))).toEqual([]);
   });
 
   it('freezes every chat that holds a pair when an approval is revoked', async () => {
@@ -194,9 +203,10 @@ describe('judging events', () => {
     expect(alerts(out)).toHaveLength(1);
     out = await feed(removed('g', 'B', 2));
     expect(out).toEqual([]);
-    expect((await store.readChat('g')).episodes.size).toBe(0);
     out = await feed(added('g', 'B', 3));
     expect(alerts(out)).toMatchObject([{ pair: ['A', 'B'], trigger: { type: 'member.added' } }]);
+    // Two episodes of the pair, each known by the moment it began.
+    expect((await store.readChat('g')).episodes.size).toBe(2);
   });
 
   it('treats a message sender who is not a known member as joining', async () => {

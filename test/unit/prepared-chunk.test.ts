@@ -1,4 +1,5 @@
 /** Judging a chunk of membership records through prepareChunk gives what judging them one by one gives. */
+import { eventStamp } from '../../src/events/event-time.js';
 import { describe, expect, it } from 'vitest';
 import type { InputEvent } from '../../src/events/schema.js';
 import { prepareChunk } from '../../src/judge/chunk.js';
@@ -44,7 +45,7 @@ describe('a prepared chunk', () => {
     for (const [i, e] of chunk.entries()) oneByOne.push(...(await judgeEvent(alone, trigger(e, i))).outputs);
     const view = await prepareChunk(
       together.store,
-      chunk.map((event) => ({ event, at: Date.parse(event.occurredAt) })),
+      chunk.map((event, i) => ({ event, at: eventStamp(event.type, Date.parse(event.occurredAt), 0, i) })),
     );
     const prepared: Output[] = [];
     for (const [i, e] of chunk.entries())
@@ -65,7 +66,7 @@ describe('a prepared chunk', () => {
     const deps = await world();
     const view = await prepareChunk(
       deps.store,
-      chunk.map((event) => ({ event, at: Date.parse(event.occurredAt) })),
+      chunk.map((event, i) => ({ event, at: eventStamp(event.type, Date.parse(event.occurredAt), 0, i) })),
     );
     await expect(judgeEvent(deps, trigger(chunk[2]!, 2), { view })).rejects.toThrow(/out of the order/);
   });

@@ -7,34 +7,53 @@ import {
   decodeChat,
   decodeEpisode,
   decodeRole,
-  decodeToggle,
+  decodeHistory,
   decodeWithheld,
   encodeRole,
-  encodeToggle,
+  encodeHistory,
 } from '../../src/state/codec.js';
 import { episodeSent, freezeSent, marksFreeze, written } from '../../src/state/decisions.js';
 
 describe('state codecs', () => {
-  it('round-trips a toggle in its wire form, and reads a missing one as never', () => {
-    const t = applySwitch(applySwitch(NEVER, true, 1_700_000_000_123), false, 1_700_000_000_456);
-    expect(encodeToggle(t)).toBe('1700000000123,1700000000456,0');
-    expect(decodeToggle(encodeToggle(t))).toEqual(t);
-    expect(decodeToggle(null)).toEqual(NEVER);
+  it('round-trips a fact history in its wire form, and reads a missing one as never', () => {
+    const t = applySwitch(applySwitch(NEVER, true, 1_700_000_000_123), false, [1_700_000_000_456, 1, 3, 12]);
+    expect(encodeHistory(t)).toBe('1700000000123,0,0,0,1;1700000000456,1,3,12,0');
+    expect(decodeHistory(encodeHistory(t))).toEqual(t);
+    expect(decodeHistory(null)).toEqual(NEVER);
+  });
+
+  it('reads the toggle form written before histories as the switches it remembered', () => {
+    expect(decodeHistory('10,20,0')).toEqual([
+      { stamp: [10, 0, 0, 0], on: true },
+      { stamp: [20, 0, 0, 0], on: false },
+    ]);
+    expect(decodeHistory('30,20,1')).toEqual([
+      { stamp: [20, 0, 0, 0], on: false },
+      { stamp: [30, 0, 0, 0], on: true },
+    ]);
+    expect(decodeHistory('0,20,0')).toEqual([{ stamp: [20, 0, 0, 0], on: false }]);
+    expect(decodeHistory('20,20,1')).toEqual([{ stamp: [20, 0, 0, 0], on: true }]);
+    expect(decodeRole('child,20,adult,10')).toEqual([
+      { stamp: [10, 0, 0, 0], role: 'adult' },
+      { stamp: [20, 0, 0, 0], role: 'child' },
+    ]);
   });
 
   it('round-trips a role history in its wire form', () => {
     const a = applyRegistration(applyRegistration(UNREGISTERED, 'adult', 10), 'child', 20);
-    expect(encodeRole(a)).toBe('child,20,adult,10');
+    expect(encodeRole(a)).toBe('10,0,0,0,a;20,0,0,0,c');
     expect(decodeRole(encodeRole(a))).toEqual(a);
     expect(decodeRole(undefined)).toEqual(UNREGISTERED);
     expect(decodeRole(encodeRole(UNREGISTERED))).toEqual(UNREGISTERED);
   });
 
-  it('round-trips any toggle', () => {
-    const moment = fc.integer({ min: 0, max: 2 ** 45 });
+  it('round-trips any history', () => {
+    const n = fc.integer({ min: 0, max: 2 ** 45 });
+    const stamp = fc.tuple(n, fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 999 }), n);
     fc.assert(
-      fc.property(fc.record({ on: moment, off: moment, lastOn: fc.boolean() }), (t) => {
-        expect(decodeToggle(encodeToggle(t))).toEqual(t);
+      fc.property(fc.array(fc.tuple(fc.boolean(), stamp), { maxLength: 6 }), (switches) => {
+        const h = switches.reduce((t, [on, m]) => applySwitch(t, on, m), NEVER);
+        expect(decodeHistory(encodeHistory(h))).toEqual(h);
       }),
     );
   });
@@ -61,7 +80,7 @@ describe('state codecs', () => {
     const flat = decodeChat(['u1', '1,0,1'], ['A\u0000B', episode.raw, 'frozen', freeze.raw]);
     const object = decodeChat({ u1: '1,0,1' }, { 'A\u0000B': episode.raw, frozen: freeze.raw });
     expect(flat).toEqual(object);
-    expect(flat.members.get('u1')).toEqual({ on: 1, off: 0, lastOn: true });
+    expect(flat.members.get('u1')).toEqual([{ stamp: [1, 0, 0, 0], on: true }]);
     expect(flat.episodes.get('A\u0000B')).toEqual(episode);
     expect(flat.frozen).toEqual(freeze);
   });

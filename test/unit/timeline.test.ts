@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { Toggle } from '../../src/policy/timeline.js';
+import type { FactHistory } from '../../src/policy/timeline.js';
 import { NEVER, UNREGISTERED, applyRegistration, applySwitch, holdsAt, roleAt } from '../../src/policy/timeline.js';
 
-const fold = (switches: Array<[boolean, number]>): Toggle =>
+const fold = (switches: Array<[boolean, number]>): FactHistory =>
   switches.reduce((t, [on, at]) => applySwitch(t, on, at), NEVER);
 
 describe('toggles: facts judged as of a moment', () => {

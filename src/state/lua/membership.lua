@@ -1,11 +1,12 @@
 -- Applies a chunk's membership switches to one chat, in record order, and returns the chat as
--- it was just before them: its membership toggles and its decisions (open episodes, freeze).
+-- it was just before them: its membership histories and its decisions (episodes, freeze).
 -- Atomic, so no other writer's switch can fall between what is returned and what is applied:
 -- replaying the switches on what is returned gives the chat as each record left it.
 -- KEYS[1] members hash; KEYS[2] decisions hash of the same chat (same slot).
--- ARGV: groups of  flag ("1" joins, "0" leaves), moment, count, then `count` user ids.
+-- ARGV: groups of  flag ("1" joins, "0" leaves), the stamp (moment, rank, partition, offset),
+-- count, then `count` user ids.
 -- Returns { members before, as HGETALL gives them; decisions, as HGETALL gives them }.
---- @include "toggle-merge"
+--- @include "history-merge"
 local before = redis.call('HGETALL', KEYS[1])
 local toggles = {}
 for i = 1, #before, 2 do toggles[before[i]] = before[i + 1] end
@@ -13,10 +14,12 @@ for i = 1, #before, 2 do toggles[before[i]] = before[i + 1] end
 local changed, order = {}, {}
 local i = 1
 while i <= #ARGV do
-  local on_switch, at, n = ARGV[i] == '1', tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
-  for j = i + 3, i + 2 + n do
+  local flag = ARGV[i] == '1' and '1' or '0'
+  local stamp = { tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3]), tonumber(ARGV[i + 4]) }
+  local n = tonumber(ARGV[i + 5])
+  for j = i + 6, i + 5 + n do
     local user = ARGV[j]
-    local merged = merge_switch(toggles[user], on_switch, at)
+    local merged = merge_entry(toggles[user], stamp, flag)
     if merged then
       toggles[user] = merged
       if not changed[user] then
@@ -25,7 +28,7 @@ while i <= #ARGV do
       end
     end
   end
-  i = i + 3 + n
+  i = i + 6 + n
 end
 -- In slices, as unpack's stack is bounded.
 for first = 1, #order, 500 do

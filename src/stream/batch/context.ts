@@ -2,8 +2,24 @@
 import type { Config } from '../../config.js';
 import type { DecodeLimits } from '../../events/decode.js';
 import type { JudgeDeps } from '../../judge/judge.js';
+import type { Stamp } from '../../policy/timeline.js';
 import type { StreamEvents } from '../events.js';
+import type { FrontierOutcome } from '../frontier.js';
 import type { Publisher } from '../publisher.js';
+
+/** One wait at the frontier, as a batch step asks for it. */
+export interface FrontierAsk {
+  /** Which facts: the membership topic's, or every input topic's. */
+  facts: 'membership' | 'inputs';
+  /** The batch's stream (metrics and logs). */
+  stream: 'approvals' | 'membership' | 'messages';
+  /** The batch's own partition. */
+  own: { topic: string; partition: number };
+  through: Stamp;
+  heartbeat: () => Promise<void>;
+  /** True once the batch is to be given up. */
+  stopped: () => boolean;
+}
 
 export interface BatchContext {
   /** Topic names (which stream a batch is from) and the clock-skew bound. */
@@ -23,8 +39,11 @@ export interface BatchContext {
   /** The records of a partition before `nextOffset` are judged and their outputs written: committable. */
   done: (topic: string, partition: number, nextOffset: string) => void;
   /**
-   * Waits until the records a stream depends on are in state (membership: approvals; messages:
-   * approvals and membership); false when shutting down.
+   * Waits at the event-time frontier (stream/frontier.ts) until every fact earlier than `through`
+   * is in state: on the membership topic (before a message's sender is looked up), or on every
+   * input topic (before judging).
    */
-  dependenciesApplied: (stream: 'membership' | 'messages', heartbeat: () => Promise<void>) => Promise<boolean>;
+  frontier: (wait: FrontierAsk) => Promise<FrontierOutcome>;
+  /** How many of `stamps`, in order, the facts in state are past already (stream/frontier.ts, stampsPast). */
+  frontierReach: (ask: Pick<FrontierAsk, 'facts' | 'own'>, stamps: readonly Stamp[]) => Promise<number>;
 }

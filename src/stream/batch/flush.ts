@@ -1,6 +1,5 @@
 /**
- * Step 4 of a chunk: its outputs written, then its records marked done, applied (for the
- * barrier) and committable. Offsets move only after the effects are durable, so a crash replays
+ * Step 4 of a chunk: its outputs written, then its records marked done and committable. Offsets move only after the effects are durable, so a crash replays
  * records rather than losing them.
  */
 import type { Batch, EachBatchPayload } from 'kafkajs';
@@ -21,8 +20,8 @@ export async function flushChunk(
   // Outputs a rebuild learned were written before are not written again, nor reported as written.
   const written = await ctx.publisher.publish(judged.outputs, judged.deadLetters);
   reportOutputs(ctx.events, written, ctx.judge.now());
+  // Its facts were marked applied before it was judged (apply-facts.ts).
   const next = (BigInt(through) + 1n).toString();
-  await markApplied(ctx, source, topic, partition, next);
   // Resolved, the partition is fetched from the next record on; the commit comes later (offset-commits.ts).
   payload.resolveOffset(through);
   ctx.done(topic, partition, next);
@@ -30,7 +29,7 @@ export async function flushChunk(
   for (const c of judged.counts.entries()) ctx.events.emit({ type: 'records.counted', topic, ...c });
 }
 
-/** Approvals and membership are waited for by the barrier: their progress is marked in state. */
+/** Every input topic is waited for at the frontier: its progress is marked in state. */
 export async function markApplied(
   ctx: Pick<BatchContext, 'judge'>,
   source: Source | null,
@@ -38,8 +37,7 @@ export async function markApplied(
   partition: number,
   next: string,
 ): Promise<void> {
-  if (source === 'approvals' || source === 'membership')
-    await ctx.judge.store.markApplied(topic, new Map([[partition, next]]));
+  if (source !== null && source !== 'control') await ctx.judge.store.markApplied(topic, new Map([[partition, next]]));
 }
 
 /**

@@ -1,61 +1,144 @@
 /**
- * One chunk of a batch judged: planned (pure), reported, past the ordering barrier, its
- * membership prepared, its lanes run, and the results put back in record order.
+ * One chunk of a batch judged: its records' stamps, (for messages) the membership frontier and
+ * the senders read, planned (pure), its facts applied and marked, past the event-time frontier,
+ * its lanes run, and the results put back in record order.
  */
 import type { EachBatchPayload, KafkaMessage } from 'kafkajs';
-import { prepareChunk } from '../../judge/chunk.js';
-import type { SenderState } from '../../state/store.js';
+import { prepareChunk, writeChunkMembership } from '../../judge/chunk.js';
 import type { ChunkResult } from './chunk-result.js';
 import { collectInOrder } from './chunk-result.js';
-import type { BatchContext } from './context.js';
+import type { BatchContext, FrontierAsk } from './context.js';
 import type { DecodedChunk } from './decode-chunk.js';
+import { applyChunkFacts, chunkStamps, markChunkApplied } from './apply-facts.js';
 import type { ChunkHooks } from './judge-record.js';
 import { judgeRecord } from './judge-record.js';
-import type { LanePlan } from './lane-plan.js';
 import { planLanes } from './lane-plan.js';
+import { doneThrough } from './flush.js';
 import { runLanes } from './run-lanes.js';
+import { readSenders } from './senders.js';
 
-/** A chunk's records with what was read for them beforehand. */
+/** A chunk's records. */
 export interface ChunkInputs {
   /** Batch index of the chunk's first record. */
   from: number;
   /** The chunk's records. */
   messages: readonly KafkaMessage[];
   decoded: DecodedChunk;
-  /** Senders' states of the chunk's messages by batch index; null off the messages topic. */
-  senders: ReadonlyMap<number, SenderState> | null;
+  /** The latest moment judging had passed the frontier with before this chunk's facts were applied. */
+  judgedBefore: number;
+  /** The partition's applied mark (next offset) before this chunk's facts were applied. */
+  appliedBefore: bigint;
 }
 
 /** True once the batch is to be given up: shutting down, or its partition revoked. */
 export const batchStopped = (payload: EachBatchPayload): boolean => !payload.isRunning() || payload.isStale();
 
-/** Judges a chunk; null when it was abandoned (barrier stopped, shutdown, partition revoked). */
+/** How a chunk ended: judged (all of it, or its first `to - from` records), abandoned (null), or given up to be fetched again. */
+export type ChunkOutcome = { judged: ChunkResult; to: number; partial: boolean } | null | 'yielded';
+
+/**
+ * Judges a chunk, or the first records of it that the event-time frontier is past; null when it
+ * was abandoned (shutdown, partition revoked), `yielded` when the frontier did not reach even its
+ * first record in time (the batch is fetched again).
+ *
+ * The chunk's facts are applied and marked before any wait, all of them, so that the consumers
+ * waiting for them go on; judging then goes as far as the frontier is. A chunk judged in part
+ * ends its batch (`partial`): the records after it wait for facts another consumer applies after
+ * its next fetch, and kafkajs fetches again only once every batch of the round is done.
+ */
 export async function judgeChunk(
   ctx: BatchContext,
   payload: EachBatchPayload,
   inputs: ChunkInputs,
-  hooks: Omit<ChunkHooks, 'view'>,
-): Promise<ChunkResult | null> {
+  hooks: Omit<ChunkHooks, 'view' | 'isLate'>,
+): Promise<ChunkOutcome> {
   const { topic, partition } = payload.batch;
-  const plan = planLanes({ topic, partition, ...inputs });
-  for (const event of plan.events) ctx.events.emit(event);
-  if (!(await passBarrier(plan, inputs.decoded.source, hooks))) return null;
-  // Membership records are prepared together before any is judged (judge/chunk.ts).
-  const view = plan.membership.length > 0 ? await prepareChunk(ctx.judge.store, plan.membership) : undefined;
+  let { decoded, messages } = inputs;
+  const { from } = inputs;
+  const stream = decoded.source === 'control' ? 'membership' : decoded.source;
+  let stamps = decoded.source === 'control' ? [] : chunkStamps(decoded.records, messages, partition);
+  const own = { topic, partition };
+  /** How many records of the chunk the frontier is past on `facts`, waiting (bounded) for the first. */
+  const reach = async (facts: FrontierAsk['facts']): Promise<number | 'yielded' | null> => {
+    if (stamps.length === 0) return messages.length;
+    let past = await ctx.frontierReach(
+      { facts, own },
+      stamps.map((s) => s.stamp),
+    );
+    if (past === 0) {
+      const waited = await ctx.frontier({
+        facts,
+        stream,
+        own,
+        through: stamps[0]!.stamp,
+        heartbeat: payload.heartbeat,
+        stopped: () => batchStopped(payload),
+      });
+      if (!waited.passed) return waited.why === 'yielded' ? 'yielded' : null;
+      past = await ctx.frontierReach(
+        { facts, own },
+        stamps.map((s) => s.stamp),
+      );
+    }
+    return past < stamps.length ? stamps[Math.max(past, 1)]!.index : messages.length;
+  };
+  const cut = (n: number) => {
+    if (n >= messages.length) return;
+    messages = messages.slice(0, n);
+    decoded = { ...decoded, records: decoded.records.slice(0, n) } as DecodedChunk;
+    stamps = stamps.filter((s) => s.index < n);
+  };
+  let senders = null;
+  let partial = false;
+  if (decoded.source === 'messages') {
+    // Whether a sender was a member as of the message is known once the membership before it is:
+    // the chunk goes on with the messages that far, so that the membership consumer, waiting for
+    // these messages' facts, is not kept waiting (frontier.ts).
+    const ready = await reach('membership');
+    if (typeof ready !== 'number') return ready;
+    partial = ready < messages.length;
+    cut(ready);
+    senders = await readSenders(ctx.judge.store, decoded.records, from);
+  }
+  const plan = planLanes({ topic, partition, from, messages, decoded, senders });
+  // Facts first, marked applied, then the wait: a consumer never waits for another's judging.
+  await Promise.all([
+    writeChunkMembership(ctx.judge.store, plan.membership),
+    applyChunkFacts(ctx.judge.store, plan.tasks.values()),
+  ]);
+  if (decoded.source !== 'control')
+    await markChunkApplied(
+      ctx.judge.store,
+      payload.batch,
+      doneThrough(payload.batch, from + messages.length),
+      stamps.map((s) => s.stamp),
+    );
+  const ready = await reach('inputs');
+  if (typeof ready !== 'number') return ready;
+  const judgedPlan =
+    ready < messages.length ? (cut(ready), planLanes({ topic, partition, from, messages, decoded, senders })) : plan;
+  partial ||= ready < inputs.messages.length;
+  // Raised before the facts are read: a record applied after this, and earlier than the records
+  // judged now, knows it may be late (judge/reconcile.ts). Only this wait, on every input topic, says so.
+  const judgedAt = stamps.reduce((latest, s) => Math.max(latest, s.stamp[0]), Number.NEGATIVE_INFINITY);
+  if (stamps.length > 0) await ctx.judge.store.markJudged(judgedAt);
+  // Read after the wait: what judging reads must hold every fact the frontier is past.
+  const view =
+    judgedPlan.membership.length > 0
+      ? await prepareChunk(ctx.judge.store, judgedPlan.membership, { written: true })
+      : undefined;
+  for (const event of judgedPlan.events) ctx.events.emit(event);
+  const isLate = (at: number, offset: number) => at <= inputs.judgedBefore && BigInt(offset) >= inputs.appliedBefore;
   const results = await runLanes(
-    plan.lanes.values(),
-    (index) => judgeRecord(ctx, plan.tasks.get(index)!, { ...hooks, view }),
+    judgedPlan.lanes.values(),
+    (index) => judgeRecord(ctx, judgedPlan.tasks.get(index)!, { ...hooks, view, isLate }),
     () => batchStopped(payload),
   );
-  return results && collectInOrder(results, plan.deadLetters, plan.counts);
-}
-
-/** Membership is judged only once the approvals on their topic are applied; false when stopped. */
-async function passBarrier(
-  plan: LanePlan,
-  source: DecodedChunk['source'],
-  hooks: Pick<ChunkHooks, 'catchUp'>,
-): Promise<boolean> {
-  if (source !== 'membership' || plan.tasks.size === 0) return true;
-  return hooks.catchUp('membership');
+  return (
+    results && {
+      judged: collectInOrder(results, judgedPlan.deadLetters, judgedPlan.counts),
+      to: from + messages.length,
+      partial,
+    }
+  );
 }

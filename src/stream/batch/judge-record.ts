@@ -10,8 +10,11 @@ import type { JudgeTask } from './lane-plan.js';
 export interface ChunkHooks {
   /** Alert ids decided in this batch and not written yet: pending, not lost. */
   unsent: Set<string>;
-  /** Passes the ordering barrier (at most once per batch); false when shutting down. */
-  catchUp: (stream: 'membership' | 'messages') => Promise<boolean>;
+  /**
+   * Whether a record may be late: judging had passed its moment before its facts were first
+   * applied (a record applied before, in a chunk judged in part, was not late then either).
+   */
+  isLate: (at: number, offset: number) => boolean;
   /** The state the chunk's membership records were prepared with (judge/chunk.ts). */
   view?: JudgeHooks['view'];
 }
@@ -30,10 +33,12 @@ export function judgeRecord(ctx: BatchContext, task: JudgeTask, hooks: ChunkHook
 async function judgeInput(
   ctx: BatchContext,
   { source, trigger, sender }: Extract<JudgeTask, { kind: 'input' }>,
-  { unsent, catchUp, view }: ChunkHooks,
+  { unsent, isLate, view }: ChunkHooks,
 ): Promise<RecordResult> {
+  const late = isLate(trigger.at, trigger.ref.offset);
+  // Approvals and registrations were applied before the frontier (apply-facts.ts).
   const hooks: JudgeHooks =
-    source === 'messages' ? { catchUp: () => catchUp('messages'), pending: unsent, sender } : { pending: unsent, view };
+    source === 'messages' ? { pending: unsent, sender, late } : { pending: unsent, view, late, factApplied: true };
   const judgement = await judgeEvent(ctx.judge, trigger, hooks);
   for (const o of judgement.outputs) unsent.add(o.record.alertId);
   if (judgement.messageAfterFreeze) ctx.events.emit({ type: 'message.after-freeze', topic: trigger.ref.topic });

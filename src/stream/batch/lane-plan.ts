@@ -8,6 +8,7 @@
  */
 import type { KafkaMessage } from 'kafkajs';
 import type { ClockSkew, Decoded } from '../../events/decode.js';
+import { eventStamp } from '../../events/event-time.js';
 import type {
   ChatUnfrozen,
   ControlEvent,
@@ -125,7 +126,8 @@ function planInput(
   { event, at }: Readable<InputEvent>,
 ): void {
   const sender = chunk.senders?.get(index);
-  const standing = sender ? messageStanding(sender, at) : null;
+  const stamp = eventStamp(event.type, at, chunk.partition, Number(message.offset));
+  const standing = sender ? messageStanding(sender, stamp) : null;
   if (standing?.member) {
     // The common case, without the judge: a member's message can pair nobody new.
     if (standing.afterFreeze) plan.events.push({ type: 'message.after-freeze', topic: chunk.topic });
@@ -143,7 +145,7 @@ function planInput(
       offset: Number(message.offset),
     },
   };
-  if (source === 'membership') plan.membership.push({ event: event as MembershipEvent, at });
+  if (source === 'membership') plan.membership.push({ event: event as MembershipEvent, at: stamp });
   enqueue(plan, laneOf(event), index, { kind: 'input', source, trigger, sender });
 }
 

@@ -1,0 +1,156 @@
+/**
+ * The event-time frontier (contract §1 and §6): a record is judged only once every fact earlier
+ * than it in event time (events/event-time.ts) is in state, on every input topic, in both
+ * directions: a membership event waits for approvals and messages, an approval for membership and
+ * messages, a message for approvals and membership, each also for the other partitions of its own
+ * topic. With every fact's history kept (policy/timeline.ts), that makes judgement independent of
+ * the order and lag the topics are consumed with.
+ *
+ * A partition is past a stamp when the facts applied from it reach past it (its applied mark, and
+ * the moment of the last record applied), or when it is caught up: every record on it at the start
+ * of the wait is applied (an idle partition never holds judging; a record put on it later was not
+ * on its topic when the event was judged). Facts are applied and marked before a consumer waits,
+ * so no consumer waits for another's judging, only for its facts.
+ *
+ * One wait is bounded (`yieldAfterMs`): kafkajs fetches a group's partitions together and fetches
+ * again only when every batch of the round is done, so a batch waiting for a partition of its own
+ * group, or for one that waits for it in turn, would wait for ever. It gives up instead, unjudged
+ * and uncommitted; its records are fetched again (their facts merge again to the same state) and
+ * the other partitions get their turn meanwhile.
+ */
+import type { Admin } from 'kafkajs';
+import type { EventTimeTopic } from '../events/event-time.js';
+import { TOPIC_RANK } from '../events/event-time.js';
+import type { Stamp } from '../policy/timeline.js';
+import { compareMoments } from '../policy/timeline.js';
+import type { AppliedPosition, MarkStore } from '../state/store.js';
+import type { Watermarks } from './records-behind.js';
+
+/** A topic the frontier waits for, with its place in event time. */
+export interface FrontierTopic {
+  name: string;
+  role: EventTimeTopic;
+}
+
+export interface FrontierWait {
+  admin: Pick<Admin, 'fetchTopicOffsets'>;
+  store: Pick<MarkStore, 'appliedPositions'>;
+  /** The topics whose facts must be in state. */
+  topics: readonly FrontierTopic[];
+  /** The waiting batch's own partition: its facts up to the chunk are applied by the waiter itself. */
+  own: { topic: string; partition: number };
+  /** Every record earlier than this stamp must be applied. */
+  through: Stamp;
+  /** Called while waiting, to keep the consumer's group session alive. */
+  onWait?: () => Promise<void>;
+  /** Stops waiting (shutdown, partition revoked). */
+  shouldStop?: () => boolean;
+  /** Gives up after this long: the batch is fetched again (see above). */
+  yieldAfterMs: number;
+}
+
+/** How a wait ended: past the frontier, stopped, or given up to be tried again. */
+export type FrontierOutcome =
+  { passed: true; waitedMs: number } | { passed: false; why: 'stopped' | 'yielded'; behind: number };
+
+/**
+ * Whether a partition's applied facts reach past `through`: caught up with its high watermark as
+ * read at the start of the wait, or its last applied record (`next - 1`, at `at`) at or after it.
+ */
+export function partitionPast(
+  topic: FrontierTopic,
+  partition: number,
+  applied: AppliedPosition | undefined,
+  watermarks: Watermarks,
+  through: Stamp,
+): boolean {
+  const next = applied?.next ?? BigInt(watermarks.low);
+  if (next >= BigInt(watermarks.high)) return true;
+  if (!applied || next === 0n) return false;
+  const last: Stamp = [applied.at, TOPIC_RANK[topic.role], partition, Number(next - 1n)];
+  return compareMoments(last, through) >= 0;
+}
+
+/** Waits until every partition of the topics is past `through`. */
+export async function waitForFrontier(w: FrontierWait): Promise<FrontierOutcome> {
+  const watermarks = await Promise.all(w.topics.map((t) => w.admin.fetchTopicOffsets(t.name)));
+  const started = Date.now();
+  let delay = 1;
+  for (;;) {
+    const applied = await Promise.all(w.topics.map((t) => w.store.appliedPositions(t.name)));
+    let behind = 0;
+    w.topics.forEach((t, i) => {
+      for (const wm of watermarks[i]!) {
+        if (t.name === w.own.topic && wm.partition === w.own.partition) continue;
+        if (!partitionPast(t, wm.partition, applied[i]!.get(wm.partition), wm, w.through)) behind++;
+      }
+    });
+    if (behind === 0) return { passed: true, waitedMs: Date.now() - started };
+    if (w.shouldStop?.()) return { passed: false, why: 'stopped', behind };
+    if (Date.now() - started >= w.yieldAfterMs) return { passed: false, why: 'yielded', behind };
+    await w.onWait?.();
+    await new Promise((r) => setTimeout(r, delay));
+    // A short cap: the wait is usually one fetch of another consumer, and every ms is detection latency.
+    delay = Math.min(delay * 2, 5);
+  }
+}
+
+/**
+ * How long one wait lasts before the batch gives up and is fetched again: long enough that a
+ * batch waiting for another consumer's next fetch rarely gives up, short enough that one waiting
+ * for a partition of its own fetch round does not hold the round long.
+ */
+export const FRONTIER_YIELD_MS = 250;
+
+/** Tracks, per stream, how long waits have kept giving up, and says so once per warn period. */
+export class SlowWaits {
+  private readonly since = new Map<string, { started: number; nextWarn: number }>();
+
+  constructor(
+    private readonly warnAfterMs: number,
+    private readonly warn: (stream: string, behind: number, waitedMs: number) => void,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  observe(stream: string, outcome: FrontierOutcome): void {
+    if (outcome.passed || outcome.why === 'stopped') {
+      this.since.delete(stream);
+      return;
+    }
+    const now = this.now();
+    const s = this.since.get(stream) ?? { started: now - FRONTIER_YIELD_MS, nextWarn: this.warnAfterMs };
+    this.since.set(stream, s);
+    const waited = now - s.started;
+    if (waited >= s.nextWarn) {
+      this.warn(stream, outcome.behind, waited);
+      s.nextWarn += this.warnAfterMs;
+    }
+  }
+}
+
+/**
+ * How many of `stamps` (in record order) every partition of the topics is past now: the records a
+ * consumer can go on with while the rest wait. A consumer in the middle of the topics' chain
+ * (messages, whose facts depend on membership) takes what is ready instead of the whole chunk, so
+ * that the consumers waiting for its facts are not kept waiting for a chunk it cannot finish.
+ */
+export async function stampsPast(
+  w: Pick<FrontierWait, 'admin' | 'store' | 'topics' | 'own'>,
+  stamps: readonly Stamp[],
+): Promise<number> {
+  const [watermarks, applied] = await Promise.all([
+    Promise.all(w.topics.map((t) => w.admin.fetchTopicOffsets(t.name))),
+    Promise.all(w.topics.map((t) => w.store.appliedPositions(t.name))),
+  ]);
+  const past = (through: Stamp) =>
+    w.topics.every((t, i) =>
+      watermarks[i]!.every(
+        (wm) =>
+          (t.name === w.own.topic && wm.partition === w.own.partition) ||
+          partitionPast(t, wm.partition, applied[i]!.get(wm.partition), wm, through),
+      ),
+    );
+  let n = 0;
+  while (n < stamps.length && past(stamps[n]!)) n++;
+  return n;
+}
