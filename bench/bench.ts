@@ -12,10 +12,15 @@
  *   codecs      pairguard's throughput on the standard workload in topics whose broker config
  *               forces lz4 and zstd, next to uncompressed ones, alternating, `--repeat` times;
  *               medians, and each codec's ratio to uncompressed within each repetition
+ *   history     Redis only: bytes per approval and per membership with the fact's whole history
+ *               kept, switched k = 1, 2, 4, 8, 32 times (MEMORY USAGE of the hashes, used_memory as
+ *               a cross-check, and each hash's encoding: listpack or hashtable), and switches/s of
+ *               merging in stamp order vs a random order, `--repeat` times; medians
  *
  * Options: --events N (500000) --repeat N (3) --rate N (2000) --seconds N (60)
  *          --scaling-events N (300000) --codec-events N (300000)
- *          --only throughput,latency,memory,scaling,codecs
+ *          --history-facts N (20000) --history-switches N (switches per throughput run; 20000)
+ *          --only throughput,latency,memory,scaling,codecs,history
  *          --cpu-prof DIR (write a V8 CPU profile of each pairguard process to DIR)
  *          --node-options S (NODE_OPTIONS of the pairguard processes; default as the Dockerfile)
  */
@@ -29,9 +34,13 @@ import type { Admin, Producer } from 'kafkajs';
 import { Kafka, logLevel } from 'kafkajs';
 import type { Config } from '../src/config.js';
 import { loadConfig, prefixedTopicEnv } from '../src/config.js';
+import { recordStamp } from '../src/events/event-time.js';
+import type { Stamp } from '../src/policy/timeline.js';
+import { approvalField, encodeHistory } from '../src/state/codec.js';
 import { RedisStateStore } from '../src/state/redis-store.js';
 import { consumerGroups } from '../src/stream/consumer-groups.js';
 import { creationConfig } from '../src/stream/topics.js';
+import { Random } from '../src/synthetic/random.js';
 import type { Workload } from './workload.js';
 import { generateWorkload } from './workload.js';
 
@@ -44,7 +53,9 @@ const { values: args } = parseArgs({
     seconds: { type: 'string', default: '60' },
     'scaling-events': { type: 'string', default: '300000' },
     'codec-events': { type: 'string', default: '300000' },
-    only: { type: 'string', default: 'throughput,latency,memory,scaling,codecs' },
+    'history-facts': { type: 'string', default: '20000' },
+    'history-switches': { type: 'string', default: '20000' },
+    only: { type: 'string', default: 'throughput,latency,memory,scaling,codecs,history' },
     partitions: { type: 'string', default: '3' },
     'cpu-prof': { type: 'string' },
     // As the Dockerfile runs pairguard (its NODE_OPTIONS); '' for Node's defaults.
@@ -332,11 +343,13 @@ async function deletePrefix(redis: Redis, prefix: string) {
 }
 
 async function main() {
-  execFileSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' });
+  // The sections that run pairguard processes (bin/pairguard.js runs dist/) and use Kafka; memory
+  // and history use the store from src/ against Redis only.
+  const needsKafka = ['throughput', 'latency', 'scaling', 'codecs'].some((s) => only.has(s));
+  if (needsKafka) execFileSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' });
   let admin = kafka.admin();
-  await admin.connect();
   let producer = kafka.producer();
-  await producer.connect();
+  if (needsKafka) await Promise.all([admin.connect(), producer.connect()]);
   // A kafkajs client keeps refreshing the metadata of every topic it ever used, and fails once one
   // is deleted: after a section's topics are dropped, the next section gets new clients.
   const dropSectionTopics = async () => {
@@ -530,9 +543,15 @@ async function main() {
     results.redisMemory = await redisBytes(redis, runTag);
   }
 
-  await dropTopics(admin, cleanupTopics);
-  await producer.disconnect();
-  await admin.disconnect();
+  if (only.has('history')) {
+    results.history = await historyBench(redis);
+  }
+
+  if (needsKafka) {
+    await dropTopics(admin, cleanupTopics);
+    await producer.disconnect();
+    await admin.disconnect();
+  }
   redis.disconnect();
 
   mkdirSync('bench/results', { recursive: true });
@@ -659,9 +678,18 @@ async function redisBytes(redis: Redis, runTag: string) {
       for (let j = i; j < i + 100; j++) {
         // 30 approved contacts per child, 6 members per chat: the shapes the capacity plan assumes.
         if (what === 'edge')
-          p.pgToggle(store.keys.user(`c${Math.floor(j / 30)}`), '1', 1_700_000_000_000 + j, `a:contact-${j}`);
+          // One switch each, stamped as a record of an approvals partition (at, rank, partition, offset).
+          p.pgToggle(store.keys.user(`c${Math.floor(j / 30)}`), '1', 1_700_000_000_000 + j, 0, 0, j, `a:contact-${j}`);
         else {
-          p.pgToggle(store.keys.members(`chat${Math.floor(j / 6)}`), '1', 1_700_000_000_000 + j, `member-${j}`);
+          p.pgToggle(
+            store.keys.members(`chat${Math.floor(j / 6)}`),
+            '1',
+            1_700_000_000_000 + j,
+            1,
+            0,
+            j,
+            `member-${j}`,
+          );
           p.sadd(store.keys.userChats(`member-${j}`), `chat${Math.floor(j / 6)}`);
         }
       }
@@ -733,6 +761,386 @@ function table(r: Record<string, unknown>): string {
   const m = r.redisMemory as Record<string, number> | undefined;
   if (m)
     rows.push(`Redis bytes per approval edge / membership | ${m.bytesPerApprovalEdge} / ${m.bytesPerMembership} |`);
+  const h = r.history as Record<string, unknown> | undefined;
+  if (h) return rows.length > 2 ? `${rows.join('\n')}\n\n${historyTable(h)}` : historyTable(h);
+  return rows.join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------
+// history: what keeping a fact's whole history costs in Redis (issue 16), and what merging a
+// switch costs. Redis only (no Kafka, no pairguard process, no build): the store from src/.
+
+const HISTORY_KS = [1, 2, 4, 8, 32] as const;
+/** The switch counts whose write throughput is measured, appended in stamp order and out of order. */
+const HISTORY_THROUGHPUT_KS = [8, 32] as const;
+const HISTORY_PARTITIONS = 12;
+/** Offsets of a topic that has been running for a while: seven digits. */
+const HISTORY_OFFSET_BASE = 1_000_000;
+const HISTORY_AT_BASE = 1_760_000_000_000;
+
+type HistoryKind = 'approvals' | 'memberships';
+
+/** Which hash each fact lives in and under which field: approvals ~10-50 per child, members ~5-20 per chat. */
+interface HistoryLayout {
+  kind: HistoryKind;
+  /** The hash owner of each fact (child id or chat id). */
+  owner: string[];
+  /** The field of each fact (contact id or member id). */
+  field: string[];
+  /** The distinct owners, in order. */
+  owners: string[];
+}
+
+function historyLayout(kind: HistoryKind, facts: number, seed: number): HistoryLayout {
+  const rng = new Random(seed);
+  const [min, max] = kind === 'approvals' ? [10, 50] : [5, 20];
+  const owner: string[] = [];
+  const field: string[] = [];
+  const owners: string[] = [];
+  while (owner.length < facts) {
+    const id = kind === 'approvals' ? `child-${owners.length}` : `chat-${owners.length}`;
+    owners.push(id);
+    for (let n = rng.between(min, max); n > 0 && owner.length < facts; n--) {
+      owner.push(id);
+      field.push(kind === 'approvals' ? `contact-${owner.length}` : `user-${owner.length}`);
+    }
+  }
+  return { kind, owner, field, owners };
+}
+
+/**
+ * The stamp of fact `i`'s switch `s` (of `n` facts): switch rounds in order, so the global order
+ * s * n + i is the stamp order; twelve partitions, seven-digit offsets.
+ */
+function historyStamp(kind: HistoryKind, n: number, i: number, s: number): Stamp {
+  const g = s * n + i;
+  return recordStamp(
+    kind === 'approvals' ? 'approvals' : 'membership',
+    HISTORY_AT_BASE + g,
+    g % HISTORY_PARTITIONS,
+    HISTORY_OFFSET_BASE + Math.floor(g / HISTORY_PARTITIONS),
+  );
+}
+
+/** The switches (fact i, switch s, as s * n + i) to write: `switches(i)` of fact i, in stamp order. */
+function historyOrder(n: number, switches: (i: number) => number, random: Random | null): number[] {
+  const out: number[] = [];
+  let rounds = 0;
+  for (let i = 0; i < n; i++) rounds = Math.max(rounds, switches(i));
+  for (let s = 0; s < rounds; s++) for (let i = 0; i < n; i++) if (s < switches(i)) out.push(s * n + i);
+  if (random) {
+    for (let j = out.length - 1; j > 0; j--) {
+      const r = random.int(j + 1);
+      [out[j], out[r]] = [out[r]!, out[j]!];
+    }
+  }
+  return out;
+}
+
+/** Runs `run(0..count-1)` with at most `window` in flight (one connection: pipelined on the socket). */
+async function inWindow(count: number, window: number, run: (j: number) => Promise<unknown>) {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(window, count) }, async () => {
+      while (next < count) await run(next++);
+    }),
+  );
+}
+
+/**
+ * Writes the switches in `order` through the store's own methods, one call per switch (one record):
+ * switch s of a fact is on for even s.
+ */
+async function writeHistories(store: RedisStateStore, layout: HistoryLayout, order: readonly number[]) {
+  const n = layout.owner.length;
+  await inWindow(order.length, 128, (j) => {
+    const g = order[j]!;
+    const i = g % n;
+    const s = Math.floor(g / n);
+    const stamp = historyStamp(layout.kind, n, i, s);
+    return layout.kind === 'approvals'
+      ? store.applyApproval(layout.owner[i]!, layout.field[i]!, s % 2 === 0, stamp)
+      : store.applyMembership(layout.owner[i]!, [layout.field[i]!], s % 2 === 0, stamp);
+  });
+}
+
+/**
+ * The memory scenarios' writes, in stamp order: approvals one call per switch; memberships one call
+ * per chat and round, all its members' switches together, as the store applies a chunk's records
+ * (applyMembershipChanges), so that 32 rounds of 20,000 memberships stay quick.
+ */
+async function writeHistoriesInOrder(store: RedisStateStore, layout: HistoryLayout, switches: (i: number) => number) {
+  const n = layout.owner.length;
+  if (layout.kind === 'approvals') return writeHistories(store, layout, historyOrder(n, switches, null));
+  const calls: Array<{ chatId: string; switches: Array<{ userIds: string[]; joined: boolean; at: Stamp }> }> = [];
+  let rounds = 0;
+  for (let i = 0; i < n; i++) rounds = Math.max(rounds, switches(i));
+  for (let s = 0; s < rounds; s++) {
+    for (let i = 0; i < n; i++) {
+      if (s >= switches(i)) continue;
+      const last = calls[calls.length - 1];
+      const change = { userIds: [layout.field[i]!], joined: s % 2 === 0, at: historyStamp(layout.kind, n, i, s) };
+      if (last && last.chatId === layout.owner[i]) last.switches.push(change);
+      else calls.push({ chatId: layout.owner[i]!, switches: [change] });
+    }
+  }
+  await inWindow(calls.length, 32, (j) => store.applyMembershipChanges([calls[j]!]));
+}
+
+interface HistoryMemory {
+  /** Switches per fact (for `mixed`: every fact once, the first fact of each hash 3 times). */
+  switches: number | 'mixed';
+  /** MEMORY USAGE (SAMPLES 0) of the hashes holding the facts, per fact. */
+  bytesPerFact: number;
+  /** (bytesPerFact - bytesPerFact at k = 1) / (k - 1). */
+  bytesPerExtraSwitch?: number;
+  /** used_memory growth while writing, per fact: the cross-check (user→chats index sets included for memberships). */
+  usedMemoryPerFact: number;
+  /** MEMORY USAGE of the user→chats index sets the memberships wrote, per fact (the same whatever k). */
+  indexBytesPerFact?: number;
+  /** Length of one history value (bytes), the mean over the facts sampled. */
+  valueBytes: number;
+  /** Share of the hashes in the hashtable encoding (the rest listpack). */
+  hashtableShare: number;
+  /** Seconds the writes took (stamp order; approvals one store call per switch, memberships one per chat and round). */
+  writeSeconds: number;
+}
+
+async function usedMemory(redis: Redis): Promise<number> {
+  return Number(/^used_memory:(\d+)/m.exec(await redis.info('memory'))![1]);
+}
+
+/** Sums MEMORY USAGE <key> SAMPLES 0 over the keys, and counts their encodings. */
+async function keysUsage(redis: Redis, keys: readonly string[]) {
+  let bytes = 0;
+  const encodings = new Map<string, number>();
+  for (let i = 0; i < keys.length; i += 1000) {
+    const p = redis.pipeline();
+    for (const k of keys.slice(i, i + 1000)) {
+      p.call('MEMORY', 'USAGE', k, 'SAMPLES', '0');
+      p.object('ENCODING', k);
+    }
+    const replies = (await p.exec())!;
+    for (let j = 0; j < replies.length; j += 2) {
+      const [e1, usage] = replies[j]!;
+      const [e2, encoding] = replies[j + 1]!;
+      if (e1 || e2) throw e1 ?? e2;
+      bytes += Number(usage ?? 0);
+      encodings.set(String(encoding), (encodings.get(String(encoding)) ?? 0) + 1);
+    }
+  }
+  return { bytes, encodings };
+}
+
+async function historyMemory(
+  redis: Redis,
+  layout: HistoryLayout,
+  switches: number | 'mixed',
+  prefixBase: string,
+): Promise<HistoryMemory> {
+  const n = layout.owner.length;
+  const firstOfHash = (i: number) => i === 0 || layout.owner[i - 1] !== layout.owner[i];
+  const count = switches === 'mixed' ? (i: number) => (firstOfHash(i) ? 3 : 1) : () => switches;
+  // Key names of one length in every scenario: a key's name is part of its MEMORY USAGE.
+  const prefix = `${prefixBase}${layout.kind[0]}${switches === 'mixed' ? 'mx' : String(switches).padStart(2, '0')}:`;
+  const store = new RedisStateStore(redis, prefix);
+  await deletePrefix(redis, prefix);
+  const before = await usedMemory(redis);
+  const started = performance.now();
+  await writeHistoriesInOrder(store, layout, count);
+  const writeSeconds = (performance.now() - started) / 1000;
+  const after = await usedMemory(redis);
+  const hashKeys = layout.owners.map((o) => (layout.kind === 'approvals' ? store.keys.user(o) : store.keys.members(o)));
+  const hashes = await keysUsage(redis, hashKeys);
+  const index =
+    layout.kind === 'memberships'
+      ? await keysUsage(
+          redis,
+          layout.field.map((u) => store.keys.userChats(u)),
+        )
+      : null;
+  // What the store wrote is the history the codec encodes: checked on a sample, and measured.
+  let valueBytes = 0;
+  const sample = Array.from({ length: 200 }, (_, j) => Math.floor((j * n) / 200));
+  const p = redis.pipeline();
+  for (const i of sample)
+    p.hget(
+      hashKeys[layout.owners.indexOf(layout.owner[i]!)]!,
+      layout.kind === 'approvals' ? approvalField(layout.field[i]!) : layout.field[i]!,
+    );
+  const values = (await p.exec())!.map(([err, v]) => {
+    if (err) throw err;
+    return String(v);
+  });
+  sample.forEach((i, j) => {
+    const expected = encodeHistory(
+      Array.from({ length: count(i) }, (_, s) => ({ stamp: historyStamp(layout.kind, n, i, s), on: s % 2 === 0 })),
+    );
+    if (values[j] !== expected)
+      throw new Error(`history bench: ${layout.kind} fact ${i} is ${values[j]}, expected ${expected}`);
+    valueBytes += values[j]!.length;
+  });
+  await deletePrefix(redis, prefix);
+  const round1 = (x: number) => Number(x.toFixed(1));
+  return {
+    switches,
+    bytesPerFact: round1(hashes.bytes / n),
+    usedMemoryPerFact: round1((after - before) / n),
+    ...(index ? { indexBytesPerFact: round1(index.bytes / n) } : {}),
+    valueBytes: round1(valueBytes / sample.length),
+    hashtableShare: Number(((hashes.encodings.get('hashtable') ?? 0) / hashKeys.length).toFixed(3)),
+    writeSeconds: Number(writeSeconds.toFixed(2)),
+  };
+}
+
+interface HistoryRate {
+  facts: number;
+  append: { runs: number[]; median: number; redisCpuMicrosPerSwitch: number };
+  random: { runs: number[]; median: number; redisCpuMicrosPerSwitch: number };
+  /** Median of the per-repetition ratios random / append. */
+  randomToAppend: number;
+}
+
+/** Switches/s of writing `facts` facts `k` times each, in stamp order and in a random order, alternating, `repeat` times. */
+async function historyRate(
+  redis: Redis,
+  kind: HistoryKind,
+  k: number,
+  facts: number,
+  repeat: number,
+  prefixBase: string,
+): Promise<HistoryRate> {
+  const layout = historyLayout(kind, facts, 17);
+  const runs = { append: [] as number[], random: [] as number[] };
+  const cpu = { append: [] as number[], random: [] as number[] };
+  for (let r = 0; r < repeat; r++) {
+    for (const order of ['append', 'random'] as const) {
+      const prefix = `${prefixBase}t${kind[0]}${k}${order[0]}${r}:`;
+      const store = new RedisStateStore(redis, prefix);
+      const switches = historyOrder(facts, () => k, order === 'random' ? new Random(100 + r) : null);
+      const cpuBefore = await redisCpuSeconds(redis);
+      const started = performance.now();
+      await writeHistories(store, layout, switches);
+      runs[order].push(Math.round(switches.length / ((performance.now() - started) / 1000)));
+      cpu[order].push((((await redisCpuSeconds(redis)) - cpuBefore) * 1e6) / switches.length);
+      await deletePrefix(redis, prefix);
+    }
+    log(
+      `history: ${kind} k=${k} run ${r + 1}: append ${runs.append[r]} switches/s (Redis ${cpu.append[r]!.toFixed(1)} µs each), random order ${runs.random[r]} (${cpu.random[r]!.toFixed(1)} µs)`,
+    );
+  }
+  const ratios = runs.random.map((x, i) => x / runs.append[i]!);
+  return {
+    facts,
+    append: {
+      runs: runs.append,
+      median: Math.round(median(runs.append)),
+      redisCpuMicrosPerSwitch: Number(median(cpu.append).toFixed(1)),
+    },
+    random: {
+      runs: runs.random,
+      median: Math.round(median(runs.random)),
+      redisCpuMicrosPerSwitch: Number(median(cpu.random).toFixed(1)),
+    },
+    randomToAppend: Number(median(ratios).toFixed(3)),
+  };
+}
+
+async function historyBench(redis: Redis) {
+  const facts = num(args['history-facts']);
+  const prefixBase = `pgbench-history:${process.pid}:`;
+  const config = new Map<string, string>();
+  for (const name of ['hash-max-listpack-entries', 'hash-max-listpack-value']) {
+    const [, value] = (await redis.config('GET', name)) as string[];
+    config.set(name, value!);
+  }
+  const server = /^redis_version:(\S+)/m.exec(await redis.info('server'))?.[1];
+  const out: Record<string, unknown> = {
+    facts,
+    redis: {
+      version: server,
+      hashMaxListpackEntries: Number(config.get('hash-max-listpack-entries')),
+      hashMaxListpackValue: Number(config.get('hash-max-listpack-value')),
+    },
+  };
+  try {
+    for (const kind of ['approvals', 'memberships'] as const) {
+      const layout = historyLayout(kind, facts, kind === 'approvals' ? 11 : 12);
+      const byK: Record<string, HistoryMemory> = {};
+      for (const k of [...HISTORY_KS, 'mixed'] as const) {
+        const m = await historyMemory(redis, layout, k, prefixBase);
+        const one = byK.k1;
+        if (one && typeof k === 'number')
+          m.bytesPerExtraSwitch = Number(((m.bytesPerFact - one.bytesPerFact) / (k - 1)).toFixed(1));
+        byK[`k${k}`] = m;
+        log(
+          `history: ${kind} k=${k}: ${m.bytesPerFact} B/fact (used_memory ${m.usedMemoryPerFact}), value ${m.valueBytes} B, hashtable ${(100 * m.hashtableShare).toFixed(0)}% of hashes, written in ${m.writeSeconds} s`,
+        );
+      }
+      const perHash = layout.owner.length / layout.owners.length;
+      const encodingStep = HISTORY_KS.find((k) => byK[`k${k}`]!.hashtableShare > 0.5);
+      out[kind] = {
+        hashes: layout.owners.length,
+        factsPerHash: Number(perHash.toFixed(1)),
+        ...byK,
+        /** Bytes per switch once the hashes are hashtables: the slope from k = 8 to k = 32. */
+        bytesPerSwitchHashtable: Number(((byK.k32!.bytesPerFact - byK.k8!.bytesPerFact) / 24).toFixed(1)),
+        firstKInHashtable: encodingStep ?? null,
+      };
+    }
+    const repeat = num(args.repeat);
+    const budget = num(args['history-switches']);
+    const throughput: Record<string, Record<string, HistoryRate>> = {};
+    for (const kind of ['approvals', 'memberships'] as const) {
+      throughput[kind] = {};
+      for (const k of HISTORY_THROUGHPUT_KS)
+        throughput[kind][`k${k}`] = await historyRate(redis, kind, k, Math.round(budget / k), repeat, prefixBase);
+    }
+    out.throughput = { switchesPerRun: budget, window: 128, ...throughput };
+  } finally {
+    await deletePrefix(redis, prefixBase);
+  }
+  return out;
+}
+
+function historyTable(h: Record<string, unknown>): string {
+  type M = HistoryMemory;
+  const rows = [
+    'history (Redis memory per fact) | k = 1 | 2 | 4 | 8 | 32 | mixed¹',
+    '--- | --- | --- | --- | --- | --- | ---',
+  ];
+  const redis = h.redis as { version: string; hashMaxListpackValue: number; hashMaxListpackEntries: number };
+  for (const kind of ['approvals', 'memberships'] as const) {
+    const x = h[kind] as Record<string, M> & { bytesPerSwitchHashtable: number; factsPerHash: number };
+    const cells = (f: (m: M) => string) => [...HISTORY_KS.map((k) => f(x[`k${k}`]!)), f(x.kmixed!)].join(' | ');
+    rows.push(
+      `${kind}: bytes per fact, MEMORY USAGE (${x.factsPerHash} facts per hash) | ${cells((m) => `${m.bytesPerFact}`)}`,
+    );
+    rows.push(`${kind}: bytes per fact, used_memory growth | ${cells((m) => `${m.usedMemoryPerFact}`)}`);
+    rows.push(
+      `${kind}: bytes per extra switch (vs k = 1) | ${cells((m) => (m.bytesPerExtraSwitch === undefined ? '' : `${m.bytesPerExtraSwitch}`))}`,
+    );
+    rows.push(
+      `${kind}: history value bytes / hashes in hashtable | ${cells((m) => `${m.valueBytes} / ${(100 * m.hashtableShare).toFixed(0)}%`)}`,
+    );
+    if (x.k1!.indexBytesPerFact !== undefined)
+      rows.push(`${kind}: user→chats index bytes per fact (not above) | ${cells((m) => `${m.indexBytesPerFact}`)}`);
+  }
+  rows.push(
+    '',
+    `¹ every fact switched once, the first fact of each hash 3 times. Redis ${redis.version}, hash-max-listpack-value ${redis.hashMaxListpackValue}, hash-max-listpack-entries ${redis.hashMaxListpackEntries}.`,
+    '',
+    'history (merge throughput, one store call per switch, median) | append (stamp order) | random order | random / append',
+    '--- | --- | --- | ---',
+  );
+  const t = h.throughput as Record<string, Record<string, HistoryRate>> & { switchesPerRun: number };
+  for (const kind of ['approvals', 'memberships'] as const)
+    for (const k of HISTORY_THROUGHPUT_KS) {
+      const r = t[kind]![`k${k}`]!;
+      rows.push(
+        `${kind}, k = ${k} (${r.facts} facts) | ${r.append.median} switches/s (Redis ${r.append.redisCpuMicrosPerSwitch} µs each) | ${r.random.median} (${r.random.redisCpuMicrosPerSwitch} µs) | ${r.randomToAppend}`,
+      );
+    }
   return rows.join('\n');
 }
 

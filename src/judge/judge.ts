@@ -58,6 +58,27 @@ export function messageStanding(sender: SenderState, at: Moment): { member: bool
   };
 }
 
+/**
+ * Writes the fact an approvals-topic event carries (a role, an approval) at its stamp; undefined
+ * for other events. The one place that says how: judging writes it first, and the stream, which
+ * applies a chunk's facts before it waits at the event-time frontier, calls it too.
+ */
+export function applyUserFact(
+  store: Pick<FactStore, 'applyRegistration' | 'applyApproval'>,
+  t: Trigger,
+): Promise<void> | undefined {
+  const e = t.event;
+  switch (e.type) {
+    case 'user.registered':
+      return store.applyRegistration(e.userId, e.role, triggerStamp(t));
+    case 'contact.approved':
+    case 'contact.revoked':
+      return store.applyApproval(e.childId, e.contactId, e.type === 'contact.approved', triggerStamp(t));
+    default:
+      return undefined;
+  }
+}
+
 /** What a membership event does to its chat, and which of the chat's pairs it can change. */
 export function membershipEffect(e: MembershipEvent): {
   chatId: string;
@@ -118,13 +139,13 @@ export async function judgeEvent(deps: JudgeDeps<JudgeStore>, t: Trigger, hooks:
   });
   switch (e.type) {
     case 'user.registered': {
-      if (!hooks.factApplied) await store.applyRegistration(e.userId, e.role, stamp);
+      if (!hooks.factApplied) await applyUserFact(store, t);
       for (const chatId of await store.chatsOf(e.userId)) await judge(chatId, { kind: 'user', userId: e.userId });
       return done();
     }
     case 'contact.approved':
     case 'contact.revoked': {
-      if (!hooks.factApplied) await store.applyApproval(e.childId, e.contactId, e.type === 'contact.approved', stamp);
+      if (!hooks.factApplied) await applyUserFact(store, t);
       const scope: Scope = { kind: 'pair', a: e.childId, b: e.contactId };
       for (const chatId of await sharedChats(store, e.childId, e.contactId)) await judge(chatId, scope);
       return done();

@@ -64,11 +64,12 @@ export interface JudgeHooks {
    */
   pending?: ReadonlySet<string>;
   /**
-   * The record may be late: when it was applied, records later in event time had been judged
-   * without it (stream/frontier.ts). Its judgement then also alerts violations it began that no
-   * judge saw (judge/reconcile.ts).
+   * The record is late: when it was first applied, judging had passed this moment (ms) without
+   * it (stream/frontier.ts). Its judgement then also alerts the violations it began that were
+   * judged without it, those begun by this moment (judge/reconcile.ts); every record on the input
+   * topics is in state when it is judged, so "now" holds every fact.
    */
-  late?: boolean;
+  late?: number;
   /** The event's approval or registration is in state already (stream/batch/apply-facts.ts): judge it, do not write it again. */
   factApplied?: boolean;
   /** The sender's state for a `message.sent`, read beforehand with the rest of its batch. */

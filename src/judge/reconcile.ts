@@ -11,9 +11,10 @@
  * and the stamp it began at, so each is decided once, by whichever judge gets there.
  *
  * A record can be late: put on its topic after records later in event time were judged without
- * it (a producer that stamps `occurredAt` and writes seconds later). Judging a late record also
- * looks at now: a pair in violation whose latest episode began after the record, and that no judge
- * decided, is alerted with the late record as its trigger, so a late revocation is not missed.
+ * it (a producer that stamps `occurredAt` and writes seconds later). A late record is judged once
+ * every record on the input topics is in state, and also looks at now: a pair in violation whose
+ * latest episode began after the record but before judging passed it, and that no judge decided,
+ * is alerted with the late record as its trigger, so a late revocation is not missed.
  */
 import type { AlertAction } from '../actions/records.js';
 import { alertIdOf } from '../actions/records.js';
@@ -50,8 +51,8 @@ export interface ChatJudging {
   extra: readonly string[];
   /** Alert ids decided but not written yet: their unsent decisions are pending, not lost. */
   pending: ReadonlySet<string>;
-  /** The trigger may be late: records later in event time were judged before it was in state. */
-  late?: boolean;
+  /** The trigger is late: judging had passed this moment (ms) before it was in state (JudgeHooks.late). */
+  late?: number;
 }
 
 /** An episode this judgement decided to open. */
@@ -132,11 +133,14 @@ async function findBegun(store: ChatJudgingStore, chat: ChatState, j: ChatJudgin
     .map((pairing) => ({ pairing, key: episodeKey(pairing.pair, at) }));
   // Only an event that can begin a violation can have been missed for being late: an approval or
   // a removal judged late can only have ended one (contract §1).
-  if (!j.late || !CAN_BEGIN.has(j.trigger.event.type)) return begun;
+  if (j.late === undefined || !CAN_BEGIN.has(j.trigger.event.type)) return begun;
   const { second: now } = violationsAtTwo(facts, j.scope, [{ at }, { at: Infinity }]);
   for (const pairing of now) {
+    // Begun after the trigger and judged already, without it; one begun later still is judged by
+    // its own record, in its turn, which names it.
     const began = latestStart(facts, pairing.pair);
-    if (began && compareMoments(began, at) > 0) begun.push({ pairing, key: episodeKey(pairing.pair, began) });
+    if (began && compareMoments(began, at) > 0 && began[0] <= j.late)
+      begun.push({ pairing, key: episodeKey(pairing.pair, began) });
   }
   return begun;
 }

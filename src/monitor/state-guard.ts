@@ -26,6 +26,9 @@ export interface EnsureStateDeps {
 /** What start-up found: the state there, made afresh, or lost and being rebuilt. */
 export type StateAtStart = 'intact' | 'created' | 'rebuilding';
 
+/** The output topics a start learns from: pairguard's alerts, and the control topic's freezes and reviewers' unfreezes. */
+const outputTopics = (config: Pick<Config, 'topics'>) => [config.topics.alerts, config.topics.control];
+
 /**
  * If the state is missing while the consumer groups have committed offsets, it was lost: learn
  * what was already written from the output topics (so the rebuild does not write it again), then
@@ -39,6 +42,18 @@ export async function ensureState(deps: EnsureStateDeps): Promise<StateAtStart> 
   if (await store.stateIntact()) return 'intact';
   const groups = consumerGroups(config);
   if (!(await anyCommitted(admin, groups))) {
+    // A first start on topics that hold history already (a new deployment, topics replayed in a
+    // test, a new group id): the history is judged afterwards, in event time, and what is on the
+    // output topics is learned first, as for a rebuild, so that nothing written is written again
+    // and no chat is frozen for an episode a reviewer cleared (contract §6).
+    if (await holdsRecords(admin, outputTopics(config))) {
+      const read = await startFailing('the outputs already on its topics could not be read back', deps.learnWritten);
+      logger.info(
+        { alerts: read.counts.alert, freezes: read.counts.freeze, unfreezes: read.counts.unfreeze, ends: read.ends },
+        'learned the outputs already on the topics: judging their history marks them sent instead of writing them again',
+      );
+      await store.markLearned(await inputEnds(admin, groups, now()));
+    }
     await store.markStateCreated(now());
     return 'created';
   }
@@ -69,6 +84,14 @@ export async function ensureState(deps: EnsureStateDeps): Promise<StateAtStart> 
   });
   await store.markStateCreated(now());
   return 'rebuilding';
+}
+
+async function holdsRecords(admin: EnsureStateDeps['admin'], topics: readonly string[]): Promise<boolean> {
+  for (const topic of topics) {
+    const offsets = await admin.fetchTopicOffsets(topic);
+    if (offsets.some((o) => BigInt(o.high) > BigInt(o.low))) return true;
+  }
+  return false;
 }
 
 async function anyCommitted(admin: EnsureStateDeps['admin'], groups: readonly ConsumerGroup[]): Promise<boolean> {
@@ -116,6 +139,19 @@ async function rebuildFailing<T>(what: string, hint: string, step: () => Promise
     throw new PairguardError(
       'STATE_LOST',
       `Redis lost pairguard's state and ${what} (${hint}): ${(err as Error).message}`,
+      { cause: err },
+    );
+  }
+}
+
+/** A first start's step; its failure stops start-up before the state marker is written, so the next start does it again. */
+async function startFailing<T>(what: string, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (err) {
+    throw new PairguardError(
+      'OUTPUTS_UNREADABLE',
+      `pairguard starts on new state and ${what} (${RETRY}): ${(err as Error).message}`,
       { cause: err },
     );
   }

@@ -68,7 +68,7 @@ export async function handleFilteredBatch(
 }
 
 /** What every chunk of the batch shares: its unsent decisions. */
-function batchHooks(): Omit<ChunkHooks, 'view' | 'isLate'> {
+function batchHooks(): Omit<ChunkHooks, 'view' | 'lateBy'> {
   return { unsent: new Set() };
 }
 
@@ -78,7 +78,7 @@ async function judgeGuarded(
   payload: EachBatchPayload,
   source: Source,
   { from, to }: { from: number; to: number },
-  hooks: Omit<ChunkHooks, 'view' | 'isLate'>,
+  hooks: Omit<ChunkHooks, 'view' | 'lateBy'>,
   state: StateGuard,
 ): Promise<ChunkOutcome | 'state-lost'> {
   const messages = payload.batch.messages.slice(from, to);

@@ -86,3 +86,77 @@ describe('a backlog judged exactly as the answer file says', () => {
     400_000,
   );
 });
+
+describe('a backlog replayed with its reviewers’ unfreezes', () => {
+  it('freezes no chat again for an episode a reviewer cleared, and freezes it for a violation after the unfreeze', async () => {
+    const env = await createTestEnv();
+    envs.push(env);
+    const t = env.config.topics;
+    const base = Date.UTC(2026, 2, 1, 9, 0, 0);
+    const at = (s: number) => new Date(base + s * 1000).toISOString();
+    const line = (topic: string, key: string, value: object) => ({ topic, key, value: JSON.stringify(value) });
+    const records = [
+      line(t.approvals, 'kid-a', {
+        type: 'user.registered',
+        eventId: 'r1',
+        occurredAt: at(0),
+        userId: 'kid-a',
+        role: 'child',
+      }),
+      line(t.approvals, 'kid-b', {
+        type: 'user.registered',
+        eventId: 'r2',
+        occurredAt: at(0),
+        userId: 'kid-b',
+        role: 'child',
+      }),
+      line(t.membership, 'reviewed', {
+        type: 'chat.created',
+        eventId: 'c1',
+        occurredAt: at(1),
+        chatId: 'reviewed',
+        createdBy: 'kid-a',
+        members: ['kid-a', 'stranger'],
+      }),
+      line(t.membership, 'kept', {
+        type: 'chat.created',
+        eventId: 'c2',
+        occurredAt: at(2),
+        chatId: 'kept',
+        createdBy: 'kid-b',
+        members: ['kid-b', 'stranger'],
+      }),
+      // The reviewer looked at the chat (frozen for c1 when this history was live) and cleared it.
+      line(t.control, 'reviewed', { type: 'chat.unfrozen', chatId: 'reviewed', by: 'reviewer', occurredAt: at(3) }),
+      // A new violation after the review.
+      line(t.membership, 'reviewed', {
+        type: 'member.added',
+        eventId: 'a1',
+        occurredAt: at(5),
+        chatId: 'reviewed',
+        userId: 'stranger-2',
+        addedBy: 'kid-a',
+      }),
+    ];
+    const producer = kafka.producer();
+    await producer.connect();
+    for (const r of records)
+      await producer.send({ topic: r.topic, acks: -1, messages: [{ key: r.key, value: r.value }] });
+    await producer.disconnect();
+    await env.startMonitor();
+    await waitUntilConsumed(env);
+    const alerts = (await readTopic<AlertRecord>(env.admin, t.alerts)).map((r) => r.value);
+    const byTrigger = new Map(alerts.map((a) => [a.alertId, a.trigger.eventId]));
+    expect(alerts.map((a) => `${a.chatId} ${a.pair.join('+')} ${a.trigger.eventId}`).sort()).toEqual([
+      'kept kid-b+stranger c2',
+      'reviewed kid-a+stranger c1',
+      'reviewed kid-a+stranger-2 a1',
+      'reviewed stranger+stranger-2 a1',
+    ]);
+    const freezes = (await readTopic<FreezeCommand>(env.admin, t.control))
+      .map((r) => r.value)
+      .filter((v) => v.type === 'chat.freeze');
+    // One freeze each: `kept` for c2, `reviewed` for the violation after its review, never for c1.
+    expect(freezes.map((f) => `${f.chatId} ${byTrigger.get(f.alertId)}`).sort()).toEqual(['kept c2', 'reviewed a1']);
+  }, 60_000);
+});

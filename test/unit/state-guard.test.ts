@@ -81,8 +81,8 @@ const rewinds = [
 ];
 
 describe('ensureState', () => {
-  it('leaves state that is there alone, and makes a new one without reading anything', async () => {
-    const { admin, effects } = fakeAdmin({ committed: '-1' });
+  it('leaves state that is there alone, and makes a new one without reading anything on empty output topics', async () => {
+    const { admin, effects } = fakeAdmin({ committed: '-1', end: '2' });
     const { inner, store } = watchedStore(effects);
     inner.intact = true;
     const deps = { store, admin, config, logger, now: () => T, learnWritten: learnFrom(store, effects) };
@@ -91,6 +91,15 @@ describe('ensureState', () => {
     expect(await ensureState(deps)).toBe('created');
     expect(effects).toEqual(['markStateCreated']);
     expect(await inner.learningBound()).toBeNull();
+  });
+
+  it('a first start on topics with outputs already: learns them and writes the bound, then the marker, rewinding nothing', async () => {
+    const { admin, effects } = fakeAdmin({ committed: '-1', end: '9' });
+    const { inner, store } = watchedStore(effects);
+    const deps = { store, admin, config, logger, now: () => T, learnWritten: learnFrom(store, effects) };
+    expect(await ensureState(deps)).toBe('created');
+    expect(effects).toEqual(['read outputs', 'learnOutputs', 'markLearned', 'markStateCreated']);
+    expect((await inner.learningBound())?.groups.map((g) => g.groupId)).toEqual(['pg.approvals', 'pg', 'pg.messages']);
   });
 
   it('lost with offsets committed: checks the groups are idle, learns the outputs, writes the bound, rewinds, then the marker', async () => {

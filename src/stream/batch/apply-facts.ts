@@ -10,6 +10,8 @@ import type { Batch, KafkaMessage } from 'kafkajs';
 import type { Decoded } from '../../events/decode.js';
 import { eventStamp } from '../../events/event-time.js';
 import type { InputEvent } from '../../events/schema.js';
+import { applyUserFact } from '../../judge/judge.js';
+import { triggerStamp } from '../../judge/judgement.js';
 import type { Stamp } from '../../policy/timeline.js';
 import { compareMoments } from '../../policy/timeline.js';
 import type { FactStore, MarkStore } from '../../state/store.js';
@@ -40,23 +42,12 @@ export async function applyChunkFacts(store: FactStore, tasks: Iterable<JudgeTas
   const writes: Array<Promise<unknown>> = [];
   for (const task of tasks) {
     if (task.kind !== 'input') continue;
-    const { event: e, at, ref } = task.trigger;
-    const stamp = eventStamp(e.type, at, ref.partition, ref.offset);
-    switch (e.type) {
-      case 'user.registered':
-        writes.push(store.applyRegistration(e.userId, e.role, stamp));
-        break;
-      case 'contact.approved':
-      case 'contact.revoked':
-        writes.push(store.applyApproval(e.childId, e.contactId, e.type === 'contact.approved', stamp));
-        break;
-      case 'message.sent':
-        // Planned for the judge, so not a member as of its moment: it joins then (contract §1).
-        writes.push(store.applyMembership(e.chatId, [e.senderId], true, stamp));
-        break;
-      default:
-        break;
-    }
+    const { trigger } = task;
+    const write = applyUserFact(store, trigger);
+    if (write) writes.push(write);
+    else if (trigger.event.type === 'message.sent')
+      // Planned for the judge, so not a member as of its moment: it joins then (contract §1).
+      writes.push(store.applyMembership(trigger.event.chatId, [trigger.event.senderId], true, triggerStamp(trigger)));
   }
   await Promise.all(writes);
 }

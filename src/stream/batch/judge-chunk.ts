@@ -5,6 +5,7 @@
  */
 import type { EachBatchPayload, KafkaMessage } from 'kafkajs';
 import { prepareChunk, writeChunkMembership } from '../../judge/chunk.js';
+import type { Stamp } from '../../policy/timeline.js';
 import type { ChunkResult } from './chunk-result.js';
 import { collectInOrder } from './chunk-result.js';
 import type { BatchContext, FrontierAsk } from './context.js';
@@ -30,6 +31,9 @@ export interface ChunkInputs {
   appliedBefore: bigint;
 }
 
+/** Past every stamp: a frontier wait through it passes once every partition is caught up. */
+const EVERY_RECORD: Stamp = [Number.POSITIVE_INFINITY, 0, 0, 0];
+
 /** True once the batch is to be given up: shutting down, or its partition revoked. */
 export const batchStopped = (payload: EachBatchPayload): boolean => !payload.isRunning() || payload.isStale();
 
@@ -50,7 +54,7 @@ export async function judgeChunk(
   ctx: BatchContext,
   payload: EachBatchPayload,
   inputs: ChunkInputs,
-  hooks: Omit<ChunkHooks, 'view' | 'isLate'>,
+  hooks: Omit<ChunkHooks, 'view' | 'lateBy'>,
 ): Promise<ChunkOutcome> {
   const { topic, partition } = payload.batch;
   let { decoded, messages } = inputs;
@@ -118,6 +122,25 @@ export async function judgeChunk(
   const judgedPlan =
     ready < messages.length ? (cut(ready), planLanes({ topic, partition, from, messages, decoded, senders })) : plan;
   partial ||= ready < inputs.messages.length;
+  const lateBy = (at: number, offset: number) =>
+    at <= inputs.judgedBefore && BigInt(offset) >= inputs.appliedBefore ? inputs.judgedBefore : undefined;
+  // A late record is judged against now too (judge/reconcile.ts): once every record on the input
+  // topics at this moment is in state, not only those the frontier is past, or "now" would lack
+  // the facts of records still on their way, and alert a pairing they end.
+  const late = [...judgedPlan.tasks.values()].some(
+    (t) => t.kind === 'input' && lateBy(t.trigger.at, t.trigger.ref.offset) !== undefined,
+  );
+  if (late) {
+    const waited = await ctx.frontier({
+      facts: 'inputs',
+      stream,
+      own,
+      through: EVERY_RECORD,
+      heartbeat: payload.heartbeat,
+      stopped: () => batchStopped(payload),
+    });
+    if (!waited.passed) return waited.why === 'yielded' ? 'yielded' : null;
+  }
   // Raised before the facts are read: a record applied after this, and earlier than the records
   // judged now, knows it may be late (judge/reconcile.ts). Only this wait, on every input topic, says so.
   const judgedAt = stamps.reduce((latest, s) => Math.max(latest, s.stamp[0]), Number.NEGATIVE_INFINITY);
@@ -128,10 +151,9 @@ export async function judgeChunk(
       ? await prepareChunk(ctx.judge.store, judgedPlan.membership, { written: true })
       : undefined;
   for (const event of judgedPlan.events) ctx.events.emit(event);
-  const isLate = (at: number, offset: number) => at <= inputs.judgedBefore && BigInt(offset) >= inputs.appliedBefore;
   const results = await runLanes(
     judgedPlan.lanes.values(),
-    (index) => judgeRecord(ctx, judgedPlan.tasks.get(index)!, { ...hooks, view, isLate }),
+    (index) => judgeRecord(ctx, judgedPlan.tasks.get(index)!, { ...hooks, view, lateBy }),
     () => batchStopped(payload),
   );
   return (

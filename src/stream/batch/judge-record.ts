@@ -11,10 +11,10 @@ export interface ChunkHooks {
   /** Alert ids decided in this batch and not written yet: pending, not lost. */
   unsent: Set<string>;
   /**
-   * Whether a record may be late: judging had passed its moment before its facts were first
-   * applied (a record applied before, in a chunk judged in part, was not late then either).
+   * When a record is late, the moment judging had passed before its facts were first applied
+   * (a record applied before, in a chunk judged in part, was not late then either); else undefined.
    */
-  isLate: (at: number, offset: number) => boolean;
+  lateBy: (at: number, offset: number) => number | undefined;
   /** The state the chunk's membership records were prepared with (judge/chunk.ts). */
   view?: JudgeHooks['view'];
 }
@@ -33,9 +33,9 @@ export function judgeRecord(ctx: BatchContext, task: JudgeTask, hooks: ChunkHook
 async function judgeInput(
   ctx: BatchContext,
   { source, trigger, sender }: Extract<JudgeTask, { kind: 'input' }>,
-  { unsent, isLate, view }: ChunkHooks,
+  { unsent, lateBy, view }: ChunkHooks,
 ): Promise<RecordResult> {
-  const late = isLate(trigger.at, trigger.ref.offset);
+  const late = lateBy(trigger.at, trigger.ref.offset);
   // Approvals and registrations were applied before the frontier (apply-facts.ts).
   const hooks: JudgeHooks =
     source === 'messages' ? { pending: unsent, sender, late } : { pending: unsent, view, late, factApplied: true };

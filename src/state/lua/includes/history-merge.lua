@@ -46,7 +46,8 @@ local function merge_entry(cur, stamp, flag)
   local new = { stamp[1], stamp[2], stamp[3], stamp[4], flag }
   if not cur or cur == '' then return entry_string(new) end
   -- The common case, a switch later than every other: appended without reading the rest.
-  local last = parse_entry(string.match(cur, '([^;]*)$'))
+  -- Anchored: an unanchored '([^;]*)$' is tried from every position, quadratic in the value's length.
+  local last = parse_entry(string.match(cur, '^.*;([^;]*)$') or cur)
   if last and stamp_less(last, new) then return cur .. ';' .. entry_string(new) end
   local entries = {}
   if last then
