@@ -38,7 +38,7 @@ import { LearnedGate } from './state/learned-gate.js';
 import type { RedisFreezeBreaker } from './state/redis-breaker.js';
 import type { RedisClient } from './state/redis-client.js';
 import type { RedisStateStore } from './state/redis-store.js';
-import { FRONTIER_YIELD_MS, SlowWaits, stampsPast, waitForFrontier } from './stream/frontier.js';
+import { FRONTIER_YIELD_MS, SlowWaits, WatermarkCache, stampsPast, waitForFrontier } from './stream/frontier.js';
 import type { BatchContext } from './stream/batch-handler.js';
 import { handleBatch, handleFilteredBatch } from './stream/batch-handler.js';
 import { consumerGroups } from './stream/consumer-groups.js';
@@ -277,6 +277,7 @@ export class Monitor {
         'judging waits for the state it depends on to catch up',
       ),
     );
+    const watermarks = new WatermarkCache(admin);
     const judge: JudgeDeps = {
       store,
       mode: config.mode,
@@ -294,11 +295,15 @@ export class Monitor {
       onStateLost: () => m.loseState(),
       redisEpoch,
       done: (topic, partition, nextOffset) => slotOfTopic.get(topic)?.commits.done(topic, partition, nextOffset),
-      frontierReach: (ask, stamps) => stampsPast({ admin, store, topics: topicsOf(ask.facts), own: ask.own }, stamps),
+      frontierReach: (ask, stamps) =>
+        stampsPast(
+          { admin: watermarks.since(ask.fetchedAt), store, topics: topicsOf(ask.facts), own: ask.own },
+          stamps,
+        ),
       frontier: (ask) => {
         const waited = metrics.barrierWait.startTimer({ stream: ask.stream });
         return waitForFrontier({
-          admin,
+          admin: watermarks.since(ask.fetchedAt),
           store,
           topics: topicsOf(ask.facts),
           own: ask.own,

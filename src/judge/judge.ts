@@ -146,6 +146,10 @@ export async function judgeEvent(deps: JudgeDeps<JudgeStore>, t: Trigger, hooks:
     case 'contact.approved':
     case 'contact.revoked': {
       if (!hooks.factApplied) await applyUserFact(store, t);
+      // An approval only ends violations, and an ended violation is not judged (its episode is
+      // keyed by when it began): nothing to read. On a backlog the approvals lag the chats, which
+      // otherwise made every approval read every chat the pair came to share later.
+      if (e.type === 'contact.approved') return done();
       const scope: Scope = { kind: 'pair', a: e.childId, b: e.contactId };
       for (const chatId of await sharedChats(store, e.childId, e.contactId)) await judge(chatId, scope);
       return done();
@@ -156,7 +160,9 @@ export async function judgeEvent(deps: JudgeDeps<JudgeStore>, t: Trigger, hooks:
       // A prepared chunk has this switch written already, and serves what judging reads first.
       const via = hooks.view ?? store;
       const { chatId, userIds, joined, scope } = membershipEffect(e);
-      await judge(chatId, scope, { chat: await via.applyMembership(chatId, userIds, joined, stamp), via });
+      const chat = await via.applyMembership(chatId, userIds, joined, stamp);
+      // A removal only ends violations (see contact.approved above).
+      if (joined) await judge(chatId, scope, { chat, via });
       return done();
     }
     case 'message.sent': {

@@ -133,7 +133,7 @@ async function findBegun(store: ChatJudgingStore, chat: ChatState, j: ChatJudgin
     .map((pairing) => ({ pairing, key: episodeKey(pairing.pair, at) }));
   // Only an event that can begin a violation can have been missed for being late: an approval or
   // a removal judged late can only have ended one (contract §1).
-  if (j.late === undefined || !CAN_BEGIN.has(j.trigger.event.type)) return begun;
+  if (j.late === undefined || !canBegin(j.trigger.event.type)) return begun;
   const { second: now } = violationsAtTwo(facts, j.scope, [{ at }, { at: Infinity }]);
   for (const pairing of now) {
     // Begun after the trigger and judged already, without it; one begun later still is judged by
@@ -145,7 +145,9 @@ async function findBegun(store: ChatJudgingStore, chat: ChatState, j: ChatJudgin
   return begun;
 }
 
-/** The events that can make a pairing appear (contract §1). */
+/** Whether an event can make a pairing appear (contract §1): approvals and removals only end violations. */
+export const canBegin = (type: string): boolean => CAN_BEGIN.has(type);
+
 const CAN_BEGIN: ReadonlySet<string> = new Set([
   'chat.created',
   'member.added',

@@ -42,15 +42,17 @@ export interface ConsumerSlot {
 // Short fetch waits: an alert must land before a stranger's next message, not after a poll
 // interval. A 10 s session: a crashed instance's partitions move to a live one within seconds.
 // Fetches are capped so the records held in memory stay small whatever the backlog (3
-// consumers × 1 MiB); a backlog is still read in batches of thousands of records, which is
-// what lets a batch's round trips to Redis serve many records (BENCHMARKS.md).
+// consumers × 4 MiB); a backlog is still read in batches of thousands of records, which is
+// what lets a batch's round trips to Redis serve many records (BENCHMARKS.md). 4 MiB lets a
+// fetch hold every partition of a consumer (512 KiB each): the event-time frontier waits for
+// every partition, and one left out of a fetch round held the others until the next.
 const CONSUMER_OPTIONS = {
   maxWaitTimeInMs: 100,
   sessionTimeout: 10_000,
   heartbeatInterval: 1_000,
   allowAutoTopicCreation: false,
   maxBytesPerPartition: 512 * 1024,
-  maxBytes: 1024 * 1024,
+  maxBytes: 4 * 1024 * 1024,
 };
 
 /** Makes a kafkajs consumer in a group, for a slot's first run and for every restart. */

@@ -13,6 +13,7 @@ import { decodeChunk, sourceOf } from './batch/decode-chunk.js';
 import { doneThrough, flushChunk, markApplied } from './batch/flush.js';
 import type { ChunkOutcome } from './batch/judge-chunk.js';
 import { batchStopped, judgeChunk } from './batch/judge-chunk.js';
+import { applyBatchFacts } from './batch/apply-batch.js';
 import type { ChunkHooks } from './batch/judge-record.js';
 
 export type { BatchContext };
@@ -25,13 +26,22 @@ export async function handleBatch(ctx: BatchContext, payload: EachBatchPayload):
   const source = sourceOf(ctx.config.topics, batch.topic);
   if (!source) throw new Error(`received a batch from unexpected topic ${batch.topic}`);
   const started = performance.now();
+  const fetchedAt = Date.now();
   const state = new StateGuard(ctx);
   const hooks = batchHooks();
   let last: KafkaMessage | null = null;
+  if (source === 'approvals' || source === 'membership') {
+    if (!(await state.checked())) {
+      ctx.onStateLost();
+      return;
+    }
+    const applied = (await ctx.judge.store.appliedPositions(batch.topic)).get(batch.partition)?.next ?? 0n;
+    await applyBatchFacts(ctx, payload, source, applied, FLUSH_EVERY);
+  }
   for (let from = 0; from < batch.messages.length;) {
     if (batchStopped(payload)) break;
     const to = Math.min(batch.messages.length, from + FLUSH_EVERY);
-    const judged = await judgeGuarded(ctx, payload, source, { from, to }, hooks, state);
+    const judged = await judgeGuarded(ctx, payload, source, { from, to, fetchedAt }, hooks, state);
     if (judged === 'state-lost') {
       ctx.onStateLost();
       return;
@@ -43,8 +53,6 @@ export async function handleBatch(ctx: BatchContext, payload: EachBatchPayload):
     last = batch.messages[judged.to - 1]!;
     await flushChunk(ctx, payload, source, judged.judged, doneThrough(batch, judged.to));
     hooks.unsent.clear();
-    // A chunk judged in part ends the batch: the rest waits for facts applied after the next fetch (judge-chunk.ts).
-    if (judged.partial) break;
     from = judged.to;
   }
   reportHandled(ctx, batch, started, last);
@@ -77,7 +85,7 @@ async function judgeGuarded(
   ctx: BatchContext,
   payload: EachBatchPayload,
   source: Source,
-  { from, to }: { from: number; to: number },
+  { from, to, fetchedAt }: { from: number; to: number; fetchedAt: number },
   hooks: Omit<ChunkHooks, 'view' | 'lateBy'>,
   state: StateGuard,
 ): Promise<ChunkOutcome | 'state-lost'> {
@@ -90,6 +98,7 @@ async function judgeGuarded(
   const before = {
     judgedBefore: await judgedBefore,
     appliedBefore: (await appliedBefore).get(payload.batch.partition)?.next ?? 0n,
+    fetchedAt,
   };
   const judged = await judgeChunk(ctx, payload, { from, messages, decoded, ...before }, hooks);
   if (judged !== null && judged !== 'yielded' && !(await state.intactSinceJudged())) return 'state-lost';

@@ -56,6 +56,8 @@ export type FrontierOutcome =
 /**
  * Whether a partition's applied facts reach past `through`: caught up with its high watermark as
  * read at the start of the wait, or its last applied record (`next - 1`, at `at`) at or after it.
+ * A partition is written in time order, so a moment marked with `next` unchanged, that of the
+ * record at `next`, says that nothing earlier than that record is left on it.
  */
 export function partitionPast(
   topic: FrontierTopic,
@@ -66,9 +68,16 @@ export function partitionPast(
 ): boolean {
   const next = applied?.next ?? BigInt(watermarks.low);
   if (next >= BigInt(watermarks.high)) return true;
-  if (!applied || next === 0n) return false;
+  // Without a moment nothing on the partition is known to be applied. With one, every record
+  // before `next` is (a consumer may mark its next record's moment before applying it: judge-chunk.ts).
+  if (!applied || applied.at === Number.NEGATIVE_INFINITY) return false;
   const last: Stamp = [applied.at, TOPIC_RANK[topic.role], partition, Number(next - 1n)];
   return compareMoments(last, through) >= 0;
+}
+
+/** The partition a waiter does not wait for: its own, whose facts before the chunk it applied itself, in order. */
+export function notAwaited(t: FrontierTopic, partition: number, own: FrontierWait['own']): boolean {
+  return t.name === own.topic && partition === own.partition;
 }
 
 /** Waits until every partition of the topics is past `through`. */
@@ -81,7 +90,7 @@ export async function waitForFrontier(w: FrontierWait): Promise<FrontierOutcome>
     let behind = 0;
     w.topics.forEach((t, i) => {
       for (const wm of watermarks[i]!) {
-        if (t.name === w.own.topic && wm.partition === w.own.partition) continue;
+        if (notAwaited(t, wm.partition, w.own)) continue;
         if (!partitionPast(t, wm.partition, applied[i]!.get(wm.partition), wm, w.through)) behind++;
       }
     });
@@ -100,7 +109,7 @@ export async function waitForFrontier(w: FrontierWait): Promise<FrontierOutcome>
  * batch waiting for another consumer's next fetch rarely gives up, short enough that one waiting
  * for a partition of its own fetch round does not hold the round long.
  */
-export const FRONTIER_YIELD_MS = 250;
+export const FRONTIER_YIELD_MS = 25;
 
 /** Tracks, per stream, how long waits have kept giving up, and says so once per warn period. */
 export class SlowWaits {
@@ -146,11 +155,43 @@ export async function stampsPast(
     w.topics.every((t, i) =>
       watermarks[i]!.every(
         (wm) =>
-          (t.name === w.own.topic && wm.partition === w.own.partition) ||
+          notAwaited(t, wm.partition, w.own) ||
           partitionPast(t, wm.partition, applied[i]!.get(wm.partition), wm, through),
       ),
     );
   let n = 0;
   while (n < stamps.length && past(stamps[n]!)) n++;
   return n;
+}
+
+/**
+ * High watermarks read once and shared, for as long as they serve: a wait for a batch fetched at
+ * `since` needs every record on the topics by then, so watermarks read at or after `since` do
+ * (they only grow). A backlog's many small waits then read Redis, not Kafka, each time.
+ */
+export class WatermarkCache {
+  private readonly read = new Map<string, { at: number; offsets: Promise<Watermarks[]> }>();
+
+  constructor(
+    private readonly admin: Pick<Admin, 'fetchTopicOffsets'>,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** An admin whose fetchTopicOffsets serves watermarks read at or after `since`. */
+  since(since: number): Pick<Admin, 'fetchTopicOffsets'> {
+    return { fetchTopicOffsets: (topic: string) => this.offsets(topic, since) } as Pick<Admin, 'fetchTopicOffsets'>;
+  }
+
+  private offsets(topic: string, since: number): Promise<Watermarks[]> {
+    const had = this.read.get(topic);
+    if (had && had.at >= since) return had.offsets;
+    const at = this.now();
+    const offsets = this.admin.fetchTopicOffsets(topic);
+    this.read.set(topic, { at, offsets });
+    // A failed read is not kept: the next wait reads again.
+    offsets.catch(() => {
+      if (this.read.get(topic)?.offsets === offsets) this.read.delete(topic);
+    });
+    return offsets;
+  }
 }

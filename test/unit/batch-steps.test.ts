@@ -322,15 +322,11 @@ describe('handleBatch', () => {
     await handleBatch(r.ctx, batch.payload);
 
     const ends = [99 + FLUSH_EVERY, 99 + 2 * FLUSH_EVERY, 100 + 2 * FLUSH_EVERY + 2];
-    expect(r.effects).toEqual(
-      ends.flatMap((end) => [
-        `applied ${TOPICS.approvals} ${end + 1}`,
-        'publish',
-        `resolve ${end}`,
-        `done ${end + 1}`,
-        'heartbeat',
-      ]),
-    );
+    // The batch's facts first, a chunk at a time (apply-batch.ts), then each chunk judged and committed.
+    expect(r.effects).toEqual([
+      ...ends.map((end) => `applied ${TOPICS.approvals} ${end + 1}`),
+      ...ends.flatMap((end) => ['publish', `resolve ${end}`, `done ${end + 1}`, 'heartbeat']),
+    ]);
     expect(await store.appliedOffsets(TOPICS.approvals)).toEqual(new Map([[0, BigInt(ends[2]! + 1)]]));
     const counted = eventsOf(r.events, 'records.counted');
     expect(counted.reduce((n, c) => n + c.count, 0)).toBe(records.length);
@@ -391,15 +387,16 @@ describe('handleBatch', () => {
     batch = fakeBatch(TOPICS.approvals, records, r.effects);
     await handleBatch(r.ctx, batch.payload);
     const end = 99 + FLUSH_EVERY;
-    // The second chunk's facts are in state and marked applied (merges: whoever consumes it next
-    // applies them again to the same state); it is neither written nor resolved.
+    // The whole batch's facts are in state and marked applied before judging (apply-batch.ts;
+    // merges: whoever consumes it next finds them applied); the second chunk is neither written
+    // nor resolved.
     expect(r.effects).toEqual([
       `applied ${TOPICS.approvals} ${end + 1}`,
+      `applied ${TOPICS.approvals} ${end + 11}`,
       'publish',
       `resolve ${end}`,
       `done ${end + 1}`,
       'heartbeat',
-      `applied ${TOPICS.approvals} ${end + 11}`,
     ]);
     expect(eventsOf(r.events, 'partition.handled').map((e) => e.next)).toEqual([BigInt(end + 1)]);
     expect(eventsOf(r.events, 'records.counted').reduce((n, c) => n + c.count, 0)).toBe(FLUSH_EVERY);
@@ -411,7 +408,8 @@ describe('handleBatch', () => {
       if (method === 'chatsOf') batch!.stale = true;
     });
     const r = recordingContext(store, NOW);
-    batch = fakeBatch(TOPICS.approvals, [approve('k', 'a'), approve('k', 'b'), approve('k', 'c')], r.effects);
+    // Revocations: an approval only ends violations, and is not judged (judge.ts).
+    batch = fakeBatch(TOPICS.approvals, [revoke('k', 'a'), revoke('k', 'b'), revoke('k', 'c')], r.effects);
     await handleBatch(r.ctx, batch.payload);
     expect(r.effects).toEqual([`applied ${TOPICS.approvals} 103`]);
     // The first record's two reads (the child's chats and the contact's), and no other record judged.
@@ -466,16 +464,18 @@ describe('handleBatch', () => {
     expect(eventsOf(r.events, 'partition.handled')).toEqual([]);
   });
 
-  it('judges as far as the frontier is past, after the chunk’s facts are marked applied; a chunk judged in part ends the batch', async () => {
+  it('applies the whole batch’s facts first, then judges each chunk as far as the frontier is past, going on with the rest', async () => {
     const order: string[] = [];
     const store = spyStore(new MemoryStore(), async (method, _args, call) => {
       if (method === 'markApplied') order.push('marked');
       return call();
     });
+    let reaches = 0;
     const r = recordingContext(store, NOW, {
       frontierReach: async (ask, stamps) => {
         order.push(`reach ${ask.facts} ${stamps.length}`);
-        return 2;
+        // Past the first two records at first, then past all.
+        return reaches++ === 0 ? 2 : stamps.length;
       },
       frontier: async () => {
         throw new Error('not waited for: the frontier is past the first records');
@@ -483,12 +483,11 @@ describe('handleBatch', () => {
     });
     const records = Array.from({ length: FLUSH_EVERY + 1 }, (_, i) => added(`c${i}`, `k${i}`));
     await handleBatch(r.ctx, fakeBatch(TOPICS.membership, records, r.effects).payload);
-    // The whole first chunk's facts are applied and marked; its first two records are judged and
-    // committed, and the batch ends there (fetched again from offset 102).
-    expect(order).toEqual(['marked', `reach inputs ${FLUSH_EVERY}`]);
-    expect(r.effects[0]).toBe(`applied ${TOPICS.membership} ${100 + FLUSH_EVERY}`);
-    expect(r.done.map((d) => d.next)).toEqual(['102']);
-    expect(eventsOf(r.events, 'records.counted').map((c) => c.count)).toEqual([2]);
+    // Both chunks' facts applied and marked before anything is judged; the first chunk judges and
+    // commits its first two records, the next chunk (from offset 102) the rest.
+    expect(order).toEqual(['marked', 'marked', `reach inputs ${FLUSH_EVERY}`, `reach inputs ${FLUSH_EVERY - 1}`]);
+    expect(r.done.map((d) => d.next)).toEqual(['102', String(101 + FLUSH_EVERY)]);
+    expect(eventsOf(r.events, 'records.counted').map((c) => c.count)).toEqual([2, FLUSH_EVERY - 1]);
   });
 
   it('waits at the frontier for the chunk’s first record when the frontier is past none of it', async () => {
@@ -546,7 +545,15 @@ describe('handleBatch', () => {
       ],
     );
     expect(eventsOf(r.events, 'record.dead-lettered').map((e) => e.offset)).toEqual(['101', '103', '104']);
-    expect(r.effects).toEqual([`applied ${TOPICS.messages} 105`, 'publish', 'resolve 104', 'done 105', 'heartbeat']);
+    // First "nothing before my first message" (judge-chunk.ts), then the chunk's facts.
+    expect(r.effects).toEqual([
+      `applied ${TOPICS.messages} 100`,
+      `applied ${TOPICS.messages} 105`,
+      'publish',
+      'resolve 104',
+      'done 105',
+      'heartbeat',
+    ]);
     expect(eventsOf(r.events, 'records.counted').map((c) => [c.eventType, c.outcome, c.count])).toEqual([
       ['message.sent', 'applied', 2],
       ['unknown', 'dead-lettered', 3],
@@ -580,11 +587,13 @@ describe('handleBatch', () => {
       'stateIntact',
       'judgedThrough',
       'appliedPositions',
+      // Nothing on the partition before its first message: marked before waiting for membership.
+      'markApplied',
       'readSenders',
       'markApplied',
       'markJudged',
     ]);
-    expect(calls[3]!.args[0]).toHaveLength(3);
+    expect(calls[4]!.args[0]).toHaveLength(3);
     // Who was a member as of the messages (membership), then whether everything before them is in (inputs).
     expect(judgedWith).toEqual(['membership', 'inputs']);
     expect(r.published).toEqual([{ outputs: [], deadLetters: [] }]);

@@ -15,6 +15,11 @@ export interface FrontierAsk {
   stream: 'approvals' | 'membership' | 'messages';
   /** The batch's own partition. */
   own: { topic: string; partition: number };
+  /**
+   * When the batch was fetched (ms): high watermarks read since then may serve the wait, as every
+   * record on its topic by then is what the frontier must see (stream/frontier.ts, WatermarkCache).
+   */
+  fetchedAt: number;
   through: Stamp;
   heartbeat: () => Promise<void>;
   /** True once the batch is to be given up. */
@@ -45,5 +50,5 @@ export interface BatchContext {
    */
   frontier: (wait: FrontierAsk) => Promise<FrontierOutcome>;
   /** How many of `stamps`, in order, the facts in state are past already (stream/frontier.ts, stampsPast). */
-  frontierReach: (ask: Pick<FrontierAsk, 'facts' | 'own'>, stamps: readonly Stamp[]) => Promise<number>;
+  frontierReach: (ask: Pick<FrontierAsk, 'facts' | 'own' | 'fetchedAt'>, stamps: readonly Stamp[]) => Promise<number>;
 }

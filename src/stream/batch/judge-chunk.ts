@@ -5,6 +5,7 @@
  */
 import type { EachBatchPayload, KafkaMessage } from 'kafkajs';
 import { prepareChunk, writeChunkMembership } from '../../judge/chunk.js';
+import { canBegin } from '../../judge/reconcile.js';
 import type { Stamp } from '../../policy/timeline.js';
 import type { ChunkResult } from './chunk-result.js';
 import { collectInOrder } from './chunk-result.js';
@@ -29,6 +30,8 @@ export interface ChunkInputs {
   judgedBefore: number;
   /** The partition's applied mark (next offset) before this chunk's facts were applied. */
   appliedBefore: bigint;
+  /** When the batch was fetched (ms; FrontierAsk.fetchedAt). */
+  fetchedAt: number;
 }
 
 /** Past every stamp: a frontier wait through it passes once every partition is caught up. */
@@ -38,7 +41,7 @@ const EVERY_RECORD: Stamp = [Number.POSITIVE_INFINITY, 0, 0, 0];
 export const batchStopped = (payload: EachBatchPayload): boolean => !payload.isRunning() || payload.isStale();
 
 /** How a chunk ended: judged (all of it, or its first `to - from` records), abandoned (null), or given up to be fetched again. */
-export type ChunkOutcome = { judged: ChunkResult; to: number; partial: boolean } | null | 'yielded';
+export type ChunkOutcome = { judged: ChunkResult; to: number } | null | 'yielded';
 
 /**
  * Judges a chunk, or the first records of it that the event-time frontier is past; null when it
@@ -46,9 +49,11 @@ export type ChunkOutcome = { judged: ChunkResult; to: number; partial: boolean }
  * first record in time (the batch is fetched again).
  *
  * The chunk's facts are applied and marked before any wait, all of them, so that the consumers
- * waiting for them go on; judging then goes as far as the frontier is. A chunk judged in part
- * ends its batch (`partial`): the records after it wait for facts another consumer applies after
- * its next fetch, and kafkajs fetches again only once every batch of the round is done.
+ * waiting for them go on; judging then goes as far as the frontier is. The batch goes on with the
+ * rest as its next chunk, whose facts are in already: its wait for its first record gives up
+ * after a while (FRONTIER_YIELD_MS), ending the batch, when that record waits for a partition of
+ * this consumer's own fetch round, which kafkajs fetches again only once every batch of the
+ * round is done.
  */
 export async function judgeChunk(
   ctx: BatchContext,
@@ -66,7 +71,7 @@ export async function judgeChunk(
   const reach = async (facts: FrontierAsk['facts']): Promise<number | 'yielded' | null> => {
     if (stamps.length === 0) return messages.length;
     let past = await ctx.frontierReach(
-      { facts, own },
+      { facts, own, fetchedAt: inputs.fetchedAt },
       stamps.map((s) => s.stamp),
     );
     if (past === 0) {
@@ -74,13 +79,14 @@ export async function judgeChunk(
         facts,
         stream,
         own,
+        fetchedAt: inputs.fetchedAt,
         through: stamps[0]!.stamp,
         heartbeat: payload.heartbeat,
         stopped: () => batchStopped(payload),
       });
       if (!waited.passed) return waited.why === 'yielded' ? 'yielded' : null;
       past = await ctx.frontierReach(
-        { facts, own },
+        { facts, own, fetchedAt: inputs.fetchedAt },
         stamps.map((s) => s.stamp),
       );
     }
@@ -93,48 +99,68 @@ export async function judgeChunk(
     stamps = stamps.filter((s) => s.index < n);
   };
   let senders = null;
-  let partial = false;
   if (decoded.source === 'messages') {
     // Whether a sender was a member as of the message is known once the membership before it is:
     // the chunk goes on with the messages that far, so that the membership consumer, waiting for
-    // these messages' facts, is not kept waiting (frontier.ts).
+    // these messages' facts, is not kept waiting (frontier.ts). And before waiting, the partition
+    // says it holds nothing earlier than its first message (its next record, in time order): the
+    // membership before that message may be waiting for this very partition to be past it, which
+    // with its facts unapplied it would never be (a circle, on a backlog of more membership
+    // records than a chunk between two messages).
+    if (stamps.length > 0)
+      await markChunkApplied(ctx.judge.store, payload.batch, String(BigInt(messages[0]!.offset) - 1n), [
+        stamps[0]!.stamp,
+      ]);
     const ready = await reach('membership');
     if (typeof ready !== 'number') return ready;
-    partial = ready < messages.length;
     cut(ready);
     senders = await readSenders(ctx.judge.store, decoded.records, from);
   }
   const plan = planLanes({ topic, partition, from, messages, decoded, senders });
   // Facts first, marked applied, then the wait: a consumer never waits for another's judging.
+  // Those of records below the partition's applied mark are in state already (a chunk judged in
+  // part, fetched or continued again): merging them again would change nothing, at a cost.
+  const unapplied = (offset: number) => BigInt(offset) >= inputs.appliedBefore;
   await Promise.all([
-    writeChunkMembership(ctx.judge.store, plan.membership),
-    applyChunkFacts(ctx.judge.store, plan.tasks.values()),
+    writeChunkMembership(
+      ctx.judge.store,
+      plan.membership.filter((r) => typeof r.at === 'number' || unapplied(r.at[3])),
+    ),
+    applyChunkFacts(
+      ctx.judge.store,
+      [...plan.tasks.values()].filter((t) => t.kind !== 'input' || unapplied(t.trigger.ref.offset)),
+    ),
   ]);
-  if (decoded.source !== 'control')
+  const through = doneThrough(payload.batch, from + messages.length);
+  // Marked already when the batch's facts were applied ahead (apply-batch.ts).
+  if (decoded.source !== 'control' && BigInt(through) >= inputs.appliedBefore)
     await markChunkApplied(
       ctx.judge.store,
       payload.batch,
-      doneThrough(payload.batch, from + messages.length),
+      through,
       stamps.map((s) => s.stamp),
     );
   const ready = await reach('inputs');
   if (typeof ready !== 'number') return ready;
   const judgedPlan =
     ready < messages.length ? (cut(ready), planLanes({ topic, partition, from, messages, decoded, senders })) : plan;
-  partial ||= ready < inputs.messages.length;
+  // Strictly earlier than the moment judging had passed: a record of that same millisecond may be
+  // later than what was judged in event time (its rank, partition, offset), and is judged in turn.
   const lateBy = (at: number, offset: number) =>
-    at <= inputs.judgedBefore && BigInt(offset) >= inputs.appliedBefore ? inputs.judgedBefore : undefined;
+    at < inputs.judgedBefore && BigInt(offset) >= inputs.appliedBefore ? inputs.judgedBefore : undefined;
   // A late record is judged against now too (judge/reconcile.ts): once every record on the input
   // topics at this moment is in state, not only those the frontier is past, or "now" would lack
   // the facts of records still on their way, and alert a pairing they end.
   const late = [...judgedPlan.tasks.values()].some(
-    (t) => t.kind === 'input' && lateBy(t.trigger.at, t.trigger.ref.offset) !== undefined,
+    (t) =>
+      t.kind === 'input' && canBegin(t.trigger.event.type) && lateBy(t.trigger.at, t.trigger.ref.offset) !== undefined,
   );
   if (late) {
     const waited = await ctx.frontier({
       facts: 'inputs',
       stream,
       own,
+      fetchedAt: inputs.fetchedAt,
       through: EVERY_RECORD,
       heartbeat: payload.heartbeat,
       stopped: () => batchStopped(payload),
@@ -160,7 +186,6 @@ export async function judgeChunk(
     results && {
       judged: collectInOrder(results, judgedPlan.deadLetters, judgedPlan.counts),
       to: from + messages.length,
-      partial,
     }
   );
 }
