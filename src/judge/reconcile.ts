@@ -11,10 +11,12 @@
  * and the stamp it began at, so each is decided once, by whichever judge gets there.
  *
  * A record can be late: put on its topic after records later in event time were judged without
- * it (a producer that stamps `occurredAt` and writes seconds later). A late record is judged once
- * every record on the input topics is in state, and also looks at now: a pair in violation whose
- * latest episode began after the record but before judging passed it, and that no judge decided,
- * is alerted with the late record as its trigger, so a late revocation is not missed.
+ * it (a producer that stamps `occurredAt` and writes seconds later, or topics produced at once
+ * and read by consumers that run ahead of each other). A late record that can begin a violation
+ * is judged once every fact up to the moment judging had passed is in state, and also looks at
+ * that moment: a pair in violation then whose latest episode began after the record, and that no
+ * judge decided, is alerted with the late record as its trigger, so a late revocation is not
+ * missed.
  */
 import type { AlertAction } from '../actions/records.js';
 import { alertIdOf } from '../actions/records.js';
@@ -22,7 +24,7 @@ import type { FactsNeeded } from '../policy/chat-facts.js';
 import { factsNeededAmong, latestStart, violationsAtTwo } from '../policy/chat-facts.js';
 import type { Scope, UnapprovedPairing } from '../policy/pairing.js';
 import { episodeKey } from '../policy/pairing.js';
-import type { Moment } from '../policy/timeline.js';
+import type { Moment, Stamp } from '../policy/timeline.js';
 import { compareMoments, holdsAt } from '../policy/timeline.js';
 import { written } from '../state/decisions.js';
 import { NO_BREAKER } from '../state/freeze-breaker.js';
@@ -134,16 +136,25 @@ async function findBegun(store: ChatJudgingStore, chat: ChatState, j: ChatJudgin
   // Only an event that can begin a violation can have been missed for being late: an approval or
   // a removal judged late can only have ended one (contract §1).
   if (j.late === undefined || !canBegin(j.trigger.event.type)) return begun;
-  const { second: now } = violationsAtTwo(facts, j.scope, [{ at }, { at: Infinity }]);
-  for (const pairing of now) {
-    // Begun after the trigger and judged already, without it; one begun later still is judged by
-    // its own record, in its turn, which names it.
-    const began = latestStart(facts, pairing.pair);
-    if (began && compareMoments(began, at) > 0 && began[0] <= j.late)
-      begun.push({ pairing, key: episodeKey(pairing.pair, began) });
+  // As of the moment judging had passed: every fact up to it is in state when a late record is
+  // judged (judge-chunk.ts waits for that), and a violation begun later is judged by its own
+  // record, in its turn, which names it.
+  const passed = judgedPast(j.late);
+  const { second: then } = violationsAtTwo(facts, j.scope, [{ at }, { at: passed }]);
+  for (const pairing of then) {
+    const began = latestStart(facts, pairing.pair, passed);
+    if (began && compareMoments(began, at) > 0) begun.push({ pairing, key: episodeKey(pairing.pair, began) });
   }
   return begun;
 }
+
+/** The latest stamp of a millisecond: judging that passed `ms` passed every record of it. */
+export const judgedPast = (ms: number): Stamp => [
+  ms,
+  Number.MAX_SAFE_INTEGER,
+  Number.MAX_SAFE_INTEGER,
+  Number.MAX_SAFE_INTEGER,
+];
 
 /** Whether an event can make a pairing appear (contract §1): approvals and removals only end violations. */
 export const canBegin = (type: string): boolean => CAN_BEGIN.has(type);

@@ -172,11 +172,12 @@ export function violationsAtTwo(
 }
 
 /**
- * The stamp at which the pair's latest violation in the chat began (the last switch of any of its
- * facts after which the pair was in violation and before which it was not), or null when it is
- * not in violation now. Every switch that can begin one is in the histories read.
+ * The stamp at which the pair's latest violation in the chat as of `asOf` began (the last switch
+ * of any of its facts, up to `asOf`, after which the pair was in violation and before which it
+ * was not), or null when it is not in violation as of `asOf`. Every switch that can begin one is
+ * in the histories read.
  */
-export function latestStart(chat: ChatFacts, pair: readonly [string, string]): Stamp | null {
+export function latestStart(chat: ChatFacts, pair: readonly [string, string], asOf: Moment = Infinity): Stamp | null {
   const [x, y] = pair;
   const fx = chat.users.get(x);
   const fy = chat.users.get(y);
@@ -195,8 +196,11 @@ export function latestStart(chat: ChatFacts, pair: readonly [string, string]): S
     const yMissing = roleBy(histories[5] as RoleHistory, p) !== 'adult' && !holdsBy(histories[3] as FactHistory, p);
     return xMissing || yMissing;
   };
-  if (!violates({ at: Infinity })) return null;
-  const stamps = histories.flatMap((h) => h.map((e) => e.stamp)).sort(compareMoments);
+  if (!violates({ at: asOf })) return null;
+  const stamps = histories
+    .flatMap((h) => h.map((e) => e.stamp))
+    .filter((s) => compareMoments(s, asOf) <= 0)
+    .sort(compareMoments);
   for (let i = stamps.length - 1; i >= 0; i--) {
     const at = stamps[i]!;
     if (violates({ at }) && !violates({ at, before: true })) return at;

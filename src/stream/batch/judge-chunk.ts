@@ -5,8 +5,7 @@
  */
 import type { EachBatchPayload, KafkaMessage } from 'kafkajs';
 import { prepareChunk, writeChunkMembership } from '../../judge/chunk.js';
-import { canBegin } from '../../judge/reconcile.js';
-import type { Stamp } from '../../policy/timeline.js';
+import { canBegin, judgedPast } from '../../judge/reconcile.js';
 import type { ChunkResult } from './chunk-result.js';
 import { collectInOrder } from './chunk-result.js';
 import type { BatchContext, FrontierAsk } from './context.js';
@@ -33,9 +32,6 @@ export interface ChunkInputs {
   /** When the batch was fetched (ms; FrontierAsk.fetchedAt). */
   fetchedAt: number;
 }
-
-/** Past every stamp: a frontier wait through it passes once every partition is caught up. */
-const EVERY_RECORD: Stamp = [Number.POSITIVE_INFINITY, 0, 0, 0];
 
 /** True once the batch is to be given up: shutting down, or its partition revoked. */
 export const batchStopped = (payload: EachBatchPayload): boolean => !payload.isRunning() || payload.isStale();
@@ -148,9 +144,9 @@ export async function judgeChunk(
   // later than what was judged in event time (its rank, partition, offset), and is judged in turn.
   const lateBy = (at: number, offset: number) =>
     at < inputs.judgedBefore && BigInt(offset) >= inputs.appliedBefore ? inputs.judgedBefore : undefined;
-  // A late record is judged against now too (judge/reconcile.ts): once every record on the input
-  // topics at this moment is in state, not only those the frontier is past, or "now" would lack
-  // the facts of records still on their way, and alert a pairing they end.
+  // A late record is judged as of the moment judging had passed too (judge/reconcile.ts): once
+  // every fact up to that moment is in state, or it would lack the facts of records still on
+  // their way, and alert a pairing they end.
   const late = [...judgedPlan.tasks.values()].some(
     (t) =>
       t.kind === 'input' && canBegin(t.trigger.event.type) && lateBy(t.trigger.at, t.trigger.ref.offset) !== undefined,
@@ -161,7 +157,7 @@ export async function judgeChunk(
       stream,
       own,
       fetchedAt: inputs.fetchedAt,
-      through: EVERY_RECORD,
+      through: judgedPast(inputs.judgedBefore),
       heartbeat: payload.heartbeat,
       stopped: () => batchStopped(payload),
     });
