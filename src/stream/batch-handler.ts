@@ -11,7 +11,7 @@ import type { BatchContext } from './batch/context.js';
 import type { Source } from './batch/decode-chunk.js';
 import { decodeChunk, sourceOf } from './batch/decode-chunk.js';
 import { doneThrough, flushChunk, markApplied } from './batch/flush.js';
-import type { ChunkOutcome } from './batch/judge-chunk.js';
+import type { ChunkOutcome, Lateness } from './batch/judge-chunk.js';
 import { batchStopped, judgeChunk } from './batch/judge-chunk.js';
 import { applyBatchFacts } from './batch/apply-batch.js';
 import type { ChunkHooks } from './batch/judge-record.js';
@@ -30,18 +30,25 @@ export async function handleBatch(ctx: BatchContext, payload: EachBatchPayload):
   const state = new StateGuard(ctx);
   const hooks = batchHooks();
   let last: KafkaMessage | null = null;
+  // What a record's lateness is judged by (judge-chunk.ts): the marks as they were before its
+  // facts were first applied, so for a batch whose facts are applied ahead, before that.
+  let lateness: Lateness | undefined;
   if (source === 'approvals' || source === 'membership') {
     if (!(await state.checked())) {
       ctx.onStateLost();
       return;
     }
-    const applied = (await ctx.judge.store.appliedPositions(batch.topic)).get(batch.partition)?.next ?? 0n;
-    await applyBatchFacts(ctx, payload, source, applied, FLUSH_EVERY);
+    const [judgedBefore, applied] = await Promise.all([
+      ctx.judge.store.judgedThrough(),
+      ctx.judge.store.appliedPositions(batch.topic),
+    ]);
+    lateness = { judgedBefore, appliedBefore: applied.get(batch.partition)?.next ?? 0n };
+    await applyBatchFacts(ctx, payload, source, lateness.appliedBefore, FLUSH_EVERY);
   }
   for (let from = 0; from < batch.messages.length;) {
     if (batchStopped(payload)) break;
     const to = Math.min(batch.messages.length, from + FLUSH_EVERY);
-    const judged = await judgeGuarded(ctx, payload, source, { from, to, fetchedAt }, hooks, state);
+    const judged = await judgeGuarded(ctx, payload, source, { from, to, fetchedAt, lateness }, hooks, state);
     if (judged === 'state-lost') {
       ctx.onStateLost();
       return;
@@ -85,7 +92,7 @@ async function judgeGuarded(
   ctx: BatchContext,
   payload: EachBatchPayload,
   source: Source,
-  { from, to, fetchedAt }: { from: number; to: number; fetchedAt: number },
+  { from, to, fetchedAt, lateness }: { from: number; to: number; fetchedAt: number; lateness?: Lateness },
   hooks: Omit<ChunkHooks, 'view' | 'lateBy'>,
   state: StateGuard,
 ): Promise<ChunkOutcome | 'state-lost'> {
@@ -95,9 +102,10 @@ async function judgeGuarded(
   const judgedBefore = settleQuietly(ctx.judge.store.judgedThrough());
   const appliedBefore = settleQuietly(ctx.judge.store.appliedPositions(payload.batch.topic));
   if (!(await state.checked())) return 'state-lost';
+  const applied = (await appliedBefore).get(payload.batch.partition)?.next ?? 0n;
   const before = {
-    judgedBefore: await judgedBefore,
-    appliedBefore: (await appliedBefore).get(payload.batch.partition)?.next ?? 0n,
+    appliedBefore: applied,
+    lateness: lateness ?? { judgedBefore: await judgedBefore, appliedBefore: applied },
     fetchedAt,
   };
   const judged = await judgeChunk(ctx, payload, { from, messages, decoded, ...before }, hooks);

@@ -25,16 +25,27 @@ export interface ChunkInputs {
   /** The chunk's records. */
   messages: readonly KafkaMessage[];
   decoded: DecodedChunk;
-  /** The latest moment judging had passed the frontier with before this chunk's facts were applied. */
-  judgedBefore: number;
   /** The partition's applied mark (next offset) before this chunk's facts were applied. */
   appliedBefore: bigint;
+  /** The marks the chunk's records' lateness is judged by. */
+  lateness: Lateness;
   /** When the batch was fetched (ms; FrontierAsk.fetchedAt). */
   fetchedAt: number;
 }
 
 /** True once the batch is to be given up: shutting down, or its partition revoked. */
 export const batchStopped = (payload: EachBatchPayload): boolean => !payload.isRunning() || payload.isStale();
+
+/**
+ * The marks as they were before a record's facts were first applied: the latest moment judging
+ * had passed, and the partition's applied mark. A record at or beyond that mark, earlier than
+ * that moment, is late. (A late record fetched again after a give-up is below the mark by then,
+ * and judged as on time: the limit PARTITIONING.md states for late records.)
+ */
+export interface Lateness {
+  judgedBefore: number;
+  appliedBefore: bigint;
+}
 
 /** How a chunk ended: judged (all of it, or its first `to - from` records), abandoned (null), or given up to be fetched again. */
 export type ChunkOutcome = { judged: ChunkResult; to: number } | null | 'yielded';
@@ -142,8 +153,9 @@ export async function judgeChunk(
     ready < messages.length ? (cut(ready), planLanes({ topic, partition, from, messages, decoded, senders })) : plan;
   // Strictly earlier than the moment judging had passed: a record of that same millisecond may be
   // later than what was judged in event time (its rank, partition, offset), and is judged in turn.
+  const { lateness } = inputs;
   const lateBy = (at: number, offset: number) =>
-    at < inputs.judgedBefore && BigInt(offset) >= inputs.appliedBefore ? inputs.judgedBefore : undefined;
+    at < lateness.judgedBefore && BigInt(offset) >= lateness.appliedBefore ? lateness.judgedBefore : undefined;
   // A late record is judged as of the moment judging had passed too (judge/reconcile.ts): once
   // every fact up to that moment is in state, or it would lack the facts of records still on
   // their way, and alert a pairing they end.
@@ -157,7 +169,7 @@ export async function judgeChunk(
       stream,
       own,
       fetchedAt: inputs.fetchedAt,
-      through: judgedPast(inputs.judgedBefore),
+      through: judgedPast(lateness.judgedBefore),
       heartbeat: payload.heartbeat,
       stopped: () => batchStopped(payload),
     });
