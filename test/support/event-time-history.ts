@@ -282,21 +282,26 @@ function place(
           ? userIndex(event.childId)
           : chatIndex(event.chatId);
     const partition = (plan.spread ? spread : plan.keyParts[key]!) % n;
-    const where = `${stream}/${partition}`;
-    const offset = next.get(where) ?? 0;
-    next.set(where, offset + 1);
-    const at = Date.parse(event.occurredAt);
-    return {
-      event,
-      at,
-      stream,
-      topic: DEFAULT_TOPICS[stream],
-      partition,
-      offset,
-      stamp: eventStamp(event.type, at, partition, offset),
-    };
+    return placed(next, event, stream, partition);
   });
   return { records, partitions: plan.partitions };
+}
+
+/** An event placed at the next offset of its partition (`next` holds each partition's next offset). */
+function placed(next: Map<string, number>, event: InputEvent, stream: Stream, partition: number): PlacedRecord {
+  const where = `${stream}/${partition}`;
+  const offset = next.get(where) ?? 0;
+  next.set(where, offset + 1);
+  const at = Date.parse(event.occurredAt);
+  return {
+    event,
+    at,
+    stream,
+    topic: DEFAULT_TOPICS[stream],
+    partition,
+    offset,
+    stamp: eventStamp(event.type, at, partition, offset),
+  };
 }
 
 /** A history written out by hand: each event on the partition named (`membership/0`), at the next offset there. */
@@ -304,19 +309,7 @@ export function handHistory(partitions: Record<Stream, number>, events: Readonly
   const next = new Map<string, number>();
   const records = events.map(([where, event]): PlacedRecord => {
     const [stream, p] = where.split('/') as [Stream, string];
-    const partition = Number(p);
-    const offset = next.get(where) ?? 0;
-    next.set(where, offset + 1);
-    const at = Date.parse(event.occurredAt);
-    return {
-      event,
-      at,
-      stream,
-      topic: DEFAULT_TOPICS[stream],
-      partition,
-      offset,
-      stamp: eventStamp(event.type, at, partition, offset),
-    };
+    return placed(next, event, stream, Number(p));
   });
   return { records, partitions };
 }

@@ -12,8 +12,7 @@ import type { EachBatchPayload } from 'kafkajs';
 import type { BatchContext } from './context.js';
 import type { Source } from './decode-chunk.js';
 import { decodeChunk } from './decode-chunk.js';
-import { applyChunkFacts, chunkStamps, markChunkApplied } from './apply-facts.js';
-import { writeChunkMembership } from '../../judge/chunk.js';
+import { applyPlanned, chunkStamps } from './apply-facts.js';
 import { doneThrough } from './flush.js';
 import { planLanes } from './lane-plan.js';
 
@@ -32,13 +31,12 @@ export async function applyBatchFacts(
   for (let from = first; from < batch.messages.length; from += chunk) {
     const messages = batch.messages.slice(from, from + chunk);
     const decoded = decodeChunk(source, messages, ctx.limits, ctx.config.maxClockSkewSeconds);
-    const plan = planLanes({ topic, partition, from, messages, decoded, senders: null });
-    await Promise.all([
-      writeChunkMembership(ctx.judge.store, plan.membership),
-      applyChunkFacts(ctx.judge.store, plan.tasks.values()),
-    ]);
     if (decoded.source === 'control') continue;
+    const plan = planLanes({ topic, partition, from, messages, decoded, senders: null });
     const stamps = chunkStamps(decoded.records, messages, partition).map((s) => s.stamp);
-    await markChunkApplied(ctx.judge.store, batch, doneThrough(batch, from + messages.length), stamps);
+    await applyPlanned(ctx.judge.store, batch, plan, stamps, {
+      appliedBefore,
+      through: doneThrough(batch, from + messages.length),
+    });
   }
 }

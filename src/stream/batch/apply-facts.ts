@@ -15,7 +15,8 @@ import { triggerStamp } from '../../judge/judgement.js';
 import type { Stamp } from '../../policy/timeline.js';
 import { compareMoments } from '../../policy/timeline.js';
 import type { FactStore, MarkStore } from '../../state/store.js';
-import type { JudgeTask } from './lane-plan.js';
+import type { JudgeTask, LanePlan } from './lane-plan.js';
+import { writeChunkMembership } from '../../judge/chunk.js';
 
 /** The stamps of a chunk's records that decoded, in record order, with their indices in the chunk. */
 export function chunkStamps(
@@ -50,6 +51,32 @@ export async function applyChunkFacts(store: FactStore, tasks: Iterable<JudgeTas
       writes.push(store.applyMembership(trigger.event.chatId, [trigger.event.senderId], true, triggerStamp(trigger)));
   }
   await Promise.all(writes);
+}
+
+/**
+ * A planned chunk's facts put in state, those of records at or after the partition's applied
+ * mark only (the others are in already: merging them again would change nothing, at a cost),
+ * then, unless `through` is null, marked applied through it.
+ */
+export async function applyPlanned(
+  store: FactStore & Pick<MarkStore, 'markApplied'> & Parameters<typeof writeChunkMembership>[0],
+  batch: Pick<Batch, 'topic' | 'partition'>,
+  plan: Pick<LanePlan, 'membership' | 'tasks'>,
+  stamps: readonly Stamp[],
+  { appliedBefore, through }: { appliedBefore: bigint; through: string | null },
+): Promise<void> {
+  const unapplied = (offset: number) => BigInt(offset) >= appliedBefore;
+  await Promise.all([
+    writeChunkMembership(
+      store,
+      plan.membership.filter((r) => typeof r.at === 'number' || unapplied(r.at[3])),
+    ),
+    applyChunkFacts(
+      store,
+      [...plan.tasks.values()].filter((t) => t.kind !== 'input' || unapplied(t.trigger.ref.offset)),
+    ),
+  ]);
+  if (through !== null && BigInt(through) >= appliedBefore) await markChunkApplied(store, batch, through, stamps);
 }
 
 /**

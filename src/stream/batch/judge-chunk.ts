@@ -4,13 +4,13 @@
  * its lanes run, and the results put back in record order.
  */
 import type { EachBatchPayload, KafkaMessage } from 'kafkajs';
-import { prepareChunk, writeChunkMembership } from '../../judge/chunk.js';
+import { prepareChunk } from '../../judge/chunk.js';
 import { canBegin, judgedPast } from '../../judge/reconcile.js';
 import type { ChunkResult } from './chunk-result.js';
 import { collectInOrder } from './chunk-result.js';
 import type { BatchContext, FrontierAsk } from './context.js';
 import type { DecodedChunk } from './decode-chunk.js';
-import { applyChunkFacts, chunkStamps, markChunkApplied } from './apply-facts.js';
+import { applyPlanned, chunkStamps, markChunkApplied } from './apply-facts.js';
 import type { ChunkHooks } from './judge-record.js';
 import { judgeRecord } from './judge-record.js';
 import { planLanes } from './lane-plan.js';
@@ -125,28 +125,18 @@ export async function judgeChunk(
   }
   const plan = planLanes({ topic, partition, from, messages, decoded, senders });
   // Facts first, marked applied, then the wait: a consumer never waits for another's judging.
-  // Those of records below the partition's applied mark are in state already (a chunk judged in
-  // part, fetched or continued again): merging them again would change nothing, at a cost.
-  const unapplied = (offset: number) => BigInt(offset) >= inputs.appliedBefore;
-  await Promise.all([
-    writeChunkMembership(
-      ctx.judge.store,
-      plan.membership.filter((r) => typeof r.at === 'number' || unapplied(r.at[3])),
-    ),
-    applyChunkFacts(
-      ctx.judge.store,
-      [...plan.tasks.values()].filter((t) => t.kind !== 'input' || unapplied(t.trigger.ref.offset)),
-    ),
-  ]);
-  const through = doneThrough(payload.batch, from + messages.length);
-  // Marked already when the batch's facts were applied ahead (apply-batch.ts).
-  if (decoded.source !== 'control' && BigInt(through) >= inputs.appliedBefore)
-    await markChunkApplied(
-      ctx.judge.store,
-      payload.batch,
-      through,
-      stamps.map((s) => s.stamp),
-    );
+  // An approvals or membership chunk's are in already (apply-batch.ts), and so are those of a
+  // chunk fetched or continued again after it was judged in part.
+  await applyPlanned(
+    ctx.judge.store,
+    payload.batch,
+    plan,
+    stamps.map((s) => s.stamp),
+    {
+      appliedBefore: inputs.appliedBefore,
+      through: decoded.source === 'control' ? null : doneThrough(payload.batch, from + messages.length),
+    },
+  );
   const ready = await reach('inputs');
   if (typeof ready !== 'number') return ready;
   const judgedPlan =
