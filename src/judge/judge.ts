@@ -166,10 +166,8 @@ export async function judgeEvent(deps: JudgeDeps<JudgeStore>, t: Trigger, hooks:
       return done();
     }
     case 'message.sent': {
-      let sender = hooks.sender ?? (await store.readSender(e.chatId, e.senderId));
-      if (!messageStanding(sender, stamp).member && hooks.catchUp && (await hooks.catchUp())) {
-        sender = await store.readSender(e.chatId, e.senderId);
-      }
+      // The stream reads the sender once the membership before the message is in (judge-chunk.ts).
+      const sender = hooks.sender ?? (await store.readSender(e.chatId, e.senderId));
       const { member, afterFreeze } = messageStanding(sender, stamp);
       if (!member) {
         // A sender who is not a known member joins at that moment (contract §1).

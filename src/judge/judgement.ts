@@ -53,12 +53,6 @@ export function triggerStamp(t: Trigger): Stamp {
 /** Per-call hooks from the stream layer. */
 export interface JudgeHooks {
   /**
-   * Waits until the membership and approval events already on their topics are in state; false
-   * when shutting down. Called before a message sender is treated as joining, so that "not a
-   * known member" means not a member by anything consumable yet.
-   */
-  catchUp?: () => Promise<boolean>;
-  /**
    * Alert ids this process decided and has not written yet (its current batch): an unsent
    * decision with one of these ids is pending, not lost, and must not be sent twice.
    */

@@ -99,13 +99,17 @@ async function judgeGuarded(
   const messages = payload.batch.messages.slice(from, to);
   const decoded = decodeChunk(source, messages, ctx.limits, ctx.config.maxClockSkewSeconds);
   // Read before the chunk's facts are applied: a judge past it since may have judged without them.
-  const judgedBefore = settleQuietly(ctx.judge.store.judgedThrough());
+  // (Read before the batch's facts were applied ahead, for approvals and membership: `lateness`.)
+  const judgedBefore = lateness ? null : settleQuietly(ctx.judge.store.judgedThrough());
   const appliedBefore = settleQuietly(ctx.judge.store.appliedPositions(payload.batch.topic));
   if (!(await state.checked())) return 'state-lost';
   const applied = (await appliedBefore).get(payload.batch.partition)?.next ?? 0n;
   const before = {
     appliedBefore: applied,
-    lateness: lateness ?? { judgedBefore: await judgedBefore, appliedBefore: applied },
+    lateness: lateness ?? {
+      judgedBefore: await (judgedBefore ?? ctx.judge.store.judgedThrough()),
+      appliedBefore: applied,
+    },
     fetchedAt,
   };
   const judged = await judgeChunk(ctx, payload, { from, messages, decoded, ...before }, hooks);

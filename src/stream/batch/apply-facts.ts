@@ -1,9 +1,9 @@
 /**
  * Step 2b of a chunk: its facts put in state and marked applied before it waits at the frontier
  * (stream/frontier.ts), so that no consumer waits for another's judging, only for its facts:
- * approvals and registrations merged into their histories, a message sender who is not a member
- * joined at the message's moment. Membership records are applied by preparing the chunk
- * (judge/chunk.ts). Every write is a merge, so a chunk applied again (fetched again after a wait
+ * approvals and registrations merged into their histories, membership switches written
+ * (judge/chunk.ts, writeChunkMembership), a message sender who is not a member joined at the
+ * message's moment. Every write is a merge, so a chunk applied again (fetched again after a wait
  * gave up, or after a crash) leaves the same state.
  */
 import type { Batch, KafkaMessage } from 'kafkajs';

@@ -1,6 +1,6 @@
 /**
- * Step 4 of a chunk: its outputs written, then its records marked done and committable. Offsets move only after the effects are durable, so a crash replays
- * records rather than losing them.
+ * Step 4 of a chunk: its outputs written, then its records marked done and committable. Offsets
+ * move only after the effects are durable, so a crash replays records rather than losing them.
  */
 import type { Batch, EachBatchPayload } from 'kafkajs';
 import type { Output } from '../../judge/judge.js';
