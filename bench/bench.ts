@@ -26,7 +26,7 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
@@ -58,6 +58,8 @@ const { values: args } = parseArgs({
     only: { type: 'string', default: 'throughput,latency,memory,scaling,codecs,history' },
     partitions: { type: 'string', default: '3' },
     'cpu-prof': { type: 'string' },
+    // Where pairguard's own log lines go (appended), at LOG_LEVEL warn; discarded by default.
+    'pairguard-log': { type: 'string' },
     // As the Dockerfile runs pairguard (its NODE_OPTIONS); '' for Node's defaults.
     'node-options': { type: 'string', default: '--max-semi-space-size=4 --disable-warning=TimeoutNegativeWarning' },
   },
@@ -179,7 +181,7 @@ interface PairguardRun {
 function startPairguard(topics: Topics, tag: string, port: number): PairguardRun {
   const profile = args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${args['cpu-prof']}`] : [];
   const child = spawn(process.execPath, [...profile, 'bin/pairguard.js', 'run'], {
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', args['pairguard-log'] ? openSync(args['pairguard-log'], 'a') : 'ignore', 'inherit'],
     env: {
       ...process.env,
       NODE_OPTIONS: args['node-options'],

@@ -38,14 +38,17 @@ import { LearnedGate } from './state/learned-gate.js';
 import type { RedisFreezeBreaker } from './state/redis-breaker.js';
 import type { RedisClient } from './state/redis-client.js';
 import type { RedisStateStore } from './state/redis-store.js';
+import type { MarkSignal } from './stream/frontier.js';
 import { FRONTIER_YIELD_MS, SlowWaits, WatermarkCache, stampsPast, waitForFrontier } from './stream/frontier.js';
 import type { BatchContext } from './stream/batch-handler.js';
-import { handleBatch, handleFilteredBatch } from './stream/batch-handler.js';
+import { handleFilteredBatch, judgePrepared, prepareBatch } from './stream/batch-handler.js';
 import { consumerGroups } from './stream/consumer-groups.js';
 import { kafkajsCompression } from './stream/codecs.js';
 import { refreshLag } from './stream/lag-watch.js';
 import { Publisher } from './stream/publisher.js';
 import { readWrittenOutputs } from './stream/written-outputs.js';
+import type { LimitFunction } from 'p-limit';
+import pLimit from 'p-limit';
 
 export interface MonitorOptions {
   config: Config;
@@ -171,7 +174,7 @@ export class Monitor {
     // The lag gauges' record ages use the monitor's clock, as detection latency does.
     const metrics = opts.metrics ?? new Metrics({ now });
 
-    const { redis, store, redisEpoch } = await openRedis(config, logger, metrics);
+    const { redis, store, redisEpoch, marks } = await openRedis(config, logger, metrics);
     const { kafka, admin, producer, bound } = await closingOnFailure(redis, async (opened) => {
       const { kafka, admin } = await openKafka(config, logger);
       opened.push(() => admin.disconnect());
@@ -218,6 +221,7 @@ export class Monitor {
       metrics,
       logger,
       redisEpoch,
+      marks,
     });
     const runner = new ConsumerRunner({
       admin,
@@ -226,7 +230,8 @@ export class Monitor {
       timers: m.timers,
       newConsumer,
       stopping: () => m.stopping !== null,
-      judgeBatch: (payload) => handleBatch(ctx, payload),
+      prepareBatch: (payload) => prepareBatch(ctx, payload),
+      judgePrepared: (prepared) => judgePrepared(ctx, prepared),
       markFiltered: (topic, partition, lastOffset) => handleFilteredBatch(ctx, topic, partition, lastOffset),
     });
     await Promise.all(consumers.map((slot) => runner.run(slot)));
@@ -260,9 +265,10 @@ export class Monitor {
       metrics: Metrics;
       logger: Logger;
       redisEpoch: () => number;
+      marks: MarkSignal;
     },
   ): BatchContext {
-    const { config, store, admin, producer, breaker, learned, now, metrics, logger, redisEpoch } = parts;
+    const { config, store, admin, producer, breaker, learned, now, metrics, logger, redisEpoch, marks } = parts;
     const slotOfTopic = new Map(m.consumers.flatMap((c) => c.topics.map((t) => [t, c] as const)));
     const inputTopics = (['approvals', 'membership', 'messages'] as const).map((role) => ({
       name: config.topics[role],
@@ -278,6 +284,7 @@ export class Monitor {
       ),
     );
     const watermarks = new WatermarkCache(admin);
+    const partitionLocks = new Map<string, LimitFunction>();
     const judge: JudgeDeps = {
       store,
       mode: config.mode,
@@ -295,6 +302,13 @@ export class Monitor {
       onStateLost: () => m.loseState(),
       redisEpoch,
       done: (topic, partition, nextOffset) => slotOfTopic.get(topic)?.commits.done(topic, partition, nextOffset),
+      // Batches of a partition are applied ahead while the one before is judged (judging-queues.ts).
+      exclusive: (topic, partition, fn) => {
+        const key = `${topic}\u0000${partition}`;
+        let lock = partitionLocks.get(key);
+        if (!lock) partitionLocks.set(key, (lock = pLimit(1)));
+        return lock(fn);
+      },
       frontierReach: (ask, stamps) =>
         stampsPast(
           { admin: watermarks.since(ask.fetchedAt), store, topics: topicsOf(ask.facts), own: ask.own },
@@ -311,6 +325,7 @@ export class Monitor {
           onWait: ask.heartbeat,
           shouldStop: () => m.stopping !== null || ask.stopped(),
           yieldAfterMs: FRONTIER_YIELD_MS,
+          marked: () => marks.next(),
         })
           .then((outcome) => {
             slowWaits.observe(ask.stream, outcome);

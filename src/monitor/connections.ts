@@ -14,6 +14,7 @@ import { checkDurability, inspectRedis } from '../state/redis-durability.js';
 import { RedisStateStore } from '../state/redis-store.js';
 import { connectKafka } from '../stream/connect-errors.js';
 import { createKafka } from '../stream/kafka-client.js';
+import { MarkSignal } from '../stream/frontier.js';
 
 /** Redis as the monitor uses it. */
 export interface RedisConnection {
@@ -21,6 +22,8 @@ export interface RedisConnection {
   store: RedisStateStore;
   /** Counts (re)connections: a batch that spans one checks the state is still there before writing. */
   redisEpoch: () => number;
+  /** Settles waiters at the frontier as this process writes applied marks (stream/frontier.ts). */
+  marks: MarkSignal;
 }
 
 export async function openRedis(config: Config, logger: Logger, metrics: Metrics): Promise<RedisConnection> {
@@ -44,10 +47,12 @@ export async function openRedis(config: Config, logger: Logger, metrics: Metrics
   // Each (re)connection is an epoch: the server may have come back empty.
   let epoch = 0;
   redis.on('ready', () => epoch++);
-  const store = new RedisStateStore(redis, config.redisKeyPrefix, (operation, seconds) =>
-    metrics.redisCommandDuration.observe({ operation }, seconds),
-  );
-  return { redis, store, redisEpoch: () => epoch };
+  const marks = new MarkSignal();
+  const store = new RedisStateStore(redis, config.redisKeyPrefix, (operation, seconds) => {
+    metrics.redisCommandDuration.observe({ operation }, seconds);
+    if (operation === 'markApplied') marks.marked();
+  });
+  return { redis, store, redisEpoch: () => epoch, marks };
 }
 
 /** The Kafka client and its connected admin. */

@@ -1,7 +1,8 @@
 /**
- * Runs a slot's consumer: judges its batches, follows its group joins, and builds it again when
- * kafkajs gives up on it. The batch path itself is handed in (`judgeBatch`, `markFiltered`), so
- * this file knows kafkajs's consumer lifecycle and nothing of judging.
+ * Runs a slot's consumer: hands its batches to the slot's judging queues (judging-queues.ts),
+ * follows its group joins, and builds it again when kafkajs gives up on it. The batch path itself
+ * is handed in (`prepareBatch`, `judgePrepared`, `markFiltered`), so this file knows kafkajs's
+ * consumer lifecycle and nothing of judging.
  */
 import type { Admin, EachBatchPayload } from 'kafkajs';
 import { watchConsumer } from '../observability/consumer-events.js';
@@ -11,6 +12,11 @@ import { undecodableCause } from '../stream/codecs.js';
 import type { ConsumerSlot, NewConsumer } from './consumer-slots.js';
 import { holdAtUndecodable, releaseHold } from './consumer-slots.js';
 import type { Timers } from './timers.js';
+import type { JudgedBatch, PreparedBatch } from '../stream/batch-handler.js';
+import { JudgingQueues } from './judging-queues.js';
+
+/** Record bytes one partition's judging queue holds before the partition is paused (2 fetches). */
+const MAX_QUEUED_BYTES_PER_PARTITION = 1024 * 1024;
 
 /** Batches of different partitions one consumer judges at once. */
 const PARTITIONS_IN_FLIGHT = 4;
@@ -24,8 +30,10 @@ export interface RunnerDeps {
   newConsumer: NewConsumer;
   /** Whether shutdown has begun: nothing is restarted after it. */
   stopping: () => boolean;
-  /** Judges one fetched batch (stream/batch-handler.ts). */
-  judgeBatch: (payload: EachBatchPayload) => Promise<void>;
+  /** Prepares a fetched batch for judging (stream/batch-handler.ts); null: not to be judged. */
+  prepareBatch: (payload: EachBatchPayload) => Promise<PreparedBatch | null>;
+  /** Judges a prepared batch from where it stopped (stream/batch-handler.ts). */
+  judgePrepared: (prepared: PreparedBatch) => Promise<JudgedBatch>;
   /** Marks the offsets of a fetch that held only transaction markers or aborted records done. */
   markFiltered: (topic: string, partition: number, lastOffset: string) => Promise<void>;
 }
@@ -47,6 +55,8 @@ export class ConsumerRunner {
 
   /** Connects the slot's consumer, subscribes it and starts it; resolves once kafkajs runs it. */
   readonly run = async (slot: ConsumerSlot): Promise<void> => {
+    slot.queues?.reset();
+    slot.queues = this.queuesFor(slot);
     this.watch(slot);
     this.markFilteredBatches(slot);
     await slot.consumer.connect();
@@ -72,6 +82,8 @@ export class ConsumerRunner {
       logger,
       metrics,
       onAssigned: (assignment) => {
+        // kafkajs fetches from the committed offsets after a join: what was queued comes again.
+        slot.queues?.reset();
         slot.assignment = assignment;
         slot.commits.retain(assignment);
         // Joined again: running, unless it is still held at a batch it cannot decode.
@@ -80,6 +92,7 @@ export class ConsumerRunner {
       // Only the consumer currently in the slot can ask for a restart.
       onStopped: (reason, error) => {
         if (slot.consumer !== consumer) return;
+        slot.queues?.reset();
         const undecodable = undecodableCause(error);
         if (undecodable) holdAtUndecodable(slot, undecodable, this.deps);
         this.superviseStopped(slot, reason, slot.restartsWithoutProgress++);
@@ -88,45 +101,56 @@ export class ConsumerRunner {
   }
 
   private async eachBatch(slot: ConsumerSlot, payload: EachBatchPayload): Promise<void> {
-    const { logger, metrics } = this.deps;
     if (slot.held) releaseHold(slot, this.deps);
     slot.restartsWithoutProgress = 0;
-    slot.inFlight++;
     try {
-      await this.deps.judgeBatch(payload);
+      await (slot.queues ??= this.queuesFor(slot)).accept(payload);
     } catch (err) {
-      // kafkajs fetches the batch again from the last committed offset; count and say so once.
-      metrics.batchFailures.inc({ topic: payload.batch.topic });
-      logger.error(
-        {
-          consumer: slot.name,
-          topic: payload.batch.topic,
-          partition: payload.batch.partition,
-          err: (err as Error).message,
-        },
-        'batch failed, will be retried',
-      );
+      // kafkajs fetches the batch again from its last resolved offset.
+      this.batchFailed(slot, payload.batch.topic, payload.batch.partition, err as Error);
       throw err;
-    } finally {
-      slot.inFlight--;
     }
+  }
+
+  /** A batch failed, preparing or judging: counted and said once; it is fetched again. */
+  private batchFailed(slot: ConsumerSlot, topic: string, partition: number, err: Error): void {
+    this.deps.metrics.batchFailures.inc({ topic });
+    this.deps.logger.error(
+      { consumer: slot.name, topic, partition, err: err.message },
+      'batch failed, will be retried',
+    );
+  }
+
+  /** The slot's judging queues, for the consumer in it now. */
+  private queuesFor(slot: ConsumerSlot): JudgingQueues {
+    const consumer = slot.consumer;
+    return new JudgingQueues({
+      prepare: this.deps.prepareBatch,
+      judge: this.deps.judgePrepared,
+      // A marker may be the partition's last record for a long time: retried until it is marked.
+      markFiltered: (topic, partition, lastOffset) =>
+        retryUntil(() => this.deps.markFiltered(topic, partition, lastOffset), this.deps.stopping).catch((err: Error) =>
+          this.deps.logger.warn(
+            { consumer: slot.name, topic, partition, err: err.message },
+            'could not mark transaction markers done',
+          ),
+        ),
+      seek: (topic, partition, offset) => consumer.seek({ topic, partition, offset }),
+      failed: (topic, partition, err) => this.batchFailed(slot, topic, partition, err),
+      stopping: this.deps.stopping,
+      busy: (delta) => void (slot.inFlight += delta),
+      maxQueuedBytes: MAX_QUEUED_BYTES_PER_PARTITION,
+      retryAfterMs: (failures) => Math.min(5_000, 100 * 2 ** (failures - 1)),
+    });
   }
 
   /** kafkajs skips a fetch of only transaction markers without calling eachBatch; its offsets are done all the same. */
   private markFilteredBatches(slot: ConsumerSlot): void {
     const consumer = slot.consumer;
     consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-      if (payload.batchSize !== 0) return;
-      // A marker may be the partition's last record for a long time: retried until it is marked.
-      void retryUntil(
-        () => this.deps.markFiltered(payload.topic, payload.partition, payload.lastOffset),
-        this.deps.stopping,
-      ).catch((err: Error) =>
-        this.deps.logger.warn(
-          { consumer: slot.name, topic: payload.topic, partition: payload.partition, err: err.message },
-          'could not mark transaction markers done',
-        ),
-      );
+      if (payload.batchSize !== 0 || slot.consumer !== consumer) return;
+      // Done in its turn, after the records queued before it (a commit past them would lose them).
+      (slot.queues ??= this.queuesFor(slot)).acceptFiltered(payload.topic, payload.partition, payload.lastOffset);
     });
   }
 

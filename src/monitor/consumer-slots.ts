@@ -10,6 +10,7 @@ import type { Metrics } from '../observability/metrics.js';
 import type { ConsumerGroup, ConsumerName } from '../stream/consumer-groups.js';
 import { topicsWithUncommitted } from '../stream/consumer-groups.js';
 import { OffsetCommits } from '../stream/offset-commits.js';
+import type { JudgingQueues } from './judging-queues.js';
 
 /** One of the monitor's consumers: its name, group and topics. */
 export interface ConsumerSlot {
@@ -29,8 +30,10 @@ export interface ConsumerSlot {
   restarting: boolean;
   /** Offsets judged and not committed yet (see stream/offset-commits.ts). */
   commits: OffsetCommits;
-  /** Batches being judged right now. */
+  /** Batches being prepared or judged right now. */
   inFlight: number;
+  /** The consumer's judging queues, fetched batches waiting their turn (judging-queues.ts); made by its first run. */
+  queues: JudgingQueues | null;
   /** Why this consumer is not judging (stopped by kafkajs, or held at an undecodable batch), or null. */
   down: string | null;
   /** Set while the consumer holds at a record batch it cannot decode; cleared by its next batch. */
@@ -82,6 +85,7 @@ export function createSlots(
         (err) => logger.debug({ consumer: name, err: err.message }, 'offsets not committed yet, will try again'),
       ),
       inFlight: 0,
+      queues: null,
       down: null,
       held: null,
       restartsWithoutProgress: 0,

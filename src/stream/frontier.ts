@@ -12,11 +12,12 @@
  * on its topic when the event was judged). Facts are applied and marked before a consumer waits,
  * so no consumer waits for another's judging, only for its facts.
  *
- * One wait is bounded (`yieldAfterMs`): kafkajs fetches a group's partitions together and fetches
- * again only when every batch of the round is done, so a batch waiting for a partition of its own
- * group, or for one that waits for it in turn, would wait for ever. It gives up instead, unjudged
- * and uncommitted; its records are fetched again (their facts merge again to the same state) and
- * the other partitions get their turn meanwhile.
+ * One wait is bounded (`yieldAfterMs`): it gives up, unjudged and uncommitted, and its batch is
+ * tried again. The monitor's consumers keep fetching while a batch waits (monitor/judging-queues.ts),
+ * so the partitions it waits for move on meanwhile, and trying again re-reads what judging the
+ * chunk depends on. (A batch judged inside kafkajs's fetch round, as handleBatch does, is fetched
+ * again instead: kafkajs fetches a group's next records only once every batch of the round is
+ * done, so a batch waiting for a partition of its own group would otherwise wait for ever.)
  */
 import type { Admin } from 'kafkajs';
 import type { EventTimeTopic } from '../events/event-time.js';
@@ -45,8 +46,40 @@ export interface FrontierWait {
   onWait?: () => Promise<void>;
   /** Stops waiting (shutdown, partition revoked). */
   shouldStop?: () => boolean;
-  /** Gives up after this long: the batch is fetched again (see above). */
+  /** Gives up after this long: the batch is tried again (see above). */
   yieldAfterMs: number;
+  /**
+   * Settles when this process next writes an applied mark (MarkSignal): a wait for a partition
+   * this process consumes goes on at once instead of at its next poll. Marks written by other
+   * instances are seen at the next poll.
+   */
+  marked?: () => Promise<void>;
+}
+
+/**
+ * This process's applied marks, as they are written: each waiter at the frontier looks again as
+ * soon as one is, rather than at its next poll (a few ms, on every step of a chain of consumers
+ * that wait for one another).
+ */
+export class MarkSignal {
+  private pending: { promise: Promise<void>; settle: () => void } | null = null;
+
+  /** Settles at the next mark written. */
+  next(): Promise<void> {
+    if (!this.pending) {
+      let settle!: () => void;
+      const promise = new Promise<void>((r) => (settle = r));
+      this.pending = { promise, settle };
+    }
+    return this.pending.promise;
+  }
+
+  /** A mark was written (or its write ended, failed or not: a waiter then only looks again). */
+  marked(): void {
+    const pending = this.pending;
+    this.pending = null;
+    pending?.settle();
+  }
 }
 
 /** How a wait ended: past the frontier, stopped, or given up to be tried again. */
@@ -98,18 +131,21 @@ export async function waitForFrontier(w: FrontierWait): Promise<FrontierOutcome>
     if (w.shouldStop?.()) return { passed: false, why: 'stopped', behind };
     if (Date.now() - started >= w.yieldAfterMs) return { passed: false, why: 'yielded', behind };
     await w.onWait?.();
-    await new Promise((r) => setTimeout(r, delay));
+    let timer: NodeJS.Timeout | undefined;
+    const slept = new Promise<void>((r) => (timer = setTimeout(r, delay)));
+    await (w.marked ? Promise.race([slept, w.marked()]) : slept);
+    clearTimeout(timer);
     // A short cap: the wait is usually one fetch of another consumer, and every ms is detection latency.
     delay = Math.min(delay * 2, 5);
   }
 }
 
 /**
- * How long one wait lasts before the batch gives up and is fetched again: long enough that a
- * batch waiting for another consumer's next fetch rarely gives up, short enough that one waiting
- * for a partition of its own fetch round does not hold the round long.
+ * How long one wait lasts before the batch is tried again. Trying again costs the chunk's reads of
+ * lateness and state, so not too often on a backlog, where the consumer that is ahead waits most
+ * of the time; and a wait notices a stop at its next poll whatever this is.
  */
-export const FRONTIER_YIELD_MS = 25;
+export const FRONTIER_YIELD_MS = 250;
 
 /** Tracks, per stream, how long waits have kept giving up, and says so once per warn period. */
 export class SlowWaits {

@@ -3,6 +3,7 @@
  * fake kafkajs payload and the in-memory store: what is judged, in which lane, what is written,
  * and above all what is committed, when a chunk is abandoned, a lane fails or the barrier stops.
  */
+import pLimit from 'p-limit';
 import { describe, expect, it } from 'vitest';
 import type { InputEvent } from '../../src/events/schema.js';
 import type { JudgeTask } from '../../src/stream/batch/lane-plan.js';
@@ -17,7 +18,17 @@ import { doneThrough, flushChunk } from '../../src/stream/batch/flush.js';
 import { planLanes } from '../../src/stream/batch/lane-plan.js';
 import { runLanes } from '../../src/stream/batch/run-lanes.js';
 import { readSenders } from '../../src/stream/batch/senders.js';
-import { FLUSH_EVERY, handleBatch, handleFilteredBatch } from '../../src/stream/batch-handler.js';
+import {
+  FLUSH_EVERY,
+  appendPrepared,
+  handleBatch,
+  handleFilteredBatch,
+  judgePrepared,
+  ownBatch,
+  prepareBatch,
+} from '../../src/stream/batch-handler.js';
+import { latenessAt } from '../../src/stream/batch/judge-chunk.js';
+import { judgedPast } from '../../src/judge/reconcile.js';
 import type { FakeRecord } from '../support/fake-batch.js';
 import { deferred, eventsOf, fakeBatch, recordingContext, spyStore, TOPICS } from '../support/fake-batch.js';
 import { T0, added, approve, created, iso, message, reg, revoke } from '../support/events.js';
@@ -504,6 +515,97 @@ describe('handleBatch', () => {
     await handleBatch(r.ctx, fakeBatch(TOPICS.membership, records, r.effects).payload);
     expect(asked).toEqual([['inputs', 100]]);
     expect(r.done.map((d) => d.next)).toEqual(['103']);
+  });
+
+  it('judges a single record once its wait passed, even when watermarks read since hold newer records', async () => {
+    // The wait passed; the reach read after it sees a later watermark (another batch's) and is past nothing.
+    const r = recordingContext(new MemoryStore(), NOW, {
+      frontierReach: async () => 0,
+      frontier: async () => ({ passed: true, waitedMs: 3 }),
+    });
+    await handleBatch(r.ctx, fakeBatch(TOPICS.membership, [created('a', ['k1', 'x'])], r.effects).payload);
+    expect(r.done.map((d) => d.next)).toEqual(['101']);
+    expect(r.published.flatMap((p) => p.outputs).filter((o) => o.kind === 'alert')).toHaveLength(1);
+  });
+
+  it('judges batches queued behind one another as one: one wait, each record late by its own batch’s marks, done through the last', async () => {
+    const store = new MemoryStore();
+    const waits: Array<readonly number[]> = [];
+    const r = recordingContext(store, NOW, {
+      frontier: async (ask) => {
+        waits.push(ask.through);
+        return { passed: true, waitedMs: 0 };
+      },
+      frontierReach: async (_ask, stamps) => (waits.length === 0 ? 0 : stamps.length),
+    });
+    const first = fakeBatch(TOPICS.membership, [created('a', ['k1', 'k2'], 10)], r.effects, { firstOffset: 100 });
+    const second = fakeBatch(TOPICS.membership, [added('b', 'k3', 5)], r.effects, {
+      firstOffset: 101,
+      trailingMarkers: 1,
+    });
+    const a = (await prepareBatch(r.ctx, first.payload))!;
+    // Judging passed second 8 between the two fetches: the second batch's record (second 5) is late, the first's is not.
+    await store.markJudged(T0 + 8_000);
+    const b = (await prepareBatch(r.ctx, second.payload))!;
+    const merged = { ...a, payload: { ...a.payload, batch: ownBatch(a.payload.batch) } };
+    appendPrepared(merged, b);
+    expect(merged.payload.batch.messages.map((m) => m.offset)).toEqual(['100', '101']);
+    expect(merged.payload.batch.lastOffset()).toBe('102');
+    expect(merged.fetchedAt).toBe(b.fetchedAt);
+    expect(merged.lateness!.map((l) => [l.fromOffset, l.judgedBefore])).toEqual([
+      [100n, a.lateness![0]!.judgedBefore],
+      [101n, T0 + 8_000],
+    ]);
+    expect(latenessAt(merged.lateness!, 100n).judgedBefore).toBe(a.lateness![0]!.judgedBefore);
+    expect(latenessAt(merged.lateness!, 101n).judgedBefore).toBe(T0 + 8_000);
+    expect(await judgePrepared(r.ctx, merged)).toBe('done');
+    // One wait for the first record; a second one, for the late record, as of the moment judging had passed.
+    expect(waits.map((w) => [w[0], w[3]])).toEqual([
+      [T0 + 10_000, 100],
+      [T0 + 8_000, judgedPast(T0 + 8_000)[3]],
+    ]);
+    expect(r.done.map((d) => d.next)).toEqual(['103']);
+  });
+
+  it('applies a partition’s next batch ahead before or after a chunk’s judged mark and reads, never between them', async () => {
+    let entered!: () => void;
+    let release!: () => void;
+    const inJudging = new Promise<void>((r) => (entered = r));
+    const gate = new Promise<void>((r) => (release = r));
+    const order: string[] = [];
+    const store = spyStore(new MemoryStore(), async (method, _args, call) => {
+      if (method === 'markJudged') {
+        order.push('judge: mark');
+        entered();
+        await gate;
+      }
+      if (method === 'judgedThrough') order.push('next batch: lateness read');
+      return call();
+    });
+    const locks = new Map<string, ReturnType<typeof pLimit>>();
+    const r = recordingContext(store, NOW, {
+      exclusive: (topic, partition, fn) => {
+        const key = `${topic}/${partition}`;
+        if (!locks.has(key)) locks.set(key, pLimit(1));
+        return locks.get(key)!(fn);
+      },
+    });
+    const first = fakeBatch(TOPICS.membership, [created('a', ['k1', 'k2'], 10)], r.effects, { firstOffset: 100 });
+    const second = fakeBatch(TOPICS.membership, [added('a', 'k3', 5)], r.effects, { firstOffset: 101 });
+    const a = (await prepareBatch(r.ctx, first.payload))!;
+    order.length = 0;
+    const judging = judgePrepared(r.ctx, a);
+    await inJudging;
+    const preparing = prepareBatch(r.ctx, second.payload);
+    await new Promise((done) => setTimeout(done, 5));
+    // Held while the chunk's mark stands and its reads are under way.
+    expect(order).toEqual(['judge: mark']);
+    release();
+    await judging;
+    const b = (await preparing)!;
+    expect(order).toEqual(['judge: mark', 'next batch: lateness read']);
+    // Read after the mark: its record (second 5) is late against the moment judged (second 10).
+    expect(b.lateness![0]!.judgedBefore).toBe(T0 + 10_000);
   });
 
   it('gives the batch up, unjudged and uncommitted, when the frontier is not reached in time', async () => {

@@ -2,6 +2,7 @@
 import type { Admin, Consumer, EachBatchPayload } from 'kafkajs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ConsumerRunner } from '../../src/monitor/consumer-runner.js';
+import type { PreparedBatch } from '../../src/stream/batch-handler.js';
 import { createSlots } from '../../src/monitor/consumer-slots.js';
 import { Timers } from '../../src/monitor/timers.js';
 import { createLogger } from '../../src/observability/logger.js';
@@ -27,7 +28,7 @@ function fakeConsumer() {
 }
 type FakeConsumer = ReturnType<typeof fakeConsumer>;
 
-function setUp(judgeBatch: (p: EachBatchPayload) => Promise<void> = async () => undefined) {
+function setUp(prepareBatch: (p: EachBatchPayload) => Promise<PreparedBatch | null> = async () => null) {
   const made: FakeConsumer[] = [];
   const newConsumer = () => {
     const c = fakeConsumer();
@@ -47,7 +48,8 @@ function setUp(judgeBatch: (p: EachBatchPayload) => Promise<void> = async () => 
     timers: new Timers(() => false),
     newConsumer,
     stopping: () => false,
-    judgeBatch,
+    prepareBatch,
+    judgePrepared: async () => 'done',
     markFiltered: async () => undefined,
   });
   const lines = () =>
@@ -58,7 +60,9 @@ function setUp(judgeBatch: (p: EachBatchPayload) => Promise<void> = async () => 
   return { slot: slot!, runner, made, metrics, lines };
 }
 
-const batch = { batch: { topic: 'a', partition: 0 } } as unknown as EachBatchPayload;
+const batch = {
+  batch: { topic: 'a', partition: 0, messages: [{ offset: '7', value: null }] },
+} as unknown as EachBatchPayload;
 
 afterEach(() => {
   vi.useRealTimers();

@@ -49,6 +49,14 @@ export interface BatchContext {
    * input topic (before judging).
    */
   frontier: (wait: FrontierAsk) => Promise<FrontierOutcome>;
+  /**
+   * Runs `fn` exclusive of the same partition's other calls. A consumer that applies a batch's
+   * facts ahead while the batch before it on the partition is judged (monitor/judging-queues.ts)
+   * gives one: a batch's lateness read and its facts applied (batch-handler.ts) never fall between
+   * a judged chunk's mark and its reads (judge-chunk.ts). Without it, calls run as they come
+   * (kafkajs hands a partition's batches over one at a time).
+   */
+  exclusive?: <T>(topic: string, partition: number, fn: () => Promise<T>) => Promise<T>;
   /** How many of `stamps`, in order, the facts in state are past already (stream/frontier.ts, stampsPast). */
   frontierReach: (ask: Pick<FrontierAsk, 'facts' | 'own' | 'fetchedAt'>, stamps: readonly Stamp[]) => Promise<number>;
 }

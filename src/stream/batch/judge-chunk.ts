@@ -27,10 +27,19 @@ export interface ChunkInputs {
   decoded: DecodedChunk;
   /** The partition's applied mark (next offset) before this chunk's facts were applied. */
   appliedBefore: bigint;
-  /** The marks the chunk's records' lateness is judged by. */
-  lateness: Lateness;
+  /** The marks the chunk's records' lateness is judged by, by the offsets they hold from (in offset order). */
+  lateness: readonly LatenessFrom[];
   /** When the batch was fetched (ms; FrontierAsk.fetchedAt). */
   fetchedAt: number;
+}
+
+/** Runs `fn` exclusive of the partition's other critical sections (BatchContext.exclusive), or just runs it. */
+export function exclusive<T>(
+  ctx: Pick<BatchContext, 'exclusive'>,
+  own: { topic: string; partition: number },
+  fn: () => Promise<T>,
+): Promise<T> {
+  return ctx.exclusive ? ctx.exclusive(own.topic, own.partition, fn) : fn();
 }
 
 /** True once the batch is to be given up: shutting down, or its partition revoked. */
@@ -47,20 +56,33 @@ export interface Lateness {
   appliedBefore: bigint;
 }
 
+/**
+ * A batch's lateness marks and its first offset: batches queued behind one another are judged
+ * together (monitor/judging-queues.ts), each record by the marks read before its own batch's facts.
+ */
+export type LatenessFrom = Lateness & { fromOffset: bigint };
+
+/** The marks that hold for the record at `offset`: those of the last batch starting at or before it. */
+export function latenessAt(segments: readonly LatenessFrom[], offset: bigint): Lateness {
+  let found = segments[0]!;
+  for (const s of segments) {
+    if (s.fromOffset > offset) break;
+    found = s;
+  }
+  return found;
+}
+
 /** How a chunk ended: judged (all of it, or its first `to - from` records), abandoned (null), or given up to be fetched again. */
 export type ChunkOutcome = { judged: ChunkResult; to: number } | null | 'yielded';
 
 /**
  * Judges a chunk, or the first records of it that the event-time frontier is past; null when it
  * was abandoned (shutdown, partition revoked), `yielded` when the frontier did not reach even its
- * first record in time (the batch is fetched again).
+ * first record in time (the batch is tried again: FRONTIER_YIELD_MS).
  *
  * The chunk's facts are applied and marked before any wait, all of them, so that the consumers
  * waiting for them go on; judging then goes as far as the frontier is. The batch goes on with the
- * rest as its next chunk, whose facts are in already: its wait for its first record gives up
- * after a while (FRONTIER_YIELD_MS), ending the batch, when that record waits for a partition of
- * this consumer's own fetch round, which kafkajs fetches again only once every batch of the
- * round is done.
+ * rest as its next chunk, whose facts are in already.
  */
 export async function judgeChunk(
   ctx: BatchContext,
@@ -97,7 +119,10 @@ export async function judgeChunk(
         stamps.map((s) => s.stamp),
       );
     }
-    return past < stamps.length ? stamps[Math.max(past, 1)]!.index : messages.length;
+    // Past the first record at least, once its wait passed: watermarks read since (by a later
+    // batch's wait) may be newer and hold records applied after the wait.
+    past = Math.max(past, 1);
+    return past < stamps.length ? stamps[past]!.index : messages.length;
   };
   const cut = (n: number) => {
     if (n >= messages.length) return;
@@ -143,23 +168,25 @@ export async function judgeChunk(
     ready < messages.length ? (cut(ready), planLanes({ topic, partition, from, messages, decoded, senders })) : plan;
   // Strictly earlier than the moment judging had passed: a record of that same millisecond may be
   // later than what was judged in event time (its rank, partition, offset), and is judged in turn.
-  const { lateness } = inputs;
-  const lateBy = (at: number, offset: number) =>
-    at < lateness.judgedBefore && BigInt(offset) >= lateness.appliedBefore ? lateness.judgedBefore : undefined;
+  const lateBy = (at: number, offset: number) => {
+    const lateness = latenessAt(inputs.lateness, BigInt(offset));
+    return at < lateness.judgedBefore && BigInt(offset) >= lateness.appliedBefore ? lateness.judgedBefore : undefined;
+  };
   // A late record is judged as of the moment judging had passed too (judge/reconcile.ts): once
   // every fact up to that moment is in state, or it would lack the facts of records still on
   // their way, and alert a pairing they end.
-  const late = [...judgedPlan.tasks.values()].some(
-    (t) =>
-      t.kind === 'input' && canBegin(t.trigger.event.type) && lateBy(t.trigger.at, t.trigger.ref.offset) !== undefined,
-  );
-  if (late) {
+  let late = Number.NEGATIVE_INFINITY;
+  for (const t of judgedPlan.tasks.values()) {
+    if (t.kind !== 'input' || !canBegin(t.trigger.event.type)) continue;
+    late = Math.max(late, lateBy(t.trigger.at, t.trigger.ref.offset) ?? late);
+  }
+  if (late > Number.NEGATIVE_INFINITY) {
     const waited = await ctx.frontier({
       facts: 'inputs',
       stream,
       own,
       fetchedAt: inputs.fetchedAt,
-      through: judgedPast(lateness.judgedBefore),
+      through: judgedPast(late),
       heartbeat: payload.heartbeat,
       stopped: () => batchStopped(payload),
     });
@@ -167,19 +194,24 @@ export async function judgeChunk(
   }
   // Raised before the facts are read: a record applied after this, and earlier than the records
   // judged now, knows it may be late (judge/reconcile.ts). Only this wait, on every input topic, says so.
+  // Exclusive of the partition's next batch's facts being applied ahead (context.ts, `exclusive`):
+  // the frontier does not wait for this partition's own later records, so they must read the
+  // mark before or after this chunk's reads, never in between.
   const judgedAt = stamps.reduce((latest, s) => Math.max(latest, s.stamp[0]), Number.NEGATIVE_INFINITY);
-  if (stamps.length > 0) await ctx.judge.store.markJudged(judgedAt);
-  // Read after the wait: what judging reads must hold every fact the frontier is past.
-  const view =
-    judgedPlan.membership.length > 0
-      ? await prepareChunk(ctx.judge.store, judgedPlan.membership, { written: true })
-      : undefined;
-  for (const event of judgedPlan.events) ctx.events.emit(event);
-  const results = await runLanes(
-    judgedPlan.lanes.values(),
-    (index) => judgeRecord(ctx, judgedPlan.tasks.get(index)!, { ...hooks, view, lateBy }),
-    () => batchStopped(payload),
-  );
+  const results = await exclusive(ctx, own, async () => {
+    if (stamps.length > 0) await ctx.judge.store.markJudged(judgedAt);
+    // Read after the wait: what judging reads must hold every fact the frontier is past.
+    const view =
+      judgedPlan.membership.length > 0
+        ? await prepareChunk(ctx.judge.store, judgedPlan.membership, { written: true })
+        : undefined;
+    for (const event of judgedPlan.events) ctx.events.emit(event);
+    return runLanes(
+      judgedPlan.lanes.values(),
+      (index) => judgeRecord(ctx, judgedPlan.tasks.get(index)!, { ...hooks, view, lateBy }),
+      () => batchStopped(payload),
+    );
+  });
   return (
     results && {
       judged: collectInOrder(results, judgedPlan.deadLetters, judgedPlan.counts),
