@@ -178,10 +178,7 @@ export class JudgingQueues {
         q.failures = 0;
         if (item.kind === 'batch') q.bytes -= item.bytes;
         // Resumed once nothing but the batch in hand is left: the next fetch refills the queue.
-        if (q.resume && q.items.length <= 1) {
-          q.resume();
-          q.resume = null;
-        }
+        if (q.resume && q.items.length <= 1) this.resumeQuietly(q);
       }
     } finally {
       q.draining = false;
@@ -238,13 +235,17 @@ export class JudgingQueues {
     q.epoch++;
     q.items = [];
     q.bytes = 0;
-    if (resume && q.resume) {
-      try {
-        q.resume();
-      } catch {
-        // The consumer is gone.
-      }
-    }
+    if (resume) this.resumeQuietly(q);
     q.resume = null;
+  }
+
+  private resumeQuietly(q: PartitionQueue): void {
+    const resume = q.resume;
+    q.resume = null;
+    try {
+      resume?.();
+    } catch {
+      // The consumer is gone: its successor fetches from the committed offset.
+    }
   }
 }
