@@ -107,12 +107,19 @@ export async function reconcileChat(
 
 /**
  * Which users' facts judging `scope` of a chat needs: those of its members as of the event (with
- * `extra`) and as of now.
+ * `extra`), as of now, and as of `also` (for a late trigger, the moment judging had passed, where
+ * it is judged too: a member of then, gone now and not yet there at the event, is needed).
  */
-export function factsNeeded(chat: ChatState, scope: Scope, at: Moment, extra: readonly string[]): FactsNeeded {
+export function factsNeeded(
+  chat: ChatState,
+  scope: Scope,
+  at: Moment,
+  extra: readonly string[],
+  also?: Moment,
+): FactsNeeded {
   const members = new Set(extra);
   chat.members.forEach((t, userId) => {
-    if (holdsAt(t, at) || holdsAt(t, Infinity)) members.add(userId);
+    if (holdsAt(t, at) || holdsAt(t, Infinity) || (also !== undefined && holdsAt(t, also))) members.add(userId);
   });
   return factsNeededAmong(members, scope);
 }
@@ -125,7 +132,8 @@ export function factsNeeded(chat: ChatState, scope: Scope, at: Moment, extra: re
  */
 async function findBegun(store: ChatJudgingStore, chat: ChatState, j: ChatJudging): Promise<Begun[]> {
   const at = triggerStamp(j.trigger);
-  const users = await store.readUsers(factsNeeded(chat, j.scope, at, j.extra));
+  const late = j.late !== undefined && canBegin(j.trigger.event.type) ? judgedPast(j.late) : undefined;
+  const users = await store.readUsers(factsNeeded(chat, j.scope, at, j.extra, late));
   const facts = { members: chat.members, users };
   // A sender joining by a message is in the chat's history at the message's stamp: no `extra` needed.
   const { first: before, second: atEvent } = violationsAtTwo(facts, j.scope, [{ at, before: true }, { at }]);
@@ -135,11 +143,11 @@ async function findBegun(store: ChatJudgingStore, chat: ChatState, j: ChatJudgin
     .map((pairing) => ({ pairing, key: episodeKey(pairing.pair, at) }));
   // Only an event that can begin a violation can have been missed for being late: an approval or
   // a removal judged late can only have ended one (contract §1).
-  if (j.late === undefined || !canBegin(j.trigger.event.type)) return begun;
+  if (late === undefined) return begun;
   // As of the moment judging had passed: every fact up to it is in state when a late record is
   // judged (judge-chunk.ts waits for that), and a violation begun later is judged by its own
   // record, in its turn, which names it.
-  const passed = judgedPast(j.late);
+  const passed = late;
   const { second: then } = violationsAtTwo(facts, j.scope, [{ at }, { at: passed }]);
   for (const pairing of then) {
     const began = latestStart(facts, pairing.pair, passed);
