@@ -693,11 +693,11 @@ describe('handleBatch', () => {
       'markApplied',
       'readSenders',
       'markApplied',
-      'markJudged',
     ]);
     expect(calls[4]!.args[0]).toHaveLength(3);
-    // Who was a member as of the messages (membership), then whether everything before them is in (inputs).
-    expect(judgedWith).toEqual(['membership', 'inputs']);
+    // Who was a member as of the messages (membership); members' messages wait for nothing more
+    // (no inputs frontier) and judge nothing, so they do not raise the judged mark either.
+    expect(judgedWith).toEqual(['membership']);
     expect(r.published).toEqual([{ outputs: [], deadLetters: [] }]);
     expect(eventsOf(r.events, 'records.counted')).toEqual([
       { type: 'records.counted', topic: TOPICS.messages, eventType: 'message.sent', outcome: 'applied', count: 3 },
@@ -722,6 +722,36 @@ describe('handleBatch', () => {
       ['applied', 1],
       ['violation', 1],
     ]);
+  });
+
+  it('judges members’ messages before a stranger’s that waits for every input topic, and marks judged only the stranger’s', async () => {
+    const inner = new MemoryStore();
+    await seed(inner, [reg('k1', 'child'), reg('x', 'adult'), created('a', ['k1'])]);
+    const store = spyStore(inner, async (method, args, call) => {
+      if (method === 'markJudged') judgedMarks.push(args[0] as number);
+      return call();
+    });
+    const judgedMarks: number[] = [];
+    const waits: Array<[string, number]> = [];
+    const r = recordingContext(store, NOW, {
+      // Inputs: the frontier is past nothing until waited for, then past everything.
+      frontierReach: async (ask, stamps) => (ask.facts === 'inputs' && waits.length === 0 ? 0 : stamps.length),
+      frontier: async (ask) => {
+        waits.push([ask.facts, ask.through[3]]);
+        return { passed: true, waitedMs: 0 };
+      },
+    });
+    const batch = fakeBatch(
+      TOPICS.messages,
+      [message('a', 'k1', 1), message('a', 'k1', 2), message('a', 'x', 3), message('a', 'k1', 4)],
+      r.effects,
+    );
+    await handleBatch(r.ctx, batch.payload);
+    // One wait, through the stranger's record (offset 102), not the members' before it.
+    expect(waits).toEqual([['inputs', 102]]);
+    expect(judgedMarks).toEqual([T0 + 3_000]);
+    expect(r.published.flatMap((p) => p.outputs).map((o) => o.kind)).toEqual(['alert', 'freeze']);
+    expect(r.done.map((d) => d.next)).toEqual(['104']);
   });
 
   it('writes nothing when the state in Redis is gone, before the first chunk or after a reconnect', async () => {

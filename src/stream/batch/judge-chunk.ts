@@ -97,11 +97,15 @@ export async function judgeChunk(
   let stamps = decoded.source === 'control' ? [] : chunkStamps(decoded.records, messages, partition);
   const own = { topic, partition };
   /** How many records of the chunk the frontier is past on `facts`, waiting (bounded) for the first. */
-  const reach = async (facts: FrontierAsk['facts']): Promise<number | 'yielded' | null> => {
-    if (stamps.length === 0) return messages.length;
+  /**
+   * How many records of the chunk the frontier is past on `facts`, waiting (bounded) for the
+   * first: of the records `awaited` (all by default), the records up to the first not past.
+   */
+  const reach = async (facts: FrontierAsk['facts'], awaited = stamps): Promise<number | 'yielded' | null> => {
+    if (awaited.length === 0) return messages.length;
     let past = await ctx.frontierReach(
       { facts, own, fetchedAt: inputs.fetchedAt },
-      stamps.map((s) => s.stamp),
+      awaited.map((s) => s.stamp),
     );
     if (past === 0) {
       const waited = await ctx.frontier({
@@ -109,20 +113,20 @@ export async function judgeChunk(
         stream,
         own,
         fetchedAt: inputs.fetchedAt,
-        through: stamps[0]!.stamp,
+        through: awaited[0]!.stamp,
         heartbeat: payload.heartbeat,
         stopped: () => batchStopped(payload),
       });
       if (!waited.passed) return waited.why === 'yielded' ? 'yielded' : null;
       past = await ctx.frontierReach(
         { facts, own, fetchedAt: inputs.fetchedAt },
-        stamps.map((s) => s.stamp),
+        awaited.map((s) => s.stamp),
       );
     }
     // Past the first record at least, once its wait passed: watermarks read since (by a later
     // batch's wait) may be newer and hold records applied after the wait.
     past = Math.max(past, 1);
-    return past < stamps.length ? stamps[past]!.index : messages.length;
+    return past < awaited.length ? awaited[past]!.index : messages.length;
   };
   const cut = (n: number) => {
     if (n >= messages.length) return;
@@ -162,7 +166,13 @@ export async function judgeChunk(
       through: decoded.source === 'control' ? null : doneThrough(payload.batch, from + messages.length),
     },
   );
-  const ready = await reach('inputs');
+  // A member's message (no task: lane-plan.ts) waits for nothing more: as of its moment the sender
+  // is a member in the membership the frontier is past, which records not applied yet can only
+  // add to (a message joins its sender; a removal before it would be membership, applied). It
+  // changes no fact and begins nothing, so the other topics' facts cannot change its judgement,
+  // and it does not raise the judged mark. Only the records with a task wait for every input topic.
+  const judged = stamps.filter((s) => plan.tasks.has(from + s.index));
+  const ready = await reach('inputs', judged);
   if (typeof ready !== 'number') return ready;
   const judgedPlan =
     ready < messages.length ? (cut(ready), planLanes({ topic, partition, from, messages, decoded, senders })) : plan;
@@ -197,9 +207,10 @@ export async function judgeChunk(
   // Exclusive of the partition's next batch's facts being applied ahead (context.ts, `exclusive`):
   // the frontier does not wait for this partition's own later records, so they must read the
   // mark before or after this chunk's reads, never in between.
-  const judgedAt = stamps.reduce((latest, s) => Math.max(latest, s.stamp[0]), Number.NEGATIVE_INFINITY);
+  const marked = judged.filter((s) => s.index < messages.length);
+  const judgedAt = marked.reduce((latest, s) => Math.max(latest, s.stamp[0]), Number.NEGATIVE_INFINITY);
   const results = await exclusive(ctx, own, async () => {
-    if (stamps.length > 0) await ctx.judge.store.markJudged(judgedAt);
+    if (marked.length > 0) await ctx.judge.store.markJudged(judgedAt);
     // Read after the wait: what judging reads must hold every fact the frontier is past.
     const view =
       judgedPlan.membership.length > 0
