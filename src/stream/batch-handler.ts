@@ -1,8 +1,11 @@
 /**
- * One kafkajs batch, end to end, as a composition of the steps in batch/: a chunk of records at a
- * time is decoded, planned into lanes, judged lane by lane, collected in record order and
- * flushed (outputs written, then records marked done). Offsets move only after the effects are
- * durable, so a crash replays records rather than losing them; replays are harmless because
+ * One kafkajs batch, end to end, as a composition of the steps in batch/, in two parts: prepared
+ * where kafkajs hands it over (prepareBatch: approvals and membership apply their facts ahead),
+ * then judged, possibly in several attempts and with the partition's later batches appended
+ * (judgePrepared; the monitor queues it: monitor/judging-queues.ts). Judging takes a chunk of
+ * records at a time: decoded, planned into lanes, judged lane by lane, collected in record order
+ * and flushed (outputs written, then records marked done). Offsets move only after the effects
+ * are durable, so a crash replays records rather than losing them; replays are harmless because
  * state updates are merges and alert ids are deterministic.
  */
 import { performance } from 'node:perf_hooks';
