@@ -72,7 +72,7 @@ export function latenessAt(segments: readonly LatenessFrom[], offset: bigint): L
   return found;
 }
 
-/** How a chunk ended: judged (all of it, or its first `to - from` records), abandoned (null), or given up to be fetched again. */
+/** How a chunk ended: judged (all of it, or its first `to - from` records), abandoned (null), or given up to be tried again. */
 export type ChunkOutcome = { judged: ChunkResult; to: number } | null | 'yielded';
 
 /**
@@ -96,7 +96,6 @@ export async function judgeChunk(
   const stream = decoded.source === 'control' ? 'membership' : decoded.source;
   let stamps = decoded.source === 'control' ? [] : chunkStamps(decoded.records, messages, partition);
   const own = { topic, partition };
-  /** How many records of the chunk the frontier is past on `facts`, waiting (bounded) for the first. */
   /**
    * How many records of the chunk the frontier is past on `facts`, waiting (bounded) for the
    * first: of the records `awaited` (all by default), the records up to the first not past.
